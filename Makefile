@@ -1,0 +1,54 @@
+# Two commands set up a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_TOOLS := tools/bpmn-check
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench lint format setup system-deps node-deps clean
+
+## Python environment from the lock file (exact pins), plus the project itself.
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## System packages: Debian's chromium for the BPMN and report checks in a real browser.
+system-deps:
+	@if ! command -v chromium >/dev/null; then \
+		echo "installing Debian's chromium (BPMN / report checks)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## Node tooling (bpmn-js, bpmn-moddle) from the npm registry, pinned by its lock file.
+node-deps:
+	@if [ -f $(NODE_TOOLS)/package-lock.json ]; then \
+		[ -d $(NODE_TOOLS)/node_modules ] || npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error; \
+	fi
+
+setup: $(STAMP) system-deps node-deps
+
+demo: setup
+	$(VENV)/bin/mot demo --out out/demo
+
+test: setup
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+bench: setup
+	$(PY) -m bench.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check mining dags tests
+	$(VENV)/bin/ruff format --check mining dags tests
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format mining dags tests
+	$(VENV)/bin/ruff check --fix mining dags tests
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,45 @@
+"""Run one stage in this (fresh) process and write its result: ``python -m bench.child SPEC.json``.
+
+The spec names the workload, side, stage and scratch folder; the result file gets the clocked
+wall and CPU seconds, the figures, or the error. Peak RSS is measured by the parent (wait4).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from bench.stages import Context, MissingInput, find
+from bench.workloads import Workload
+
+
+def main(spec_path: str) -> int:
+    """Run the stage the spec names; 0 on success."""
+    spec = json.loads(Path(spec_path).read_text("utf-8"))
+    result_path = Path(spec["result"])
+    ctx = Context(workload=Workload(**spec["workload"]), rep_dir=Path(spec["rep_dir"]))
+    ctx.rep_dir.mkdir(parents=True, exist_ok=True)
+    # Heavy imports before any clock starts, for both sides alike (a notebook has them loaded).
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+    import pm4py  # noqa: F401
+
+    import mining.pipeline  # noqa: F401
+
+    try:
+        figures = find(spec["side"], spec["stage"]).run(ctx)
+        result = {"status": "ok", "figures": figures}
+    except MissingInput as exc:
+        result = {"status": "skipped", "error": str(exc)}
+    except Exception as exc:  # reported in the results, with the traceback in the stage log
+        traceback.print_exc()
+        result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:500]}
+    result.update(seconds=round(ctx.seconds, 3), cpu_seconds=round(ctx.cpu, 3), sections=ctx.sections)
+    result_path.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,148 @@
+"""PostgreSQL -> DuckDB extraction throughput: our way against the psycopg2 + pandas way.
+
+``measure()`` creates a scratch database on the PostgreSQL server, fills an audit-trail-like event
+table with 1,000,000 rows (server-side ``generate_series``, so the fill is not what is measured),
+then times each way of getting the rows into a DuckDB table, best of ``repeats``:
+
+- ``connectorx`` (ours): the extraction mapping through ``mining.sources.extract_item``
+  (connectorx -> Arrow, binary COPY protocol, no Python objects per row), then ``CREATE TABLE AS``
+  over the Arrow table in DuckDB;
+- ``adbc``: the ADBC PostgreSQL driver's ``fetch_arrow_table`` (also Arrow-native), for reference;
+- ``psycopg2_pandas``: ``pandas.read_sql`` over a psycopg2 connection, then DuckDB from the frame;
+- ``full_load`` (ours, end to end): extraction plus ``load_batch`` into a fresh warehouse: staging,
+  timestamp parsing, quarantine check, event-key hashing and the merge, in one transaction.
+
+The database is dropped afterwards. Run ``python -m bench.extraction`` to print the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+
+ADMIN_URI = os.environ.get("MOT_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+QUERY = "SELECT case_id, activity, ts, resource, lifecycle, amount FROM audit_trail ORDER BY id"
+FILL = """
+CREATE TABLE audit_trail AS
+SELECT g AS id,
+       'case_' || (g / 20)                                        AS case_id,
+       'activity_' || (g % 17)                                    AS activity,
+       timestamp '2024-01-01' + g * interval '7 seconds'          AS ts,
+       'user_' || (g % 50)                                        AS resource,
+       CASE WHEN g % 3 = 0 THEN 'start' ELSE 'complete' END        AS lifecycle,
+       (g % 1000) * 1.5                                           AS amount
+FROM generate_series(1, {rows}) AS g
+"""
+
+
+def _admin(uri: str):
+    import psycopg2
+
+    con = psycopg2.connect(uri)
+    con.autocommit = True
+    return con
+
+
+def _best(run: Callable[[], int], repeats: int) -> dict:
+    """Seconds of the fastest of ``repeats`` runs (and the median), and rows per second."""
+    times, rows = [], 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        rows = run()
+        times.append(time.perf_counter() - started)
+    best = min(times)
+    return {"seconds": round(best, 3), "median_s": round(statistics.median(times), 3), "rows_per_s": round(rows / best)}
+
+
+def _into_duckdb(data) -> int:
+    con = duckdb.connect()
+    try:
+        con.register("incoming", data)
+        con.execute("CREATE TABLE events AS SELECT * FROM incoming").fetchall()
+        return con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def measure(rows: int = 1_000_000, repeats: int = 3, admin_uri: str = ADMIN_URI) -> dict:
+    """Load ``rows`` rows into PostgreSQL and time each way into DuckDB; return the figures."""
+    import adbc_driver_postgresql.dbapi as adbc
+    import pandas as pd
+
+    from mining.config import Mapping, Source
+    from mining.sources import extract_item
+    from mining.warehouse import connect
+    from mining.warehouse.load import load_batch
+
+    name = f"mot_bench_extraction_{os.getpid()}"
+    uri = urlsplit(admin_uri)._replace(path=f"/{name}").geturl()
+    admin = _admin(admin_uri)
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        con = _admin(uri)
+        started = time.perf_counter()
+        con.cursor().execute(FILL.format(rows=int(rows)))
+        con.cursor().execute("ANALYZE audit_trail")
+        fill_s = time.perf_counter() - started
+        source = Source(
+            name="bench", kind="postgres", conn_id="bench", mappings=[Mapping(name="audit_trail", sql=QUERY)]
+        )
+
+        def ours() -> int:
+            return _into_duckdb(extract_item(source, "audit_trail", uri=uri).table)
+
+        def with_adbc() -> int:
+            with adbc.connect(uri) as pg, pg.cursor() as cur:
+                cur.execute(QUERY)
+                return _into_duckdb(cur.fetch_arrow_table())
+
+        def with_pandas() -> int:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # pandas prefers SQLAlchemy; psycopg2 works
+                return _into_duckdb(pd.read_sql(QUERY, con))
+
+        def full_load() -> int:
+            with tempfile.TemporaryDirectory() as folder:
+                warehouse = connect(Path(folder) / "warehouse.duckdb")
+                try:
+                    batch = extract_item(source, "audit_trail", uri=uri)
+                    result = load_batch(
+                        warehouse, batch.table, process="bench", source="bench", location=batch.location
+                    )
+                    return result.rows_new
+                finally:
+                    warehouse.close()
+
+        results = {
+            "connectorx": _best(ours, repeats),
+            "adbc": _best(with_adbc, repeats),
+            "psycopg2_pandas": _best(with_pandas, repeats),
+            "full_load": _best(full_load, repeats),
+        }
+        con.close()
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+    return {
+        "rows": rows,
+        "repeats": repeats,
+        "postgres_fill_s": round(fill_s, 3),
+        "query": QUERY,
+        **results,
+        "speedup_vs_psycopg2_pandas": round(
+            results["psycopg2_pandas"]["seconds"] / results["connectorx"]["seconds"], 2
+        ),
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover - manual run
+    print(json.dumps(measure(), indent=2))

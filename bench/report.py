@@ -1,0 +1,244 @@
+"""Summaries of a benchmark run: per-stage medians and ratios, the targets, tables for the terminal and docs.
+
+``python -m bench.report [bench/results/latest.json]`` prints the Markdown tables of a results file
+(the tables in docs/performance.md come from it).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+# Table rows: (key, label, pm4py stage, our stage). Pipeline steps not named here are appended.
+ROWS: list[tuple[str, str, str | None, str | None]] = [
+    ("read", "read / ingest", "read", "ingest"),
+    ("prepare", "prepare step", None, "prepare"),
+    ("dfg_variants", "DFG + variants (warehouse)", "dfg_variants", "dfg_variants"),
+    ("dfg_variants_raw", "DFG + variants (raw events)", "dfg_variants", "dfg_variants_raw"),
+    ("imf", "IMf (noise 0.2)", "imf", "imf"),
+    ("fitness", "fitness (token replay)", "fitness", "fitness"),
+    ("discover", "discover step", None, "step:discover"),
+    ("moments", "moments step", None, "step:moments"),
+    ("waste", "waste step", None, "step:waste"),
+    ("bpmn", "BPMN export", "bpmn", "step:bpmn"),
+    ("queries", "queries step", None, "step:queries"),
+    ("report", "report step", None, "step:report"),
+    ("end_to_end", "end to end", "end_to_end", "end_to_end"),
+]
+RSS_TARGET_MB = 1.5 * 1024
+
+
+def stage_summary(attempts: list[dict]) -> dict:
+    """Median time and worst peak RSS of one stage's repetitions, and whether it always finished."""
+    if not attempts:
+        return {"status": "not run"}
+    done = [a for a in attempts if a["status"] == "ok"]
+    peak = max((a.get("peak_rss_mb") or 0) for a in attempts)
+    if len(done) < len(attempts):
+        failed = next(a for a in attempts if a["status"] != "ok")
+        return {
+            "status": failed["status"],
+            "note": failed.get("error", ""),
+            "lower_bound_s": failed.get("wall_seconds"),
+            "peak_rss_mb": peak,
+            "runs": len(attempts),
+        }
+    return {
+        "status": "ok",
+        "median_s": round(statistics.median(a["seconds"] for a in done), 3),
+        "median_cpu_s": round(statistics.median(a["cpu_seconds"] for a in done), 3),
+        "peak_rss_mb": peak,
+        "runs": len(done),
+        "figures": done[-1].get("figures", {}),
+    }
+
+
+def rows_for(runs: dict) -> list[dict]:
+    """The comparison rows of one workload: both sides' summaries and the ratios (ours / pm4py)."""
+    ours_names = set(runs.get("ours", {}))
+    named = {r[3] for r in ROWS}
+    extra = [(n.split(":", 1)[1], f"{n.split(':', 1)[1]} step", None, n) for n in sorted(ours_names - named)]
+    table = []
+    for key, label, theirs, ours in ROWS[:-1] + extra + ROWS[-1:]:
+        p = stage_summary(runs.get("pm4py", {}).get(theirs, [])) if theirs else None
+        o = stage_summary(runs.get("ours", {}).get(ours, [])) if ours else None
+        if (p is None or p["status"] == "not run") and (o is None or o["status"] == "not run"):
+            continue
+        table.append({"key": key, "label": label, "pm4py": p, "ours": o, **ratios(p, o)})
+    return table
+
+
+def ratios(p: dict | None, o: dict | None) -> dict:
+    """Time and RSS ratios ours / pm4py; when pm4py did not finish, the time ratio is an upper bound."""
+    out = {"time_ratio": None, "time_ratio_bound": False, "rss_ratio": None}
+    if not p or not o or o["status"] != "ok":
+        return out
+    if p["status"] == "ok" and p["median_s"] > 0:
+        out["time_ratio"] = round(o["median_s"] / p["median_s"], 4)
+    elif p["status"] in ("timeout", "memory cap") and p.get("lower_bound_s"):
+        out["time_ratio"] = round(o["median_s"] / p["lower_bound_s"], 4)
+        out["time_ratio_bound"] = True
+    if p.get("peak_rss_mb") and o.get("peak_rss_mb"):
+        out["rss_ratio"] = round(o["peak_rss_mb"] / p["peak_rss_mb"], 3)
+    return out
+
+
+def targets(results: dict) -> list[dict]:
+    """The four targets of issue 9, each met, not met, or not measured (with the reason)."""
+    found = []
+    rows = {name: {r["key"]: r for r in w.get("rows", [])} for name, w in results.get("workloads", {}).items()}
+
+    def ratio_target(name, workload, key, limit, what):
+        row = rows.get(workload, {}).get(key)
+        if not row or row["time_ratio"] is None:
+            found.append({"target": name, "status": "not measured", "detail": f"{what}: no ratio in this run"})
+            return
+        bound = "at most " if row["time_ratio_bound"] else ""
+        status = "met" if row["time_ratio"] <= limit else "not met"
+        detail = f"{what}: ours / pm4py = {bound}{row['time_ratio']:.3f} (limit {limit:g})"
+        found.append({"target": name, "status": status, "value": row["time_ratio"], "detail": detail})
+
+    ratio_target("end to end on BPIC2012 <= 1/5 of pm4py", "bpic2012", "end_to_end", 0.2, "time")
+    ratio_target("DFG + variants at 10.5 M events <= 1/20 of pm4py", "bpic2012_x40", "dfg_variants", 0.05, "time")
+    row = rows.get("bpic2012_x40", {}).get("end_to_end")
+    ours = row and row["ours"]
+    if ours and ours.get("peak_rss_mb"):
+        status = "met" if ours["status"] == "ok" and ours["peak_rss_mb"] <= RSS_TARGET_MB else "not met"
+        found.append(
+            {
+                "target": "whole mining run at 10.5 M events: peak RSS <= 1.5 GB",
+                "status": status,
+                "value": ours["peak_rss_mb"],
+                "detail": f"peak RSS {ours['peak_rss_mb']:,.0f} MB (limit {RSS_TARGET_MB:,.0f} MB)",
+            }
+        )
+    else:
+        found.append(
+            {
+                "target": "whole mining run at 10.5 M events: peak RSS <= 1.5 GB",
+                "status": "not measured",
+                "detail": "bpic2012_x40 end to end did not run",
+            }
+        )
+    extraction = results.get("extraction")
+    if extraction and extraction.get("targets"):
+        found.extend(extraction["targets"])
+    else:
+        reason = (extraction or {}).get("note", "bench/extraction.py did not run")
+        found.append(
+            {
+                "target": "PostgreSQL -> DuckDB >= 5x psycopg + pandas and >= 500k rows/s",
+                "status": "not measured",
+                "detail": reason,
+            }
+        )
+    return found
+
+
+# --- formatting -------------------------------------------------------------------------------------
+
+
+def fmt_seconds(side: dict | None) -> str:
+    """A side's median time, or why there is none."""
+    if side is None:
+        return "-"
+    if side["status"] == "ok":
+        return f"{side['median_s']:,.2f} s"
+    if side["status"] in ("timeout", "memory cap"):
+        what = "did not finish in" if side["status"] == "timeout" else "stopped at the memory cap after"
+        return f"{what} {side.get('lower_bound_s', 0):,.0f} s"
+    return side["status"]
+
+
+def fmt_rss(side: dict | None) -> str:
+    """A side's peak RSS in MB."""
+    if side is None or not side.get("peak_rss_mb"):
+        return "-"
+    return f"{side['peak_rss_mb']:,.0f} MB"
+
+
+def fmt_ratio(row: dict) -> str:
+    """ours / pm4py time, with the speed-up."""
+    if row["time_ratio"] is None:
+        return "-"
+    r = row["time_ratio"]
+    if r <= 0:
+        return f"{r:.3f}"
+    speed = f"{1 / r:,.1f}x faster" if r <= 1 else f"{r:,.1f}x slower"
+    return f"{'< ' if row['time_ratio_bound'] else ''}{r:.3f} ({speed})"
+
+
+def fmt_rss_ratio(row: dict) -> str:
+    """ours / pm4py peak RSS."""
+    return "-" if row["rss_ratio"] is None else f"{row['rss_ratio']:.2f}"
+
+
+HEADERS = (
+    "stage",
+    "pm4py time",
+    "ours time",
+    "ours / pm4py time",
+    "pm4py peak RSS",
+    "ours peak RSS",
+    "RSS ours / pm4py",
+)
+
+
+def table_cells(row: dict) -> tuple[str, ...]:
+    """One row's cells, in HEADERS order."""
+    return (
+        row["label"],
+        fmt_seconds(row["pm4py"]),
+        fmt_seconds(row["ours"]),
+        fmt_ratio(row),
+        fmt_rss(row["pm4py"]),
+        fmt_rss(row["ours"]),
+        fmt_rss_ratio(row),
+    )
+
+
+def markdown(results: dict) -> str:
+    """The whole run as Markdown: machine, one table per workload, the targets."""
+    m = results.get("machine", {})
+    lines = [
+        f"Machine: {m.get('cpu_model', '?')}, {m.get('logical_cpus', '?')} logical CPUs, "
+        f"{m.get('memory_gb', '?')} GB RAM; {m.get('os', '')}; Python {m.get('python', '')}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(m.get("versions", {}).items())),
+        "",
+        f"Load average (1/5/15 min) at start {results.get('load_start')}, at end {results.get('load_end')}.",
+        "",
+    ]
+    for name, workload in results.get("workloads", {}).items():
+        info = workload["workload"]
+        lines += [f"### {name}: {info['description']}", ""]
+        lines.append(f"Repetitions: {workload.get('repeats')}; times are medians, peak RSS is the highest seen.")
+        lines.append("")
+        lines.append("| " + " | ".join(HEADERS) + " |")
+        lines.append("|" + "|".join("---" for _ in HEADERS) + "|")
+        for row in workload.get("rows", []):
+            lines.append("| " + " | ".join(table_cells(row)) + " |")
+        lines.append("")
+        for note in workload.get("notes", []):
+            lines.append(f"- {note}")
+        if workload.get("notes"):
+            lines.append("")
+    extraction = results.get("extraction")
+    if extraction and extraction.get("table"):
+        lines += ["### PostgreSQL -> DuckDB extraction", "", extraction["table"], ""]
+    lines += ["### Targets", "", "| target | status | measured |", "|---|---|---|"]
+    for t in results.get("targets", []):
+        lines.append(f"| {t['target']} | {t['status']} | {t['detail']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """Print the Markdown tables of a results file."""
+    path = Path(argv[0]) if argv else Path(__file__).resolve().parent / "results" / "latest.json"
+    print(markdown(json.loads(path.read_text("utf-8"))), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,120 @@
+"""The pipeline step: read the model and figures from the warehouse, write as-is.bpmn and to-be.bpmn."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from mining import discovery
+from mining.bpmn.diagram import Tree, from_pm4py
+from mining.bpmn.export import Exported, export
+from mining.bpmn.figures import load_figures
+from mining.bpmn.tobe import plan_removals, project
+from mining.warehouse import connect
+
+AS_IS_FILE = "as-is.bpmn"
+TO_BE_FILE = "to-be.bpmn"
+
+
+def stored_imf(con, process: str, log_variants: Counter, noise_threshold: float) -> tuple[Tree, float | None] | None:
+    """The IMf tree and fitness that the discover step stored, if they belong to these variants.
+
+    The stored row is used only when its model id (a hash of the algorithm, its parameters and the
+    variants) matches and its tree text parses back to the same text; otherwise None.
+    """
+    from pm4py.objects.process_tree.utils.generic import parse
+
+    rows = con.execute(
+        "SELECT model_id, process_tree, fitness FROM model_runs WHERE process = $p AND algorithm = 'imf'",
+        {"p": process},
+    ).fetchall()
+    if not rows or rows[0][1] is None:
+        return None
+    stored_id, text, fitness = rows[0]
+    probe = discovery.Model("imf", {"noise_threshold": noise_threshold}, None, None, None)
+    if stored_id != discovery.model_id(probe, log_variants):
+        return None
+    try:
+        tree = parse(text)
+    except (AssertionError, IndexError, KeyError, RecursionError, ValueError):
+        return None  # labels that pm4py's tree syntax cannot carry: mine again
+    if str(tree) != text:
+        return None
+    return from_pm4py(tree), fitness
+
+
+def mine(log_variants: Counter, noise_threshold: float, fitness_max_variants: int) -> tuple[Tree, float | None]:
+    """Discover the IMf tree of ``log_variants`` and its token-based replay fitness on them.
+
+    The fitness is None when the log has more than ``fitness_max_variants`` variants.
+    """
+    model = discovery.discover_imf(log_variants, noise_threshold)
+    if len(log_variants) > fitness_max_variants:
+        return from_pm4py(model.process_tree), None
+    quality = discovery.evaluate(model, log_variants, with_precision=False)
+    return from_pm4py(model.process_tree), quality["fitness"]
+
+
+def output_folder(config, process: str, out_dir: Path) -> Path:
+    """``out_dir`` itself for a one-process config, else ``out_dir/bpmn/<process>``."""
+    if len(config.processes) == 1:
+        return Path(out_dir)
+    return Path(out_dir) / "bpmn" / process
+
+
+def build(warehouse: str | Path, config, process: str) -> Exported:
+    """The annotated as-is and to-be BPMN of ``process`` (no files written)."""
+    settings = config.bpmn
+    noise = config.discovery.imf_noise_threshold
+    con = connect(warehouse)
+    try:
+        log_variants = discovery.variants(con, process)
+        if not log_variants:
+            raise ValueError(f"process {process!r} has no events: nothing to draw as BPMN")
+        figures = load_figures(con, process)
+        stored = stored_imf(con, process, log_variants, noise)
+    finally:
+        con.close()
+    as_is_tree, as_is_fitness = stored if stored else mine(log_variants, noise, settings.fitness_max_variants)
+    plan = plan_removals(figures, settings.remove)
+    if plan.unknown and len(config.processes) == 1:
+        known = ", ".join(sorted(figures.activities))
+        raise ValueError(
+            f"bpmn.remove: process {process!r} has no activity {', '.join(repr(a) for a in plan.unknown)} (known: {known})"
+        )
+    to_be_noise = settings.to_be_noise_threshold if settings.to_be_noise_threshold is not None else noise
+    if plan.removed:
+        projected = project(log_variants, plan.removed)
+        if not any(projected):
+            raise ValueError(
+                f"bpmn.remove removes every activity of process {process!r}: the to-be model would be empty"
+            )
+        to_be_tree, to_be_fitness = mine(projected, to_be_noise, settings.fitness_max_variants)
+    elif to_be_noise == noise:
+        to_be_tree, to_be_fitness = as_is_tree, as_is_fitness
+    else:
+        to_be_tree, to_be_fitness = mine(log_variants, to_be_noise, settings.fitness_max_variants)
+    return export(
+        process,
+        as_is_tree,
+        log_variants,
+        to_be_tree,
+        figures,
+        plan,
+        settings,
+        as_is_fitness,
+        to_be_fitness,
+        noise,
+        to_be_noise,
+    )
+
+
+def bpmn_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
+    """Pipeline step: write ``as-is.bpmn`` and ``to-be.bpmn`` of ``process``; return their figures."""
+    exported = build(warehouse, config, process)
+    folder = output_folder(config, process, out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / AS_IS_FILE).write_bytes(exported.as_is)
+    (folder / TO_BE_FILE).write_bytes(exported.to_be)
+    files = {"as_is_file": str(folder / AS_IS_FILE), "to_be_file": str(folder / TO_BE_FILE)}
+    return {"bpmn": files | exported.summary}

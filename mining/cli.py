@@ -1,0 +1,137 @@
+"""The ``mot`` command line: a thin shell over ``mining.pipeline``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mining import pipeline
+from mining.config import ConfigError
+from mining.sources import SourceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Moments-of-truth process mining.")
+console = Console(stderr=True)
+
+
+def _run_with_progress(config, out: Path) -> pipeline.RunSummary:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("starting", total=None)
+        return pipeline.run(config, out, progress=lambda msg: bar.update(task, description=msg))
+
+
+def _report(summary: pipeline.RunSummary, started: float) -> None:
+    loads = Table(title="Loads", show_lines=False)
+    for col in ("source", "location", "read", "loaded", "new", "quarantined"):
+        loads.add_column(col, justify="right" if col not in ("source", "location") else "left")
+    for r in summary.loads:
+        loads.add_row(r.source, r.location, f"{r.rows_read:,}", f"{r.rows_loaded:,}", f"{r.rows_new:,}", f"{r.rows_quarantined:,}")
+    console.print(loads)
+    for process, figures in summary.processes.items():
+        table = Table(title=f"Process {process}")
+        for col in ("cases", "events", "activities", "variants"):
+            table.add_column(col, justify="right")
+        table.add_row(*(f"{figures[c]:,}" for c in ("cases", "events", "activities", "variants")))
+        console.print(table)
+        models = Table(title=f"Models of {process}")
+        for col in ("algorithm", "fitness", "precision"):
+            models.add_column(col)
+        for m in figures.get("models", []):
+            precision = "skipped" if m["precision"] is None else f"{m['precision']:.3f}"
+            models.add_row(m["algorithm"], f"{m['fitness']:.3f}", precision)
+        console.print(models)
+    console.print(f"Wrote {len(summary.files)} files to [bold]{summary.out_dir}[/] in {time.monotonic() - started:.1f} s")
+
+
+def _fail(exc: Exception) -> None:
+    # Plain text: no markup parsing or wrapping of paths and messages.
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    log: Path = typer.Argument(None, help="Event-log file (.xes, .xes.gz, .csv, .parquet); optional with --config"),
+    config: Path = typer.Option(None, "--config", "-c", help="Project config (YAML)"),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder"),
+) -> None:
+    """Run the pipeline on an event-log file and/or the sources of a config file."""
+    started = time.monotonic()
+    try:
+        cfg = pipeline.config_for_log(log, config) if log else pipeline.load_config(config)
+        summary = _run_with_progress(cfg, out)
+    except (ConfigError, SourceError, ValueError) as exc:
+        _fail(exc)
+    _report(summary, started)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output folder"),
+    cases: int = typer.Option(2000, help="Number of loan applications to simulate"),
+    seed: int = typer.Option(42, help="Random seed of the simulator"),
+) -> None:
+    """Generate the embedded sample business system and run the pipeline on it."""
+    started = time.monotonic()
+    console.print(f"Generating the sample loan-origination system ({cases:,} applications, seed {seed})")
+    try:
+        cfg = pipeline.demo_config(out, cases, seed)
+        summary = _run_with_progress(cfg, out)
+    except (ConfigError, SourceError, ValueError) as exc:
+        _fail(exc)
+    _report(summary, started)
+
+
+@app.command()
+def generate(
+    path: Path = typer.Argument(..., help="SQLite file to write (overwritten)"),
+    cases: int = typer.Option(2000, help="Number of loan applications"),
+    seed: int = typer.Option(42, help="Random seed"),
+) -> None:
+    """Write the sample business system database (deterministic for a size and seed)."""
+    from mining.sample_system.generator import generate as write
+
+    counts = write(path, n_cases=cases, seed=seed)
+    for table, n in counts.items():
+        console.print(f"{table:>20}: {n:,}")
+
+
+@app.command()
+def sql(
+    warehouse: Path = typer.Argument(..., help="warehouse.duckdb, or the output folder holding it"),
+    file: Path = typer.Argument(None, help="SQL file to run; with neither FILE nor -c: a prompt"),
+    command: str = typer.Option(None, "--command", "-c", help="SQL statement(s) to run"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json (csv/json: last result)"),
+    max_rows: int = typer.Option(100, "--max-rows", help="Rows a table shows (0: all)"),
+    live: bool = typer.Option(False, "--live", help="Read the live warehouse, not the last run's snapshot"),
+    wait: float = typer.Option(60.0, "--wait", help="Seconds to wait while a run holds the live warehouse"),
+) -> None:
+    """Query a warehouse with SQL: the views and macros of queries/ are there (FROM mot_queries)."""
+    from mining import queries
+
+    try:
+        queries.sql_command(
+            warehouse,
+            file,
+            command,
+            fmt,
+            live=live,
+            wait_s=wait,
+            max_rows=max_rows,
+            say=lambda msg: console.print(msg, markup=False, highlight=False),
+        )
+    except queries.SqlError as exc:
+        _fail(exc)
+
+
+def main() -> None:  # pragma: no cover - entry point for `python -m mining.cli`
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

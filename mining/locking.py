@@ -1,0 +1,163 @@
+"""One writer at a time per warehouse, and outputs that are replaced whole or not at all.
+
+DuckDB lets one process open a database file for writing; a second one fails at once with an IO
+error. A pipeline run opens and closes the warehouse once per step, so two runs against one output
+folder (two ``mot run`` commands, or a command-line run and an Airflow task) would interleave their
+steps and one of them would fail at a random point. ``run_lock`` makes the whole run (or the whole
+Airflow task) exclusive instead: the second writer waits, saying who holds the warehouse, and gives
+up with a clear message after ``MOT_LOCK_WAIT_SECONDS`` (default 600).
+
+The lock is ``flock`` on ``<warehouse>.lock`` beside the warehouse. The kernel releases it when the
+holding process ends, however it ends (a SIGKILL included), so a crashed run never leaves a stale
+lock behind; the file itself stays and only says who held it last. Within one process the lock is
+re-entrant, so a run can call steps that take it too.
+
+``atomic_path`` and ``write_text_atomic`` write an output file under a temporary name in the same
+folder and rename it over the old one, so a reader (or a failed step) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_WAIT_S = 600.0
+WAIT_ENV = "MOT_LOCK_WAIT_SECONDS"
+POLL_S = 0.2
+
+_held: dict[Path, list] = {}  # lock file -> [open file, depth], for re-entry in this process
+_guard = threading.Lock()
+
+
+class WarehouseBusy(ValueError):
+    """Another process is writing the warehouse and did not finish in time.
+
+    A ValueError, like the other errors the command line reports as one plain line.
+    """
+
+
+def lock_path(warehouse: str | Path) -> Path:
+    """The lock file of a warehouse: ``warehouse.duckdb.lock`` beside it."""
+    warehouse = Path(warehouse)
+    return warehouse.with_name(warehouse.name + ".lock")
+
+
+def wait_seconds(environ: dict[str, str] | None = None) -> float:
+    """How long to wait for another writer: ``MOT_LOCK_WAIT_SECONDS``, or 600."""
+    value = (os.environ if environ is None else environ).get(WAIT_ENV)
+    if not value:
+        return DEFAULT_WAIT_S
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        raise ValueError(f"{WAIT_ENV}={value!r} is not a number of seconds") from None
+
+
+def holder(warehouse: str | Path) -> str:
+    """Who holds (or last held) the warehouse, as the lock file says: 'pid N on HOST since T (what)'."""
+    try:
+        text = lock_path(warehouse).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        text = ""
+    return text or "an unknown process"
+
+
+@contextmanager
+def run_lock(
+    warehouse: str | Path,
+    purpose: str = "mot run",
+    wait_s: float | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Iterator[Path]:
+    """Hold the exclusive writer lock of ``warehouse`` for the body of the ``with``.
+
+    Waits up to ``wait_s`` seconds (default ``wait_seconds()``) for another holder, telling ``say``
+    once who it waits for; then raises WarehouseBusy naming the warehouse, the holder and the wait.
+    """
+    path = lock_path(warehouse).resolve()
+    with _guard:
+        entry = _held.get(path)
+        if entry is not None:
+            entry[1] += 1
+    if entry is not None:
+        try:
+            yield path
+        finally:
+            with _guard:
+                entry[1] -= 1
+        return
+    handle = _acquire(path, Path(warehouse), purpose, wait_seconds() if wait_s is None else wait_s, say)
+    with _guard:
+        _held[path] = [handle, 1]
+    try:
+        yield path
+    finally:
+        with _guard:
+            entry = _held[path]
+            entry[1] -= 1
+            done = entry[1] == 0
+            if done:
+                del _held[path]
+        if done:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+def _acquire(path: Path, warehouse: Path, purpose: str, wait_s: float, say: Callable[[str], None] | None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for as long as the lock
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            who = holder(warehouse)
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise WarehouseBusy(
+                    f"another run is writing {warehouse} ({who}); gave up after {wait_s:g} s. "
+                    f"Try again when it has finished, or set {WAIT_ENV} to wait longer"
+                ) from None
+            if not told and say is not None:
+                say(f"another run is writing {warehouse} ({who}); waiting up to {wait_s:g} s")
+                told = True
+            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {since} ({purpose})\n")
+    handle.flush()
+    return handle
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write ``path``'s new content to; renamed over ``path`` on success.
+
+    On an error the temporary file is removed and the old ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder (a rename within one file system is atomic), same suffix (DuckDB's COPY picks
+    # the format by it), hidden name (nobody takes it for a result).
+    temp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new one, never half."""
+    with atomic_path(path) as temp:
+        temp.write_text(text, encoding="utf-8")

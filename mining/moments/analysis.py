@@ -1,0 +1,202 @@
+"""The moments-of-truth analysis of one process, over the prepared warehouse tables.
+
+``analyse(con, process, settings)`` rebuilds, in one transaction, the tables of migration
+003_moments: mot_activities, mot_events, case_outcomes, case_scores, knock_on, dropout_funnel,
+dropout_places, dropout_attribution and mot_runs. The counting runs in DuckDB SQL
+(mining/moments/sql/); Python only applies the rules, once per distinct combination of the fields
+they read (mining/moments/rules.py).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from statistics import NormalDist
+
+import duckdb
+import pyarrow as pa
+
+from mining.moments.rules import Classifier
+from mining.moments.settings import Moments
+from mining.warehouse import run_sql, scalar
+
+# The SQL files in run order; each reads the temporary tables of the ones before it.
+STEPS = ("macros", "fields", "marks", "outcomes", "scores", "knock_on", "dropout")
+COMBO_TABLE = "mot_combo_marks"
+SIGNALS = ("wait", "repeat", "channel_switch", "handoff", "effort", "attribute")
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``mining/moments/sql/<name>.sql``."""
+    return resources.files("mining.moments").joinpath("sql", f"{name}.sql").read_text("utf-8")
+
+
+def json_path(key: str) -> str:
+    """The JSON path of a top-level attribute, whatever characters its name holds ('org:group')."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def z_value(confidence_level: float) -> float:
+    """The two-sided normal quantile of a confidence level (0.95 -> 1.96)."""
+    return NormalDist().inv_cdf(0.5 + confidence_level / 2)
+
+
+def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
+    """The ``$name`` parameters of the SQL files for ``process`` and ``settings``."""
+    scoring, weights, outcomes = settings.scoring, settings.scoring.weights, settings.outcomes
+    levels = sorted(scoring.service_level_hours.items())
+    days = outcomes.success_within_days
+    return {
+        "process": process,
+        "paths": [json_path(k) for k in classifier.attributes],
+        "min_share": settings.marking.activity_min_share,
+        "precedence": list(outcomes.precedence),
+        "within_days": days,
+        "timeout_label": None if days is None else f"no success within {days:g} days",
+        "wait_from": scoring.wait_from,
+        "quantile": scoring.wait_reference_quantile,
+        "sl_activities": [a for a, _ in levels],
+        "sl_hours": [float(h) for _, h in levels],
+        "min_ref": scoring.min_reference_wait_s,
+        "w_wait": weights.wait,
+        "wait_cap": weights.wait_cap,
+        "w_repeat": weights.repeat,
+        "repeat_cap": weights.repeat_cap,
+        "w_switch": weights.channel_switch,
+        "w_handoff": weights.handoff,
+        "handoff_cap": weights.handoff_cap,
+        "w_effort": weights.effort,
+        "w_success": weights.outcome_success,
+        "w_declined": weights.outcome_declined,
+        "w_dropout": weights.outcome_dropout,
+        "poor_threshold": scoring.poor_threshold,
+        **{f"p_{name}": float(name in scoring.poor_signals) for name in SIGNALS},
+        "z": z_value(settings.confidence_level),
+        "population": list(settings.attribution.population),
+        "kinds": list(settings.attribution.kinds),
+        "baseline": settings.attribution.baseline,
+        "echo_jaccard": settings.attribution.echo_jaccard,
+        "min_cases": settings.attribution.min_cases,
+        "min_dropout": settings.attribution.min_dropout_cases,
+    }
+
+
+def classify_combinations(rows: list[tuple], classifier: Classifier) -> pa.Table:
+    """Apply the rules to each (combo, activity, resource, lifecycle, values) row; one Arrow row each."""
+    columns: dict[str, list] = {
+        name: []
+        for name in (
+            "combo", "is_moment", "rule", "decided", "channel", "effort", "attribute_score",
+            "attribute_signals", "outcome_kind", "outcome_rule", "handoff_group", "factors",
+        )
+    }  # fmt: skip
+    for combo, activity, resource, lifecycle, values in rows:
+        fields = {"activity": activity, "resource": resource, "lifecycle": lifecycle}
+        # Columns win over attributes of the same name, as in Match's documentation.
+        for key, value in zip(classifier.attributes, values or [], strict=False):
+            fields.setdefault(key, value)
+        c = classifier.classify(fields)
+        for name, value in (
+            ("combo", combo), ("is_moment", c.is_moment), ("rule", c.rule), ("decided", c.decided),
+            ("channel", c.channel), ("effort", c.effort), ("attribute_score", c.attribute_score),
+            ("attribute_signals", c.attribute_signals), ("outcome_kind", c.outcome_kind),
+            ("outcome_rule", c.outcome_rule), ("handoff_group", c.handoff_group), ("factors", list(c.factors)),
+        ):  # fmt: skip
+            columns[name].append(value)
+    schema = pa.schema(
+        [
+            ("combo", pa.string()), ("is_moment", pa.bool_()), ("rule", pa.string()), ("decided", pa.bool_()),
+            ("channel", pa.string()), ("effort", pa.bool_()), ("attribute_score", pa.float64()),
+            ("attribute_signals", pa.string()), ("outcome_kind", pa.string()), ("outcome_rule", pa.string()),
+            ("handoff_group", pa.string()), ("factors", pa.list_(pa.string())),
+        ]
+    )  # fmt: skip
+    return pa.table(columns, schema=schema)
+
+
+def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> dict:
+    """Rebuild every moments table of ``process`` from its prepared event_log; return a summary.
+
+    Raises ValueError when the process has no prepared events.
+    """
+    if not scalar(con, "SELECT count(*) FROM event_log WHERE process = $p", {"p": process}):
+        raise ValueError(f"process {process!r} has no prepared events: run the prepare step first")
+    classifier = Classifier(settings)
+    params = parameters(process, settings, classifier)
+    con.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        run_sql(con, sql("macros"))
+        run_sql(con, sql("fields"), params)
+        combos = con.execute(
+            "SELECT combo, activity, resource, lifecycle, vals FROM mot_combos ORDER BY combo"
+        ).fetchall()
+        marks = classify_combinations(combos, classifier)
+        con.register("mot_combo_marks_arrow", marks)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {COMBO_TABLE} AS SELECT * FROM mot_combo_marks_arrow").fetchall()
+        con.unregister("mot_combo_marks_arrow")
+        for step in STEPS[2:]:
+            run_sql(con, sql(step), params)
+        record_run(con, process, settings)
+        con.execute("COMMIT").fetchall()
+    except Exception:
+        con.execute("ROLLBACK").fetchall()
+        raise
+    finally:
+        drop_temporary(con)
+    return summary(con, process)
+
+
+def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> None:
+    """Store the settings the process was analysed with, next to its counts."""
+    con.execute("DELETE FROM mot_runs WHERE process = $p", {"p": process}).fetchall()
+    con.execute(
+        "INSERT INTO mot_runs SELECT $p, $s, "
+        "(SELECT count(*) FROM mot_events WHERE process = $p), "
+        "(SELECT count(*) FROM mot_events WHERE process = $p AND is_moment_of_truth), "
+        "(SELECT count(*) FROM case_outcomes WHERE process = $p)",
+        {"p": process, "s": json.dumps(settings.model_dump(mode="json"), sort_keys=True)},
+    ).fetchall()
+
+
+TEMPORARY = (
+    "mot_fields", "mot_combos", COMBO_TABLE, "mot_base", "mot_handoffs", "mot_sequence", "mot_reference",
+    "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
+    "mot_population", "mot_factors", "mot_exposure",
+    "mot_factor_stats", "mot_echoes",
+)  # fmt: skip
+
+
+def drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the analysis' temporary tables (they can be large)."""
+    for table in TEMPORARY:
+        con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
+
+
+KNOCK_ON_SUMMARY = (
+    "p_poor_given_poor", "base_rate", "lift", "adjusted_base_rate", "adjusted_lift", "ci_low", "ci_high", "effect",
+)  # fmt: skip
+
+
+def summary(con: duckdb.DuckDBPyConnection, process: str) -> dict:
+    """Headline figures of an analysed process, for the run summary."""
+    p = {"p": process}
+
+    def rows(sql: str) -> list[tuple]:
+        return con.execute(sql, p).fetchall()
+
+    moments = rows("SELECT activity FROM mot_activities WHERE process = $p AND is_moment_of_truth ORDER BY activity")
+    undecided = rows("SELECT activity FROM mot_activities WHERE process = $p AND NOT decided ORDER BY activity")
+    outcomes = rows("SELECT outcome, count(*) FROM case_outcomes WHERE process = $p GROUP BY outcome ORDER BY outcome")
+    knock = rows(f"SELECT {', '.join(KNOCK_ON_SUMMARY)} FROM knock_on WHERE process = $p AND from_activity = '*'")
+    cause = rows("SELECT factor, lift, ci_low FROM dropout_attribution WHERE process = $p AND rank = 1")
+    place = rows("SELECT activity, after_activity, n_dropout FROM dropout_places WHERE process = $p AND rank = 1")
+    return {
+        "moments_of_truth": [a for (a,) in moments],
+        "undecided_activities": [a for (a,) in undecided],
+        "outcomes": dict(outcomes),
+        "knock_on": dict(zip(KNOCK_ON_SUMMARY, knock[0], strict=True)) if knock else None,
+        "top_cause": dict(zip(("factor", "lift", "ci_low"), cause[0], strict=True)) if cause else None,
+        "top_place": dict(zip(("activity", "after_activity", "n_dropout"), place[0], strict=True)) if place else None,
+    }

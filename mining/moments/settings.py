@@ -1,0 +1,269 @@
+"""Settings of the moments-of-truth analysis: the ``moments`` section of a project config.
+
+Every key has a default, so a config without a ``moments`` section analyses any standard event
+log with the built-in rules (``mining/moments/default_rules.yaml``). The keys are documented in
+docs/moments.md. This module must not import ``mining.config`` (which imports it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+# Fields of event_log that rules can test besides the attributes in its ``attrs`` JSON.
+COLUMNS = ("activity", "resource", "lifecycle")
+OUTCOME_KINDS = ("dropout", "declined", "success")
+
+
+class Strict(BaseModel):
+    """Base for the sections: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _text(value: object) -> object:
+    """Attribute values arrive as text from the warehouse; YAML numbers and booleans are written the same way."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+def _compile(pattern: str) -> str:
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+class Pattern(Strict):
+    """An attribute condition by regular expression (Python syntax, searched, case-insensitive)."""
+
+    regex: str
+
+    @field_validator("regex")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        return _compile(value)
+
+
+class Match(Strict):
+    """Conditions on one event; an event matches when every condition given holds.
+
+    ``activities``: exact activity names. ``activity_regex``: searched in the name, case-insensitive.
+    ``where``: attribute name -> list of exact values, or ``{regex: ...}``. The names ``activity``,
+    ``resource`` and ``lifecycle`` test those columns; every other name an event attribute
+    (an XES/CSV/database attribute such as ``channel``, ``org:group`` or ``case:channel``).
+    """
+
+    activities: list[str] = Field(default_factory=list)
+    activity_regex: str | None = None
+    where: dict[str, list[Text] | Pattern] = Field(default_factory=dict)
+
+    @field_validator("activity_regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        return None if value is None else _compile(value)
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> Match:
+        if not (self.activities or self.activity_regex or self.where):
+            raise ValueError("give at least one of 'activities', 'activity_regex' or 'where'")
+        for name, condition in self.where.items():
+            if isinstance(condition, list) and not condition:
+                raise ValueError(f"where.{name}: the list of values is empty")
+        return self
+
+    def attributes(self) -> set[str]:
+        """The event attributes (not columns) that the conditions read."""
+        return {name for name in self.where if name not in COLUMNS}
+
+
+class Rule(Match):
+    """A marking rule: events it matches are moments of truth (``moment: true``) or not (exclusions)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    moment: bool = True
+    channel: str | None = None  # the channel of the events it marks, when the data has none
+
+
+class Marking(Strict):
+    """Which events are moments of truth.
+
+    Exclusions (``moment: false``) win over inclusions; otherwise the first matching rule in the
+    list decides. Events no rule matches are undecided: not MOTs, and their activities are listed
+    for review. ``use_default_rules``: ``null`` = the built-in rules only when ``rules`` is empty;
+    ``true`` = the built-in rules after yours; ``false`` = never.
+    """
+
+    rules: list[Rule] = Field(default_factory=list)
+    use_default_rules: bool | None = None
+    # Event attributes that name the channel (first one present wins); case-level attributes
+    # such as 'case:channel' are left out on purpose: they would mark every event of a case.
+    channel_attributes: list[str] = Field(default_factory=lambda: ["channel", "kanaal", "kanal", "medium"])
+    # Channel names in the output: canonical name -> regex on a channel value or, when no channel
+    # attribute is present, on the activity name. Values that match none are kept as they are.
+    channel_names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "phone": r"phone|telef|\bcall|\bbel(len|t)?\b|nabellen|anruf|rückruf",
+            "e-mail": r"e-?mail|\bmail",
+            "letter": r"letter|\bpost\b|\bbrief|schreiben|paper",
+            "portal": r"portal|\bweb|online|internet|\bapp\b|self.?service",
+            "face to face": r"branch|face.?to.?face|visit|counter|in.?person|filia|kantoor|bezoek|besuch",
+            "sms": r"\bsms\b|\btext message",
+            "chat": r"\bchat\b",
+        }
+    )
+    # An MOT without a channel attribute or channel word is 'automated' when it matches this.
+    automated: list[Match] = Field(
+        default_factory=lambda: [
+            Match(where={"automated": Pattern(regex=r"^(1|true|yes|y)$")}),
+            Match(where={"resource": Pattern(regex=r"^(system|batch|robot|auto\w*)$")}),
+        ]
+    )
+    # An activity is a moment of truth when, in at least one lifecycle transition, at least this
+    # share of its events are MOTs (a call can be an MOT in 'start' but not in 'schedule').
+    activity_min_share: float = Field(0.5, gt=0.0, le=1.0)
+
+    @field_validator("channel_names")
+    @classmethod
+    def _valid_channels(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            _compile(pattern)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_rules(self) -> Marking:
+        names = [r.name for r in self.rules]
+        doubles = sorted({n for n in names if names.count(n) > 1})
+        if doubles:
+            raise ValueError("duplicate rule names: " + ", ".join(doubles))
+        return self
+
+
+class Signal(Match):
+    """An attribute signal: matching MOT events get ``weight`` added to their score (negative = worse)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    weight: float
+
+
+class Weights(Strict):
+    """Weights of the experience signals; each signal's contribution is <= 0 (worse) unless noted."""
+
+    wait: float = Field(1.0, ge=0)  # long wait: -wait * (1 + min(wait_cap, log2(wait / reference)))
+    wait_cap: float = Field(2.0, ge=0)
+    repeat: float = Field(1.0, ge=0)  # n-th occurrence of the MOT in the case: -repeat * min(repeat_cap, n - 1)
+    repeat_cap: int = Field(2, ge=0)
+    channel_switch: float = Field(0.25, ge=0)  # channel differs from the previous MOT's
+    handoff: float = Field(0.1, ge=0)  # per hand-off since the previous MOT, at most handoff_cap
+    handoff_cap: int = Field(3, ge=0)
+    effort: float = Field(0.25, ge=0)  # the customer has to act
+    outcome_success: float = 1.0  # added to the MOT at which the outcome becomes known
+    outcome_declined: float = -1.0
+    outcome_dropout: float = -1.0
+
+
+class Scoring(Strict):
+    """The running score: an experience score per MOT from documented signals, summed per case."""
+
+    # Wait before an MOT: since the previous MOT of the case (the customer's view) or the previous event.
+    wait_from: Literal["previous_moment", "previous_event"] = "previous_moment"
+    # The wait an MOT is held against: this quantile of that activity's own waits ...
+    wait_reference_quantile: float = Field(0.75, gt=0.0, lt=1.0)
+    # ... unless a service level (hours) is configured for the activity.
+    service_level_hours: dict[str, float] = Field(default_factory=dict)
+    # References below this are raised to it: a customer does not notice minutes, so an e-mail
+    # that comes 20 minutes after the usual 5 is not a long wait.
+    min_reference_wait_s: float = Field(3600.0, ge=0)
+    weights: Weights = Field(default_factory=Weights)
+    # Hand-offs: changes of this field between the previous MOT and this one ('resource' or an attribute).
+    handoff_attribute: str = "resource"
+    # Customer effort: MOT events matching any of these make the customer act.
+    effort: list[Match] = Field(
+        default_factory=lambda: [
+            Match(where={"direction": Pattern(regex=r"^(inbound|incoming|in|inkomend|eingehend)$")}),
+            Match(where={"resource": Pattern(regex=r"^(customer|client|klant|kunde|applicant)$")}),
+        ]
+    )
+    attribute_signals: list[Signal] = Field(
+        default_factory=lambda: [
+            Signal(name="negative sentiment", where={"sentiment": ["negative"]}, weight=-1.0),
+            Signal(name="positive sentiment", where={"sentiment": ["positive"]}, weight=0.5),
+        ]
+    )
+    # An MOT is poor when the sum of these signals is at most poor_threshold. Repeats are left out
+    # by default: both MOTs of a repeated round (request and reply) are repeats by construction,
+    # which would couple consecutive MOTs and inflate the knock-on measure.
+    poor_signals: list[Literal["wait", "repeat", "channel_switch", "handoff", "effort", "attribute"]] = Field(
+        default_factory=lambda: ["wait", "attribute"], min_length=1
+    )
+    poor_threshold: float = -1.0
+
+    @field_validator("service_level_hours")
+    @classmethod
+    def _positive_levels(cls, value: dict[str, float]) -> dict[str, float]:
+        for activity, hours in value.items():
+            if hours <= 0:
+                raise ValueError(f"service level of {activity!r} must be positive hours, got {hours}")
+        return value
+
+
+class Outcomes(Strict):
+    """How a case ends: success, drop-out or declined, from its events or a time limit.
+
+    A case's outcome is the kind of its latest outcome event, or, with ``precedence``, the first
+    kind in that list it has events of. The outcome event is the first event of that kind.
+    A case without outcome events is a drop-out when ``success_within_days`` is set and the case
+    started at least that long before the end of the log, 'open' when it started later, and
+    'other' when no time limit is set. ``use_default_rules`` works as in ``marking``.
+    """
+
+    success: list[Match] = Field(default_factory=list)
+    declined: list[Match] = Field(default_factory=list)
+    dropout: list[Match] = Field(default_factory=list)
+    precedence: list[Literal["dropout", "declined", "success"]] = Field(default_factory=list)
+    success_within_days: float | None = Field(None, gt=0)
+    use_default_rules: bool | None = None
+
+    def configured(self) -> bool:
+        """Whether the config gives any outcome rule."""
+        return bool(self.success or self.declined or self.dropout)
+
+
+class Attribution(Strict):
+    """Upstream factors tested for over-representation in drop-out cases."""
+
+    kinds: list[Literal["poor_score", "repeated", "long_wait", "attribute"]] = Field(
+        default_factory=lambda: ["poor_score", "repeated", "long_wait", "attribute"]
+    )
+    # Event attributes of MOTs tested as 'activity: attribute = value' (the channel always is).
+    attributes: list[str] = Field(default_factory=list)
+    # Which cases are compared: every case whose outcome is in this list (drop-outs always are).
+    population: list[Literal["success", "declined", "dropout", "other"]] = Field(
+        default_factory=lambda: ["success", "declined", "dropout", "other"]
+    )
+    # A factor at MOT X is compared within the cases that reached X ('reached'), or all cases ('all').
+    baseline: Literal["reached", "all"] = "reached"
+    min_cases: int = Field(20, ge=1)  # cases with the factor
+    # A factor is an echo of a factor at an earlier MOT when their case sets overlap this much
+    # (Jaccard index); echoes are ranked after the others.
+    echo_jaccard: float = Field(0.9, gt=0.0, le=1.0)
+    min_dropout_cases: int = Field(5, ge=1)  # drop-out cases with the factor
+
+
+class Moments(Strict):
+    """The ``moments`` section of the project config."""
+
+    marking: Marking = Field(default_factory=Marking)
+    scoring: Scoring = Field(default_factory=Scoring)
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+    attribution: Attribution = Field(default_factory=Attribution)
+    confidence_level: float = Field(0.95, gt=0.5, lt=1.0)  # of every interval (Wilson score)

@@ -1,0 +1,59 @@
+-- Knock-on: P(next MOT poor | this MOT poor) against the base rate P(next MOT poor), over
+-- consecutive MOTs of a case: overall (from_activity = to_activity = '*') and per pair.
+-- The interval is Wilson's for p_poor_given_poor at normal quantile z. The overall row also
+-- gets an adjusted base rate: what the poor-from pairs would show if only their pair mix mattered
+-- (each pair's own base rate, weighted by its poor-from pairs), and adjusted_lift against it.
+-- 'effect' compares the interval with the adjusted base rate ('vicious': ci_low above it,
+-- 'damping': ci_high below it); for a pair row the adjusted base rate is its base rate.
+DELETE FROM knock_on WHERE process = $process;
+
+INSERT INTO knock_on BY NAME
+WITH sequence AS (
+    SELECT activity AS a, lead(activity) OVER w AS b, poor AS a_poor, lead(poor) OVER w AS b_poor
+    FROM mot_scored
+    WINDOW w AS (PARTITION BY case_id ORDER BY pos)
+),
+per_pair AS (
+    SELECT a, b,
+        count(*) AS n,
+        count(*) FILTER (WHERE a_poor) AS n_from_poor,
+        count(*) FILTER (WHERE a_poor AND b_poor) AS n_poor_poor,
+        count(*) FILTER (WHERE NOT a_poor) AS n_from_good,
+        count(*) FILTER (WHERE NOT a_poor AND b_poor) AS n_good_poor,
+        count(*) FILTER (WHERE b_poor) AS n_to_poor
+    FROM sequence
+    WHERE b IS NOT NULL
+    GROUP BY a, b
+),
+overall AS (
+    SELECT '*' AS a, '*' AS b,
+        sum(n) AS n, sum(n_from_poor) AS n_from_poor, sum(n_poor_poor) AS n_poor_poor,
+        sum(n_from_good) AS n_from_good, sum(n_good_poor) AS n_good_poor, sum(n_to_poor) AS n_to_poor,
+        -- summed in a fixed order, so that the result is the same to the last bit on every run
+        list_sum(list(n_from_poor * n_to_poor / n ORDER BY a, b)) / nullif(sum(n_from_poor), 0) AS adjusted
+    FROM per_pair
+    HAVING sum(n) > 0
+),
+all_rows AS (
+    SELECT *, n_to_poor / n AS adjusted FROM per_pair
+    UNION ALL BY NAME
+    SELECT * FROM overall
+),
+rates AS (
+    SELECT a, b, n, n_from_poor, n_poor_poor, adjusted,
+        n_poor_poor / nullif(n_from_poor, 0) AS p_poor_given_poor,
+        n_good_poor / nullif(n_from_good, 0) AS p_poor_given_good,
+        n_to_poor / n AS base_rate,
+        mot_wilson_low(n_poor_poor, n_from_poor, $z) AS ci_low,
+        mot_wilson_high(n_poor_poor, n_from_poor, $z) AS ci_high
+    FROM all_rows
+)
+SELECT $process AS process, a AS from_activity, b AS to_activity, n,
+    p_poor_given_poor, base_rate,
+    p_poor_given_poor / nullif(base_rate, 0) AS lift,
+    ci_low, ci_high, n_from_poor, n_poor_poor, p_poor_given_good,
+    adjusted AS adjusted_base_rate,
+    p_poor_given_poor / nullif(adjusted, 0) AS adjusted_lift,
+    CASE WHEN ci_low > adjusted THEN 'vicious' WHEN ci_high < adjusted THEN 'damping' ELSE 'none' END AS effect
+FROM rates
+ORDER BY (a = '*') DESC, a, b;

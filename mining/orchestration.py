@@ -1,0 +1,310 @@
+"""What the Airflow DAGs call: one function per task, and the settings the DAG files are built from.
+
+This module never imports Airflow (the DAG files in ``dags/`` import it, and stay thin). Settings
+come from the environment, so the same code runs under any scheduler:
+
+- ``MOT_CONFIG``: the project config (YAML); unset, the embedded sample system's demo config, whose
+  database is expected at ``$MOT_OUT/sample_system.sqlite`` (``mot generate`` writes it).
+- ``MOT_OUT``: the output folder: warehouse, staged extracts, models (default ``out/airflow``).
+- ``MOT_RETRY_DELAY_SECONDS``: the first retry delay of every task (default 60; doubles per try).
+
+An extraction run of one source is three tasks: ``plan`` reads the stored watermarks and lists the
+work items (mappings, new files); ``extract`` reads one item from the source into a staged Parquet
+file; ``load`` merges the staged files into the warehouse, one transaction per item that also
+advances the item's watermark. ``plan`` and ``load`` open the DuckDB file, so they run in the
+one-slot pool ``POOL``; extraction from the business systems runs in parallel outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from mining.config import ProjectConfig, Source, load_config, parse_config
+from mining.locking import run_lock
+
+POOL = "mot_duckdb"  # one slot: DuckDB allows one writing process per file
+MINING_DAG_ID = "mot_mining"
+START_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # the earliest interval a scheduler or backfill knows
+DEFAULT_OUT = "out/airflow"
+DEMO_DATABASE = "sample_system.sqlite"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the config, the warehouse and the staged extracts are."""
+
+    config_file: Path | None
+    out_dir: Path
+    retry_delay_s: float = 60.0
+
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB warehouse the DAGs load and mine (the same file ``mot run --out`` writes)."""
+        from mining.pipeline import warehouse_path
+
+        return warehouse_path(self.out_dir)
+
+    @property
+    def staging(self) -> Path:
+        """Folder of the staged Parquet extracts, one subfolder per source and run."""
+        return self.out_dir / "staging"
+
+
+def settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment (see the module docstring)."""
+    env = os.environ if environ is None else environ
+    config = env.get("MOT_CONFIG") or None
+    return Settings(
+        config_file=Path(config).resolve() if config else None,
+        out_dir=Path(env.get("MOT_OUT") or DEFAULT_OUT).resolve(),
+        retry_delay_s=float(env.get("MOT_RETRY_DELAY_SECONDS") or 60),
+    )
+
+
+def project(s: Settings | None = None) -> ProjectConfig:
+    """The project config: ``MOT_CONFIG``, or the demo config of the embedded sample system."""
+    s = s or settings()
+    if s.config_file is not None:
+        return load_config(s.config_file)
+    return demo_project(s.out_dir)
+
+
+def demo_project(out_dir: Path) -> ProjectConfig:
+    """The packaged demo config, reading the sample system at ``out_dir/sample_system.sqlite``."""
+    from importlib import resources
+
+    text = resources.files("mining.sample_system").joinpath("demo.yaml").read_text("utf-8")
+    config = parse_config(yaml.safe_load(text), "mining/sample_system/demo.yaml")
+    database = str(Path(out_dir).resolve() / DEMO_DATABASE)
+    return config.model_copy(update={"sources": [s.model_copy(update={"path": database}) for s in config.sources]})
+
+
+# --- what the DAG files are built from -------------------------------------------------------------
+
+
+def task_defaults(s: Settings | None = None) -> dict:
+    """``default_args`` of every DAG: two retries with exponential back-off."""
+    s = s or settings()
+    return {
+        "retries": 2,
+        "retry_delay": timedelta(seconds=s.retry_delay_s),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+    }
+
+
+def extract_dag_id(source: Source) -> str:
+    """The id of ``source``'s extraction DAG."""
+    return f"mot_extract_{source.name}"
+
+
+def asset_name(config: ProjectConfig, source: Source) -> str:
+    """The Asset a source's extraction updates: its events in the warehouse."""
+    return f"mot.{config.project}.events.{source.name}"
+
+
+def asset_uri(config: ProjectConfig, source: Source) -> str:
+    """The Asset's URI (``x-`` schemes are left alone by Airflow)."""
+    return f"x-mot://{config.project}/events/{source.name}"
+
+
+def has_intervals(schedule: str | None) -> bool:
+    """Whether a schedule makes data intervals (a cron expression or preset, not ``@once``)."""
+    return schedule is not None and schedule != "@once"
+
+
+def extract_doc(config: ProjectConfig, source: Source) -> str:
+    """The ``doc_md`` of a source's extraction DAG: what it reads and how it loads."""
+    where = f"connection `{source.conn_id}`" if source.conn_id else f"`{source.path}`"
+    lines = [
+        f"### Extraction of source `{source.name}` ({source.kind})",
+        f"Reads {where} for process `{source.process}`; schedule `{source.schedule}` "
+        f"(time zone {config.timezone}). Credentials live in the Airflow connection only.",
+        "",
+        f"- `plan` lists the work items and their stored watermarks (pool `{POOL}`).",
+        "- `extract` reads one item into a staged Parquet file (mapped over the items).",
+        f"- `load` merges each staged file into `events` in one DuckDB transaction that also "
+        f"advances its watermark, writes the load audit and quarantine, and updates the Asset "
+        f"`{asset_name(config, source)}` (pool `{POOL}`).",
+        "",
+        'Trigger with `{"backfill": true}` (or `airflow backfill create`) to re-read the data '
+        "interval without the watermark filter; what is already loaded is not loaded twice.",
+    ]
+    for m in source.mappings:
+        incremental = f", incremental on `{m.incremental_column}`" if m.incremental_column else ""
+        lines.append(f"- mapping `{m.name}`{incremental}")
+    return "\n".join(lines)
+
+
+MINING_DOC = f"""### Mining
+Runs when any source's extraction updates its Asset. For every configured process (dynamic task
+mapping), runs the pipeline steps of `mining.pipeline.PROCESS_STEPS` in order, each in the
+one-slot pool `{POOL}` because each writes the DuckDB warehouse.
+"""
+
+
+# --- extraction tasks ------------------------------------------------------------------------------
+
+
+def plan(source_name: str, *, run_type: object = None, backfill: bool = False, s: Settings | None = None) -> list[dict]:
+    """Task ``plan``: the work items of a run, each with its stored watermark.
+
+    A backfill (``run_type`` 'backfill' or ``backfill=True``) reads its data interval without the
+    watermark filter; the watermark itself never moves back.
+    """
+    from mining.sources import work_items
+    from mining.warehouse import connect
+
+    s = s or settings()
+    source = project(s).source(source_name)
+    with run_lock(s.warehouse, purpose=f"airflow plan {source.name}"):  # a CLI run may be writing
+        con = connect(s.warehouse)
+        try:
+            stored = stored_watermarks(con, source.name)
+        finally:
+            con.close()
+    full = backfill or getattr(run_type, "value", run_type) == "backfill"
+    return [{"name": i.name, "watermark": i.watermark, "filter": not full} for i in work_items(source, stored)]
+
+
+def stored_watermarks(con, source: str) -> dict[str, str]:
+    """The watermarks of ``source`` by mapping name or file path."""
+    rows = con.execute("SELECT mapping, value FROM watermarks WHERE source = ? ORDER BY mapping", [source]).fetchall()
+    return dict(rows)
+
+
+def extract(
+    source_name: str,
+    item: dict,
+    *,
+    uri: str | None = None,
+    interval_start: datetime | str | None = None,
+    interval_end: datetime | str | None = None,
+    run_id: str = "manual",
+    s: Settings | None = None,
+) -> dict:
+    """Task ``extract``: read one work item into a staged Parquet file; return what ``load`` needs.
+
+    ``uri`` is the connection URI of a database source (the DAG resolves the Airflow connection);
+    it is used, never returned or written anywhere.
+    """
+    import pyarrow.parquet as pq
+
+    from mining.sources import Bounds, extract_item
+
+    s = s or settings()
+    config = project(s)
+    source = config.source(source_name)
+    bounds = Bounds(
+        watermark=item["watermark"] if item.get("filter", True) else None,
+        interval_start=_moment(interval_start),
+        interval_end=_moment(interval_end),
+    )
+    batch = extract_item(source, item["name"], uri=uri, bounds=bounds, timezone=config.timezone)
+    staged = s.staging / source.name / _key(run_id) / f"{_key(item['name'])}.parquet"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(batch.table, staged)
+    return {
+        "name": batch.name,
+        "location": batch.location,
+        "staged": str(staged),
+        "rows": batch.table.num_rows,
+        "watermark_after": batch.watermark,
+        "timestamp_format": batch.timestamp_format,
+    }
+
+
+def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> dict:
+    """Task ``load``: merge the staged extracts into the warehouse, one transaction per item.
+
+    Each transaction stages, quarantines, merges on the event key, writes the audit row and
+    advances the item's watermark (never backwards), so a failed load leaves no trace but its
+    audit row, and re-running an interval adds nothing.
+    """
+    import pyarrow.parquet as pq
+
+    from mining.sources import DATABASES
+    from mining.sources.sql import later
+    from mining.warehouse import connect
+    from mining.warehouse.load import load_batch
+
+    s = s or settings()
+    config = project(s)
+    source = config.source(source_name)
+    totals = {"loads": 0, "rows_read": 0, "rows_loaded": 0, "rows_new": 0, "rows_quarantined": 0}
+    with run_lock(s.warehouse, purpose=f"airflow load {source.name}"):  # a CLI run may be writing
+        con = connect(s.warehouse)
+        try:
+            for item in sorted(staged, key=lambda i: i["name"]):
+                before = stored_watermarks(con, source.name).get(item["name"])
+                after = item["watermark_after"]
+                if source.kind in DATABASES:
+                    after = later(before, after)
+                result = load_batch(
+                    con,
+                    pq.read_table(item["staged"]),
+                    process=source.process,
+                    source=source.name,
+                    location=item["location"],
+                    timezone=config.timezone,
+                    timestamp_format=item["timestamp_format"],
+                    watermark=(item["name"], before, after),
+                )
+                totals["loads"] += 1
+                for key in ("rows_read", "rows_loaded", "rows_new", "rows_quarantined"):
+                    totals[key] += getattr(result, key)
+        finally:
+            con.close()
+    for folder in sorted({Path(i["staged"]).parent for i in staged}):
+        shutil.rmtree(folder, ignore_errors=True)
+    return totals
+
+
+# --- mining tasks ----------------------------------------------------------------------------------
+
+
+def processes(s: Settings | None = None) -> list[str]:
+    """Task ``processes``: the configured process names (what the mining DAG maps over)."""
+    return project(s).processes
+
+
+def step_names() -> list[str]:
+    """The names of ``mining.pipeline.PROCESS_STEPS``, in run order (one task each)."""
+    from mining.pipeline import PROCESS_STEPS
+
+    return [name for name, _ in PROCESS_STEPS]
+
+
+def run_step(step: str, process: str, s: Settings | None = None) -> dict:
+    """Task ``<step>``: run one pipeline step for one process; return its figures (JSON-safe)."""
+    from mining.pipeline import PROCESS_STEPS
+
+    s = s or settings()
+    steps = dict(PROCESS_STEPS)
+    if step not in steps:
+        raise KeyError(f"no pipeline step {step!r} (known: {', '.join(steps)})")
+    s.out_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(s.warehouse, purpose=f"airflow {step} {process}"):  # a CLI run may be writing
+        figures = steps[step](s.warehouse, project(s), process, s.out_dir)
+    return json.loads(json.dumps(figures, default=str, sort_keys=True))
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _key(name: str) -> str:
+    """A file-name-safe, collision-free key: readable tail plus a short hash."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[-60:]
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:10]}"

@@ -1,0 +1,8 @@
+"""The HTML report: one self-contained file per process that a process professional reads and shares.
+
+Modules: ``data`` (figures from the warehouse, each with the query in queries/ that reproduces it),
+``layout`` (layered graph layout) and ``processmap`` (the DFG as SVG), ``charts`` (Altair /
+Vega-Lite rendered to SVG offline), ``bpmn`` (embedding the as-is and to-be BPMN with bpmn-js),
+``build`` (the sections), ``render`` (Jinja2 templates, the files, ``report_step``).
+Documented in docs/report.md.
+"""

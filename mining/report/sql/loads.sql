@@ -1,0 +1,13 @@
+-- What was read, loaded and quarantined for $process, per source and location (table load_audit).
+SELECT source, location,
+    count(*) AS n_loads,
+    count(*) FILTER (WHERE status <> 'committed') AS n_failed,
+    coalesce(sum(rows_read), 0) AS rows_read,
+    coalesce(sum(rows_loaded), 0) AS rows_loaded,
+    coalesce(sum(rows_new), 0) AS rows_new,
+    coalesce(sum(rows_quarantined), 0) AS rows_quarantined,
+    max(error) FILTER (WHERE status <> 'committed') AS last_error
+FROM load_audit
+WHERE process = $process
+GROUP BY source, location
+ORDER BY source, location;

@@ -1,0 +1,188 @@
+"""Extraction mappings over business databases: each mapping's SQL runs in the source database
+and comes back as an Arrow table (connectorx: Arrow-native, no row-by-row Python).
+
+A mapping may use three parameters, written ``:interval_start``, ``:interval_end`` and
+``:watermark``. connectorx cannot bind parameters, so their values are substituted as literals,
+and only values that cannot carry SQL get through: datetimes are formatted by us, numbers must
+match a number pattern, anything else becomes a quoted string with its quotes doubled. Identifiers
+(the incremental column) are always quoted in the source's dialect.
+
+- ``:interval_start`` / ``:interval_end``: the run's data interval as wall-clock time in the
+  project time zone (``'2025-03-01 00:00:00'``); without an interval, the widest range.
+- ``:watermark``: the largest ``incremental_column`` value loaded so far, or NULL before the first
+  load (write ``(:watermark IS NULL OR h.history_id > :watermark)``).
+- A mapping with an ``incremental_column`` that does not place ``:watermark`` itself is wrapped:
+  ``SELECT * FROM (<mapping>) AS mot_mapping WHERE mot_mapping.<column> > <watermark>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mining.config import Mapping, Source
+from mining.sources.database import SourceUnavailable, scrub
+from mining.sources.files import SourceError, _plain_strings, standardize_columns
+
+# Driver messages of failures that another attempt may not meet: the server is gone, restarting,
+# or too slow (a statement timeout set in the connection URI, a lock wait).
+TRANSIENT = re.compile(
+    r"timed out|statement timeout|lock timeout|connection refused|connection reset|broken pipe|closed the connection|"
+    r"connection closed|terminating connection|server has gone away|lost connection|can't connect|"
+    r"the database system is (starting up|shutting down|in recovery mode)|too many connections|"
+    r"lock wait timeout|deadlock",
+    re.IGNORECASE,
+)
+# ... unless the reason is one that waiting does not change (connectorx wraps a refused login in
+# "timed out waiting for connection").
+PERMANENT = re.compile(
+    r"password authentication failed|access denied|does not exist|unknown database|"
+    r"no pg_hba\.conf entry|unrecognized configuration parameter",
+    re.IGNORECASE,
+)
+PARAMETER = re.compile(r"(?<![:\w]):(interval_start|interval_end|watermark)\b")
+INTEGER = re.compile(r"-?[0-9]{1,38}")
+DECIMAL = re.compile(r"-?[0-9]{1,38}\.[0-9]{1,38}")
+# The range a run without a data interval reads (valid in PostgreSQL, MariaDB and SQLite text).
+UNBOUNDED = (datetime(1000, 1, 1), datetime(9999, 12, 31, 23, 59, 59))
+WRAPPER_ALIAS = "mot_mapping"
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one extraction reads: rows after the watermark, inside the data interval."""
+
+    watermark: str | None = None
+    interval_start: datetime | None = None
+    interval_end: datetime | None = None
+
+
+def sqlite_uri(path: str | Path) -> str:
+    """A connectorx URI for a SQLite file, which must exist."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise SourceError(f"{path}: SQLite database not found")
+    return f"sqlite://{path}"
+
+
+def quote_identifier(kind: str, name: str) -> str:
+    """``name`` quoted as an identifier of the source's dialect, whatever characters it holds."""
+    if not name or "\x00" in name:
+        raise SourceError(f"{name!r} is not a column name")
+    if kind == "mysql":
+        return "`" + name.replace("`", "``") + "`"
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(kind: str, value: str | datetime | date | None) -> str:
+    """A SQL literal for ``value`` that cannot end the string it stands in."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime):
+        return "'" + value.strftime("%Y-%m-%d %H:%M:%S" + (".%f" if value.microsecond else "")) + "'"
+    if isinstance(value, date):
+        return "'" + value.isoformat() + "'"
+    if INTEGER.fullmatch(value) or DECIMAL.fullmatch(value):
+        return value
+    text = value.replace("'", "''")
+    if kind == "mysql":  # MariaDB/MySQL also treat a backslash as an escape character
+        text = text.replace("\\", "\\\\")
+    return "'" + text + "'"
+
+
+def wall_clock(moment: datetime | None, timezone: str, default: datetime) -> datetime:
+    """``moment`` as naive wall-clock time in ``timezone`` (naive input is taken as already so)."""
+    if moment is None:
+        return default
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def render(source: Source, mapping: Mapping, bounds: Bounds, timezone: str = "UTC") -> str:
+    """The SQL that runs for ``mapping``: parameters substituted, watermark filter added."""
+    kind = source.kind
+    values = {
+        "interval_start": literal(kind, wall_clock(bounds.interval_start, timezone, UNBOUNDED[0])),
+        "interval_end": literal(kind, wall_clock(bounds.interval_end, timezone, UNBOUNDED[1])),
+        "watermark": literal(kind, bounds.watermark),
+    }
+    sql = mapping.sql.strip().rstrip(";").rstrip()
+    places_watermark = any(m.group(1) == "watermark" for m in PARAMETER.finditer(sql))
+    if places_watermark and not mapping.incremental_column:
+        raise SourceError(
+            f"source {source.name!r}, mapping {mapping.name!r}: the SQL uses :watermark but the "
+            "mapping has no incremental_column to take it from"
+        )
+    sql = PARAMETER.sub(lambda m: values[m.group(1)], sql)
+    if mapping.incremental_column and bounds.watermark is not None and not places_watermark:
+        column = f"{WRAPPER_ALIAS}.{quote_identifier(kind, mapping.incremental_column)}"
+        # The mapping goes on lines of its own, so a trailing comment cannot swallow the wrapper.
+        sql = f"SELECT * FROM (\n{sql}\n) AS {WRAPPER_ALIAS}\nWHERE {column} > {values['watermark']}"
+    return sql
+
+
+def watermark_of(table: pa.Table, column: str, origin: str) -> str | None:
+    """The largest value of ``column`` as text, or None for an empty result."""
+    names = {name.lower(): name for name in table.column_names}
+    if column not in table.column_names and column.lower() not in names:
+        raise SourceError(
+            f"{origin}: incremental_column {column!r} is not a column of the query's result; "
+            f"columns are: {', '.join(table.column_names)}"
+        )
+    values = table.column(column if column in table.column_names else names[column.lower()])
+    if values.null_count == len(values):
+        return None
+    top = pc.max(values).as_py()
+    if isinstance(top, datetime):
+        if top.tzinfo is not None:
+            return top.astimezone(ZoneInfo("UTC")).isoformat(sep=" ")
+        return top.isoformat(sep=" ")
+    return str(top)
+
+
+def later(a: str | None, b: str | None) -> str | None:
+    """The later of two watermarks: numbers compare as numbers, other values as text."""
+    if a is None or b is None:
+        return b if a is None else a
+    if all(INTEGER.fullmatch(v) or DECIMAL.fullmatch(v) for v in (a, b)):
+        return a if Decimal(a) >= Decimal(b) else b
+    return max(a, b)
+
+
+def run_mapping(
+    uri: str,
+    source: Source,
+    mapping: Mapping,
+    bounds: Bounds | None = None,
+    timezone: str = "UTC",
+) -> tuple[pa.Table, str | None]:
+    """Run one mapping against the database at ``uri``.
+
+    Returns the table with the standard columns by name, and the new watermark (the largest
+    ``incremental_column`` value read; None without an incremental column or rows).
+    """
+    import connectorx as cx
+
+    origin = f"source {source.name!r}, mapping {mapping.name!r}"
+    sql = render(source, mapping, bounds or Bounds(), timezone)
+    try:
+        table = cx.read_sql(uri, sql, return_type="arrow")
+    except BaseException as exc:  # connectorx raises RuntimeErrors, and pyo3 panics (not Exceptions)
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        message = scrub(str(exc) or type(exc).__name__, uri)
+        if TRANSIENT.search(message) and not PERMANENT.search(message):  # gone or slow: try again
+            raise SourceUnavailable(f"{origin}: the query failed: {message}") from None
+        raise SourceError(f"{origin}: the query failed: {message}") from None
+    if not table.column_names:
+        raise SourceError(f"{origin}: the query returned no columns")
+    watermark = watermark_of(table, mapping.incremental_column, origin) if mapping.incremental_column else None
+    return standardize_columns(_plain_strings(table), source.columns, origin), watermark

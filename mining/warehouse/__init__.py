@@ -1,0 +1,92 @@
+"""The DuckDB event warehouse: connection, numbered migrations, SQL files shipped with the package."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``mining/warehouse/sql/<name>.sql``."""
+    return resources.files("mining.warehouse").joinpath("sql", f"{name}.sql").read_text("utf-8")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """All migrations as (version, name, sql), in version order."""
+    found = []
+    for entry in resources.files("mining.warehouse").joinpath("migrations").iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"duplicate migration versions: {versions}")
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations the database lacks, each in its own transaction; return their versions."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL)")
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = []
+    for version, name, sql in migrations():
+        if version in applied:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        done.append(version)
+    return done
+
+
+def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and, unless read-only, migrate) a warehouse; the session time zone is UTC."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    """The single value a query returns (the whole result is consumed, as DuckDB 2 requires)."""
+    rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
+    return rows[0][0] if rows else None
+
+
+def statements(sql: str) -> list[str]:
+    """Split a SQL file of ours into statements (each ends with ';' at the end of a line)."""
+    parts = re.split(r";[ \t]*(?:--[^\n]*)?\n", sql + "\n")
+    return [p.strip() for p in parts if _has_code(p)]
+
+
+def _has_code(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:
+    """Run every statement of ``sql``, binding to each only the ``$name`` parameters it uses."""
+    params = params or {}
+    for statement in statements(sql):
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
+        con.execute(statement, used or None).fetchall()
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for DuckDB SQL, whatever characters it holds."""
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,286 @@
+"""Load a batch of events into the warehouse: staging, quarantine, merge and audit in one transaction.
+
+A batch is all or nothing: if anything fails (a bad value the SQL cannot take, a full disk, the
+process being killed), the transaction is rolled back and the warehouse is as it was, apart from
+the ``failed`` row in ``load_audit`` that says why (when the database can still take that row).
+Every row read is either loaded or quarantined with its reason: ``rows_loaded + rows_quarantined ==
+rows_read``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from mining.warehouse import quote_ident, run_sql, scalar, sql_text
+
+STANDARD = ("case_id", "activity", "ts", "resource", "lifecycle")
+ROW = "__row"
+REASON = "__reason"  # set by a reader for a row it could not read (mining.sources.files)
+RAW_LINE = "__raw_line"  # the text of such a row, kept in the quarantine
+INTERNAL = "__"  # prefix of the internal columns above: never stored as attributes
+# Numbers are Unix epoch seconds; beyond this (the year 9999) DuckDB cannot make a timestamp.
+MAX_EPOCH_S = 253402300799
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one load did. ``rows_loaded + rows_quarantined == rows_read`` always holds."""
+
+    load_id: int
+    source: str
+    location: str
+    rows_read: int
+    rows_loaded: int
+    rows_new: int
+    rows_quarantined: int
+    watermark_before: str | None = None
+    watermark_after: str | None = None
+
+
+def with_row_numbers(table: pa.Table) -> pa.Table:
+    """Add the 1-based source position ``__row`` (kept as the tie-breaker for equal timestamps)."""
+    if ROW in table.column_names:
+        return table
+    return table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
+
+
+def complete_columns(table: pa.Table) -> pa.Table:
+    """Add NULL ``resource``/``lifecycle`` (and reader ``__reason``) columns when the source has none."""
+    for name in ("resource", "lifecycle", REASON):
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def timestamp_expression(ts_type: pa.DataType, timestamp_format: str | None) -> str:
+    """SQL that turns the incoming ``ts`` column into TIMESTAMPTZ, or NULL when it cannot.
+
+    Naive values are read as wall-clock time in the configured zone ``$tz``; values with an
+    offset keep it. Nothing is shifted silently.
+    """
+    if pa.types.is_timestamp(ts_type):
+        if ts_type.tz is not None:
+            return "CAST(ts AS TIMESTAMPTZ)"
+        return "timezone($tz, CAST(ts AS TIMESTAMP))"
+    if pa.types.is_date(ts_type):
+        return "timezone($tz, CAST(ts AS TIMESTAMP))"
+    if pa.types.is_integer(ts_type) or pa.types.is_floating(ts_type):
+        # Numbers are Unix epoch seconds; out of range (or NaN) they are unparseable, not an error.
+        return f"CASE WHEN abs(CAST(ts AS DOUBLE)) <= {MAX_EPOCH_S} THEN to_timestamp(CAST(ts AS DOUBLE)) END"
+    if timestamp_format:
+        if "%z" in timestamp_format or "%Z" in timestamp_format:
+            return "CAST(try_strptime(trim(CAST(ts AS VARCHAR)), $fmt) AS TIMESTAMPTZ)"
+        return "timezone($tz, try_strptime(trim(CAST(ts AS VARCHAR)), $fmt))"
+    return (
+        f"CASE WHEN regexp_matches(trim(CAST(ts AS VARCHAR)), '{WITH_ZONE}') "
+        "THEN TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMPTZ) "
+        "ELSE timezone($tz, TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMP)) END"
+    )
+
+
+# A text timestamp carries its own zone when it ends in Z, an offset, or a zone name ('UTC',
+# 'Europe/Amsterdam'); otherwise it is wall-clock time in the configured zone.
+WITH_ZONE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?|\s(UTC|GMT|[A-Za-z_]+/[A-Za-z_/+-]+))$"
+
+
+def local_expression(ts_type: pa.DataType, timestamp_format: str | None) -> str:
+    """SQL for the wall-clock time a value was read as (NULL when the value carried its zone).
+
+    The stage compares it with the parsed time converted back to the zone: they differ only for
+    local times that do not exist there (the hour skipped when clocks go forward).
+    """
+    if pa.types.is_timestamp(ts_type):
+        return "NULL" if ts_type.tz is not None else "CAST(ts AS TIMESTAMP)"
+    if pa.types.is_date(ts_type):
+        return "CAST(ts AS TIMESTAMP)"
+    if pa.types.is_integer(ts_type) or pa.types.is_floating(ts_type):
+        return "NULL"
+    if timestamp_format:
+        if "%z" in timestamp_format or "%Z" in timestamp_format:
+            return "NULL"
+        return "try_strptime(trim(CAST(ts AS VARCHAR)), $fmt)"
+    return (
+        f"CASE WHEN regexp_matches(trim(CAST(ts AS VARCHAR)), '{WITH_ZONE}') THEN NULL "
+        "ELSE TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMP) END"
+    )
+
+
+def missing_timestamp_reason(ts_type: pa.DataType) -> str:
+    """The quarantine reason for an empty timestamp: a typed one may be a value the reader could
+    not parse (rustxes gives no value for a date it cannot read)."""
+    if pa.types.is_timestamp(ts_type) or pa.types.is_date(ts_type):
+        return "missing timestamp (none in the source, or one the file reader could not parse)"
+    return "missing timestamp"
+
+
+def attributes_expression(columns: list[str]) -> str:
+    """SQL that packs the non-standard columns into one JSON object (NULL when there are none)."""
+    extras = [c for c in columns if c not in STANDARD and not c.startswith(INTERNAL)]
+    if not extras:
+        return "CAST(NULL AS JSON)"
+    fields = ", ".join(f"{_string_literal(c)}, {quote_ident(c)}" for c in extras)
+    # json_object keeps the source names exactly, whatever characters they hold.
+    return f"json_object({fields})"
+
+
+def raw_expression(columns: list[str]) -> str:
+    """SQL for a quarantined row as read: its source columns as JSON, or the unreadable line's text."""
+    fields = ", ".join(f"{_string_literal(c)}, i.{quote_ident(c)}" for c in columns if not c.startswith(INTERNAL))
+    row = f"json_object({fields})"
+    if RAW_LINE in columns:
+        return f"CASE WHEN i.{RAW_LINE} IS NOT NULL THEN json_object('line', i.{RAW_LINE}) ELSE {row} END"
+    return row
+
+
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stage_sql(table: pa.Table, timestamp_format: str | None) -> str:
+    """The staging statement for this batch (the twin of ``load_batch`` that only builds SQL)."""
+    ts_type = table.schema.field("ts").type
+    return (
+        sql_text("stage_events")
+        .replace("/*TS*/", timestamp_expression(ts_type, timestamp_format))
+        .replace("/*LOCAL*/", local_expression(ts_type, timestamp_format))
+        .replace("/*ATTRS*/", attributes_expression(table.column_names))
+    )
+
+
+def quarantine_sql(table: pa.Table) -> str:
+    """The quarantine statement for this batch."""
+    return sql_text("quarantine_rows").replace("/*RAW*/", raw_expression(table.column_names))
+
+
+def run_statement(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> None:
+    """Run one generated statement as a whole, binding the ``$name`` parameters it uses.
+
+    Not through ``run_sql``: that splits a file at ';' before a line end, and a source column
+    name (quoted inside the generated SQL) may contain exactly that. The statement count is
+    checked, so that no column name, however quoted, can ever add a statement of its own.
+    """
+    count = len(con.extract_statements(sql))
+    if count != 1:
+        raise ValueError(f"generated SQL holds {count} statements instead of 1; refusing to run it")
+    # Parameters are looked for outside quotes and comments: a column called '$tz' is a name.
+    code = QUOTED_OR_COMMENT.sub("", sql)
+    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", code)}
+    con.execute(sql, used or None).fetchall()
+
+
+# Left to right, the first of these to start wins, so quotes inside comments and comment marks
+# inside quotes are both taken for what they are.
+QUOTED_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*")
+
+
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The next load id: one more than the largest so far, so fresh warehouses are deterministic."""
+    return scalar(con, "SELECT coalesce(max(load_id), 0) + 1 FROM load_audit")
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    table: pa.Table,
+    *,
+    process: str,
+    source: str,
+    location: str,
+    timezone: str = "UTC",
+    timestamp_format: str | None = None,
+    watermark: tuple[str, str | None, str | None] | None = None,
+) -> LoadResult:
+    """Stage ``table``, quarantine bad rows, merge the rest into ``events``; all or nothing.
+
+    ``table`` has the standard columns (``case_id``, ``activity``, ``ts``; optionally ``resource``
+    and ``lifecycle``) plus attribute columns. ``watermark`` is ``(mapping, before, after)``: the
+    stored watermark advances in the same transaction as the rows, so it never runs ahead of them.
+    """
+    missing = [c for c in ("case_id", "activity", "ts") if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{location}: missing column(s) {', '.join(missing)}")
+    table = complete_columns(with_row_numbers(table))
+    started = time.monotonic()
+    params = {
+        "tz": timezone,
+        "fmt": timestamp_format,
+        "missing_ts": missing_timestamp_reason(table.schema.field("ts").type),
+    }
+    con.register("incoming", table)
+    con.execute("BEGIN TRANSACTION")
+    load_id = None
+    try:
+        load_id = next_load_id(con)
+        run_statement(con, stage_sql(table, timestamp_format), params)
+        run_statement(con, quarantine_sql(table), {"load_id": load_id, "source": source, "location": location})
+        before = scalar(con, "SELECT count(*) FROM events WHERE source = $s", {"s": source})
+        run_sql(con, sql_text("merge_events"), {"load_id": load_id, "source": source, "process": process})
+        after = scalar(con, "SELECT count(*) FROM events WHERE source = $s", {"s": source})
+        quarantined = scalar(con, "SELECT count(*) FROM staged WHERE reason IS NOT NULL")
+        result = LoadResult(
+            load_id=load_id,
+            source=source,
+            location=location,
+            rows_read=table.num_rows,
+            rows_loaded=table.num_rows - quarantined,
+            rows_new=after - before,
+            rows_quarantined=quarantined,
+            watermark_before=watermark[1] if watermark else None,
+            watermark_after=watermark[2] if watermark else None,
+        )
+        if watermark and watermark[2] is not None:
+            con.execute(
+                "INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?, ?)",
+                [source, watermark[0], watermark[2], load_id],
+            )
+        _audit(con, result, process, time.monotonic() - started, "committed", None)
+        con.execute("COMMIT")
+    except BaseException as exc:  # also KeyboardInterrupt: never leave the transaction open
+        # After a fatal error (a full disk) DuckDB refuses every further statement; the first
+        # error is the one to report, so clean-up failures are not raised over it.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        if isinstance(exc, Exception) and load_id is not None:
+            _record_failure(con, load_id, process, source, location, table.num_rows, started, exc)
+        raise
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("incoming")
+        for temp in ("staged", "accepted"):
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS {temp}").fetchall()
+    return result
+
+
+def _audit(con, result: LoadResult, process: str, duration: float, status: str, error: str | None) -> None:
+    con.execute(
+        "INSERT INTO load_audit VALUES (?, ?, ?, ?, now() - to_seconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.load_id,
+            process,
+            result.source,
+            result.location,
+            duration,
+            result.rows_read,
+            result.rows_loaded,
+            result.rows_new,
+            result.rows_quarantined,
+            result.watermark_before,
+            result.watermark_after,
+            duration,
+            status,
+            error,
+        ],
+    )
+
+
+def _record_failure(con, load_id, process, source, location, rows_read, started, exc) -> None:
+    """Write the ``failed`` audit row, unless the database cannot take it (then the error stands alone)."""
+    failed = LoadResult(load_id, source, location, rows_read, 0, 0, 0)
+    with contextlib.suppress(duckdb.Error):
+        _audit(con, failed, process, time.monotonic() - started, "failed", f"{type(exc).__name__}: {exc}"[:2000])

@@ -1,0 +1,91 @@
+"""Settings of the waste analysis: the ``waste`` section of a project config.
+
+Every key has a default, so a config without a ``waste`` section analyses any event log. The
+components, weights and thresholds are explained in docs/waste.md. This module must not import
+``mining.config`` (which imports it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    """Base for the sections: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weights(Strict):
+    """Weight of each component in the waste score (the score is the weighted mean of the components
+    that can be measured for a step, so the weights need not add up to 1)."""
+
+    no_decision: float = Field(0.20, ge=0)  # nothing that follows the step tells the outcome
+    optional: float = Field(0.15, ge=0)  # cases end as its cases do without it
+    no_outcome_effect: float = Field(0.15, ge=0)  # its presence does not change the outcome rate
+    rework: float = Field(0.20, ge=0)  # the process goes back to redo it
+    redundancy: float = Field(0.10, ge=0)  # the same people did the step right before it
+    delay: float = Field(0.10, ge=0)  # throughput time its removal would save
+    handoff: float = Field(0.05, ge=0)  # it changes hands from the previous step
+    customer_effort: float = Field(0.05, ge=0)  # for moments of truth: the customer has to act
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Weights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one weight must be positive")
+        return self
+
+
+class Waste(Strict):
+    """Waste analysis: step metrics, waste score, recommendation and what-if removal."""
+
+    weights: Weights = Field(default_factory=Weights)
+    # Outcome comparisons: confidence level of the intervals, and the smallest group of cases
+    # (with and without the step) for which a comparison is made at all.
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    min_group_cases: int = Field(20, ge=1)
+    # Outcome class whose rate is compared with and without a step. None: 'success' when the
+    # moments analysis recorded outcomes, else the most frequent last activity.
+    reference_outcome: str | None = None
+    # Normalisation of the components to [0, 1]: the value at which a component reaches 1 (or 0).
+    decision_value_full: float = Field(0.2, gt=0, le=1)  # uncertainty coefficient: full decision value
+    outcome_effect_full_pp: float = Field(5.0, gt=0)  # lower CI bound of the effect, percentage points
+    optional_share_full: float = Field(0.05, gt=0, le=1)  # share of typical-outcome cases without it
+    delay_share_full: float = Field(0.10, gt=0, le=1)  # saved share of the mean throughput time
+    rework_full: float = Field(0.25, gt=0, le=1)  # share of its cases in which the step is redone
+    # What-if: the anchors of a time bracket must be in this share of the affected cases, and each
+    # outcome class compared needs this many comparison cases (without the step).
+    anchor_share: float = Field(0.9, gt=0.5, le=1.0)
+    min_comparison_cases: int = Field(10, ge=1)
+    # Steps seen in fewer cases than this have their score scaled down in proportion: a handful of
+    # cases cannot make a step the first removal candidate.
+    min_support_cases: int = Field(30, ge=1)
+    # Automation signals: resources that are systems (regular expression, case-insensitive, matched
+    # against the whole name), and the window within which steps of one resource count as a batch.
+    system_resource_regex: str = r"system|sys|batch|auto|automated|robot|bot|rpa|scheduler|workflow"
+    batch_window_s: float = Field(60.0, gt=0)
+    # The case's first step in at least this share of the cases that have it: it starts the case.
+    trigger_share: float = Field(0.9, gt=0.5, le=1.0)
+    # Without recorded outcomes: a step that ends at least this share of the cases that have it is
+    # an outcome.
+    terminal_share: float = Field(0.9, gt=0.5, le=1.0)
+    # Recommendation thresholds.
+    candidate_min_score: float = Field(0.45, ge=0, le=1)  # remove / merge / automate need this score
+    removable_min_optional: float = Field(0.5, ge=0, le=1)  # 'optional' component for 'remove'
+    redundancy_min: float = Field(0.6, ge=0, le=1)  # 'redundancy' component for 'merge'
+    fix_min_rework: float = Field(0.10, ge=0, le=1)  # rework rate that makes a step perform badly
+    fix_min_poor_share: float = Field(0.5, ge=0, le=1)  # share of poor MOT events (moments analysis)
+    automate_min_signal: float = Field(0.3, ge=0, le=1)  # system or batch share for 'automate'
+    # Days per month for the per-month figures.
+    month_days: float = Field(30.4375, gt=0)
+
+    @field_validator("system_resource_regex")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        return value

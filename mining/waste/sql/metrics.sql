@@ -1,0 +1,209 @@
+-- Step metrics per activity over the step log (waste_steps, waste_cases from steps.sql).
+-- Parameters: reference (the outcome class whose rate is compared, e.g. 'success'),
+-- batch_window_s, system_regex. Cases whose outcome is 'open' take no part in outcome figures.
+CREATE OR REPLACE TEMP TABLE waste_step_flags AS
+WITH batch AS (
+    SELECT case_id, seq,
+        lag(ts) OVER b AS prev_same_ts, lag(case_id) OVER b AS prev_same_case,
+        lead(ts) OVER b AS next_same_ts, lead(case_id) OVER b AS next_same_case
+    FROM waste_steps
+    WHERE resource IS NOT NULL
+    WINDOW b AS (PARTITION BY activity, resource ORDER BY ts, case_id, seq)
+)
+SELECT s.*,
+    -- a repeat reached from a step first seen after this activity: the flow went back to redo it
+    s.occurrence >= 2 AND s.prev_first_seq >= s.first_seq AS is_return,
+    s.prev2_activity = s.activity AND s.prev_activity <> s.activity AS is_pingpong,
+    CASE WHEN s.resource IS NOT NULL AND s.prev_resource IS NOT NULL AND s.prev2_resource IS NOT NULL
+         THEN s.resource = s.prev2_resource AND s.prev_resource <> s.resource END AS is_handback,
+    CASE WHEN s.resource IS NOT NULL AND s.prev_resource IS NOT NULL
+         THEN s.resource <> s.prev_resource END AS is_handoff,
+    coalesce(regexp_full_match(s.resource, $system_regex, 'i'), false) AS by_system,
+    coalesce(b.prev_same_case <> s.case_id AND epoch(s.ts) - epoch(b.prev_same_ts) <= $batch_window_s, false)
+        OR coalesce(b.next_same_case <> s.case_id AND epoch(b.next_same_ts) - epoch(s.ts) <= $batch_window_s, false)
+        AS in_batch,
+    coalesce(s.next_activity, '(end)') AS next_step,
+    c.outcome
+FROM waste_steps s
+JOIN waste_cases c USING (case_id)
+LEFT JOIN batch b USING (case_id, seq);
+
+CREATE OR REPLACE TEMP TABLE waste_metrics AS
+WITH totals AS (
+    SELECT count(*) AS n_cases,
+        sum(duration_s) AS total_duration_s,
+        count(*) FILTER (WHERE outcome IS DISTINCT FROM 'open') AS n_closed,
+        count(*) FILTER (WHERE outcome = $reference) AS n_reference
+    FROM waste_cases
+),
+base AS (
+    SELECT activity,
+        count(*) AS frequency,
+        count(DISTINCT case_id) AS cases,
+        count(*) FILTER (WHERE seq = 1) AS starts,
+        count(*) FILTER (WHERE next_activity IS NULL) AS ends,
+        count(DISTINCT case_id) FILTER (WHERE occurrence >= 2) AS cases_repeated,
+        count(DISTINCT case_id) FILTER (WHERE is_return) AS cases_redone,
+        count(*) FILTER (WHERE is_return) AS redos,
+        count(DISTINCT case_id) FILTER (WHERE is_pingpong) AS cases_pingpong,
+        avg(CAST(is_handback AS INTEGER)) AS handback_rate,
+        avg(CAST(is_handoff AS INTEGER)) AS handoff_rate,
+        avg(wait_s) AS mean_wait_s,
+        median(wait_s) AS median_wait_s,
+        quantile_cont(wait_s, 0.9) AS p90_wait_s,
+        sum(wait_s) AS total_wait_s,
+        count(proc_s) AS n_timed,
+        avg(proc_s) AS mean_proc_s,
+        median(proc_s) AS median_proc_s,
+        sum(proc_s) AS total_proc_s,
+        avg(CAST(by_system AS INTEGER)) AS system_share,
+        avg(CAST(in_batch AS INTEGER)) AS batch_share,
+        avg(CAST(resource IS NULL AS INTEGER)) AS unassigned_share
+    FROM waste_step_flags
+    GROUP BY activity
+),
+-- what follows each instance, and the case outcome (closed cases only)
+next_outcome AS (
+    SELECT activity, next_step, outcome, count(*) AS n
+    FROM waste_step_flags
+    WHERE outcome IS DISTINCT FROM 'open'
+    GROUP BY ALL
+),
+n_a AS (SELECT activity, sum(n) AS total FROM next_outcome GROUP BY activity),
+n_ns AS (SELECT activity, next_step, sum(n) AS n FROM next_outcome GROUP BY ALL),
+n_o AS (SELECT activity, outcome, sum(n) AS n FROM next_outcome GROUP BY ALL),
+decision AS (
+    SELECT x.activity,
+        -- mutual information of next step and outcome, and the outcome entropy, in bits
+        sum(x.n / t.total * log2(x.n * t.total / (ns.n * o.n))) AS mutual_information
+    FROM next_outcome x
+    JOIN n_a t USING (activity)
+    JOIN n_ns ns USING (activity, next_step)
+    JOIN n_o o USING (activity, outcome)
+    GROUP BY x.activity
+),
+outcome_entropy AS (
+    SELECT o.activity, -sum(o.n / t.total * log2(o.n / t.total)) AS outcome_entropy
+    FROM n_o o JOIN n_a t USING (activity)
+    GROUP BY o.activity
+),
+next_all AS (
+    SELECT activity, next_step, count(*) AS n
+    FROM waste_step_flags
+    GROUP BY ALL
+),
+branching AS (
+    SELECT activity,
+        -sum(n / total * log2(n / total)) AS next_entropy,
+        count(*) AS n_next,
+        arg_max(next_step, n * 1e6 - rank_name) AS top_next,
+        max(n) / any_value(total) AS top_next_share
+    FROM (
+        SELECT *, sum(n) OVER (PARTITION BY activity) AS total,
+            -- ties between next steps go to the first name
+            row_number() OVER (PARTITION BY activity ORDER BY next_step) AS rank_name
+        FROM next_all
+    )
+    GROUP BY activity
+),
+-- cases (closed) with the activity, and how many of them reached the reference outcome
+presence AS (
+    SELECT f.activity,
+        count(DISTINCT f.case_id) AS n_with,
+        count(DISTINCT f.case_id) FILTER (WHERE f.outcome = $reference) AS k_with
+    FROM waste_step_flags f
+    WHERE f.outcome IS DISTINCT FROM 'open'
+    GROUP BY f.activity
+),
+-- the outcome most of its cases have, and how many cases with that outcome do without the step
+typical AS (
+    SELECT f.activity, f.outcome AS typical_outcome, count(DISTINCT f.case_id) AS k_typical
+    FROM waste_step_flags f
+    WHERE f.outcome IS DISTINCT FROM 'open' AND f.outcome IS NOT NULL
+    GROUP BY f.activity, f.outcome
+    QUALIFY row_number() OVER (PARTITION BY f.activity ORDER BY count(DISTINCT f.case_id) DESC, f.outcome) = 1
+),
+outcome_totals AS (
+    SELECT outcome, count(*) AS n FROM waste_cases GROUP BY outcome
+),
+-- the step directly before each instance most often: redundancy partner candidate
+prev_counts AS (
+    SELECT activity, prev_activity, count(*) AS n
+    FROM waste_step_flags
+    WHERE prev_activity IS NOT NULL AND prev_activity <> activity
+    GROUP BY ALL
+),
+partner AS (
+    SELECT p.activity, p.prev_activity AS partner, p.n / b.frequency AS partner_share
+    FROM prev_counts p JOIN base b USING (activity)
+    QUALIFY row_number() OVER (PARTITION BY p.activity ORDER BY p.n DESC, p.prev_activity) = 1
+),
+case_sets AS (
+    SELECT DISTINCT activity, case_id FROM waste_steps
+),
+partner_overlap AS (
+    SELECT p.activity,
+        count(*) FILTER (WHERE a.case_id IS NOT NULL AND b.case_id IS NOT NULL)
+            / count(*) AS partner_jaccard
+    FROM partner p
+    JOIN (
+        SELECT p2.activity, cs.case_id FROM partner p2 JOIN case_sets cs ON cs.activity = p2.activity
+        UNION
+        SELECT p2.activity, cs.case_id FROM partner p2 JOIN case_sets cs ON cs.activity = p2.partner
+    ) u USING (activity)
+    LEFT JOIN case_sets a ON a.activity = p.activity AND a.case_id = u.case_id
+    LEFT JOIN case_sets b ON b.activity = p.partner AND b.case_id = u.case_id
+    GROUP BY p.activity
+),
+resource_mix AS (
+    SELECT activity, resource, count(*) / sum(count(*)) OVER (PARTITION BY activity) AS p
+    FROM waste_steps
+    WHERE resource IS NOT NULL
+    GROUP BY activity, resource
+),
+partner_resources AS (
+    -- histogram intersection of the two resource mixes: 1 = the same people in the same proportions
+    SELECT p.activity, sum(least(a.p, b.p)) AS partner_resource_similarity
+    FROM partner p
+    JOIN resource_mix a ON a.activity = p.activity
+    JOIN resource_mix b ON b.activity = p.partner AND b.resource = a.resource
+    GROUP BY p.activity
+)
+SELECT b.activity,
+    b.frequency, b.cases, b.starts, b.ends, t.n_cases,
+    b.cases / t.n_cases AS case_share,
+    b.cases_repeated / b.cases AS repeat_rate,
+    b.cases_redone / b.cases AS rework_rate,
+    b.redos,
+    b.cases_pingpong / b.cases AS pingpong_rate,
+    b.handback_rate, b.handoff_rate,
+    b.mean_wait_s, b.median_wait_s, b.p90_wait_s,
+    b.n_timed, b.mean_proc_s, b.median_proc_s,
+    (b.total_wait_s + coalesce(b.total_proc_s, 0)) / nullif(t.total_duration_s, 0) AS throughput_share,
+    b.system_share, b.batch_share, b.unassigned_share,
+    br.next_entropy, br.n_next, br.top_next, br.top_next_share,
+    coalesce(d.mutual_information, 0) AS mutual_information,
+    coalesce(e.outcome_entropy, 0) AS outcome_entropy,
+    coalesce(pr.n_with, 0) AS n_with,
+    coalesce(pr.k_with, 0) AS k_with,
+    t.n_closed - coalesce(pr.n_with, 0) AS n_without,
+    t.n_reference - coalesce(pr.k_with, 0) AS k_without,
+    t.n_reference,
+    ty.typical_outcome,
+    ot.n AS n_typical,
+    ot.n - ty.k_typical AS typical_without,
+    pa.partner, pa.partner_share,
+    po.partner_jaccard,
+    coalesce(rs.partner_resource_similarity, 0) AS partner_resource_similarity
+FROM base b
+CROSS JOIN totals t
+LEFT JOIN branching br USING (activity)
+LEFT JOIN decision d USING (activity)
+LEFT JOIN outcome_entropy e USING (activity)
+LEFT JOIN presence pr USING (activity)
+LEFT JOIN typical ty USING (activity)
+LEFT JOIN outcome_totals ot ON ot.outcome = ty.typical_outcome
+LEFT JOIN partner pa USING (activity)
+LEFT JOIN partner_overlap po USING (activity)
+LEFT JOIN partner_resources rs USING (activity)
+ORDER BY b.activity;

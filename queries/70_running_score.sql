@@ -1,0 +1,68 @@
+-- Question: How does the customer's running score develop along the journey, which moments of
+--           truth score poorly, how do scores differ by outcome, and which cases end lowest?
+-- Gives: view running_score_curve, view mot_scores, view score_by_outcome,
+--        macro low_score_cases(process, max_final_score := 0)
+-- Example:
+--   SELECT mot_seq, n_cases, mean_running_score, p10_running_score, poor_share
+--   FROM running_score_curve WHERE process = 'loan_origination' LIMIT 10;
+--   FROM mot_scores WHERE process = 'loan_origination';
+--   FROM score_by_outcome WHERE process = 'loan_origination';
+--   FROM low_score_cases('loan_origination', max_final_score := -3) LIMIT 5;
+--
+-- mot_seq is the n-th moment of truth of a case; the running score after it is the sum of the
+-- scores of the case's moments so far (mining/moments computes both).
+
+CREATE OR REPLACE VIEW running_score_curve AS
+SELECT process, mot_seq,
+    count(*) AS n_cases,
+    avg(running_score) AS mean_running_score,
+    quantile_cont(running_score, 0.1) AS p10_running_score,
+    median(running_score) AS median_running_score,
+    quantile_cont(running_score, 0.9) AS p90_running_score,
+    avg(score) AS mean_score,
+    avg(CASE WHEN poor THEN 1.0 ELSE 0.0 END) AS poor_share
+FROM mot_events
+WHERE is_moment_of_truth AND mot_seq IS NOT NULL
+GROUP BY process, mot_seq
+ORDER BY process, mot_seq;
+
+CREATE OR REPLACE VIEW mot_scores AS
+SELECT process, activity,
+    count(*) AS n_moments,
+    count(DISTINCT case_id) AS n_cases,
+    mode(channel) AS main_channel,
+    avg(score) AS mean_score,
+    avg(experience_score) AS mean_experience_score,
+    count(*) FILTER (WHERE poor) AS n_poor,
+    avg(CASE WHEN poor THEN 1.0 ELSE 0.0 END) AS poor_share,
+    mot_duration(median(wait_s)) AS median_wait
+FROM mot_events
+WHERE is_moment_of_truth
+GROUP BY process, activity
+ORDER BY process, poor_share DESC, activity;
+
+CREATE OR REPLACE VIEW score_by_outcome AS
+SELECT process, outcome,
+    count(*) AS n_cases,
+    count(*) / sum(count(*)) OVER (PARTITION BY process) AS share,
+    avg(final_score) AS mean_final_score,
+    median(final_score) AS median_final_score,
+    avg(min_score) AS mean_min_score,
+    avg(n_moments) AS mean_moments,
+    avg(n_poor) AS mean_poor_moments
+FROM case_scores
+GROUP BY process, outcome
+ORDER BY process, n_cases DESC, outcome;
+
+-- Cases whose final running score is at most `max_final_score`, lowest first.
+CREATE OR REPLACE MACRO low_score_cases(p, max_final_score := 0) AS TABLE
+WITH guard AS MATERIALIZED (
+    SELECT mot_check_process(p)
+        AND mot_require(TRY_CAST(max_final_score AS DOUBLE) IS NOT NULL,
+            'max_final_score must be a number, got ' || coalesce(CAST(max_final_score AS VARCHAR), 'NULL')) AS ok,
+        p AS g_process, TRY_CAST(max_final_score AS DOUBLE) AS g_max
+)
+SELECT j.process, j.case_id, j.final_score, j.min_score, j.n_moments, j.n_poor, j.outcome, j.journey
+FROM mot_journeys j, guard
+WHERE guard.ok AND j.process = guard.g_process AND j.final_score <= guard.g_max
+ORDER BY j.final_score, j.case_id;

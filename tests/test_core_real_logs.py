@@ -1,0 +1,116 @@
+"""Real logs from ../shared/data/logs: counts from its README, DFG equal to pm4py's, IMf fitness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mining import pipeline
+from mining.warehouse import connect
+
+LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
+
+# (file, cases, events, activities, variants) as measured in ../shared/data/README.md
+README_FIGURES = [
+    ("running-example.xes.gz", 6, 42, 8, 6),
+    ("receipt.xes.gz", 1434, 8577, 27, 116),
+    ("bpic2012.xes.gz", 13087, 262200, 24, 4366),
+]
+
+
+def log_path(name: str) -> Path:
+    path = LOGS / name
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine (see ../shared/data/README.md)")
+    return path
+
+
+@pytest.fixture(scope="module", params=README_FIGURES, ids=[f[0] for f in README_FIGURES])
+def mined(request, tmp_path_factory):
+    name, *figures = request.param
+    path = log_path(name)
+    out = tmp_path_factory.mktemp(name.split(".")[0])
+    config = pipeline.config_for_log(path)
+    summary = pipeline.run(config, out)
+    process = config.sources[-1].process
+    return path, out, process, summary, figures
+
+
+@pytest.fixture(scope="module")
+def pm4py_logs():
+    """pm4py's own reading of each log (its default parser), cached across tests."""
+    import pm4py
+
+    cache = {}
+
+    def get(path: Path):
+        if path not in cache:
+            cache[path] = pm4py.read_xes(str(path))
+        return cache[path]
+
+    return get
+
+
+def test_counts_equal_the_readme(mined):
+    _path, _out, process, summary, (cases, events, activities, variants) = mined
+    assert summary.processes[process]["cases"] == cases
+    assert summary.processes[process]["events"] == events
+    assert summary.processes[process]["activities"] == activities
+    assert summary.processes[process]["variants"] == variants
+    loads = summary.loads
+    assert sum(r.rows_read for r in loads) == events and sum(r.rows_quarantined for r in loads) == 0
+
+
+def test_dfg_and_variants_equal_pm4py(mined, pm4py_logs):
+    import pm4py
+
+    path, out, process, _summary, _ = mined
+    log = pm4py_logs(path)
+    dfg, starts, ends = pm4py.discover_dfg(log)
+    con = connect(out / "warehouse.duckdb", read_only=True)
+    ours = {
+        (a, b): n
+        for a, b, n in con.execute(
+            "SELECT source_activity, target_activity, frequency FROM dfg_edges WHERE process = $p", {"p": process}
+        ).fetchall()
+    }
+    stats = con.execute(
+        "SELECT activity, n_start, n_end FROM activity_stats WHERE process = $p", {"p": process}
+    ).fetchall()
+    variants = con.execute("SELECT activities, n_cases FROM variants WHERE process = $p", {"p": process}).fetchall()
+    con.close()
+    assert ours == dict(dfg)
+    assert {a: s for a, s, _ in stats if s} == dict(starts)
+    assert {a: e for a, _, e in stats if e} == dict(ends)
+    pm4py_variants = {tuple(v): n for v, n in pm4py.get_variants(log).items()}
+    assert Counter({tuple(a): n for a, n in variants}) == Counter(pm4py_variants)
+
+
+def test_imf_fitness_is_at_least_pm4pys_own(mined, pm4py_logs):
+    import pm4py
+
+    path, out, process, summary, _ = mined
+    ours = next(m for m in summary.processes[process]["models"] if m["algorithm"] == "imf")
+    log = pm4py_logs(path)
+    net, im, fm = pm4py.discover_petri_net_inductive(log, noise_threshold=0.2)
+    theirs = pm4py.fitness_token_based_replay(log, net, im, fm)["log_fitness"]
+    assert ours["fitness"] >= theirs - 0.01
+    assert 0.0 < ours["fitness"] <= 1.0
+
+
+def test_models_are_stored_and_written(mined):
+    import pm4py
+
+    _path, out, process, _summary, _ = mined
+    con = connect(out / "warehouse.duckdb", read_only=True)
+    rows = con.execute(
+        "SELECT algorithm, fitness, n_transitions FROM model_runs WHERE process = $p ORDER BY algorithm", {"p": process}
+    ).fetchall()
+    con.close()
+    assert [r[0] for r in rows] == ["heuristics", "imf"]
+    assert all(r[1] is not None and r[2] > 0 for r in rows)
+    net, im, fm = pm4py.read_pnml(str(out / "models" / process / "imf.pnml"))
+    assert len(im) == 1 and len(fm) == 1 and len(net.transitions) == rows[1][2]
+    assert (out / "models" / process / "dfg.csv").read_text().startswith("source_activity,target_activity,frequency")

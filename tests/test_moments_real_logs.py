@@ -1,0 +1,155 @@
+"""The moments analysis on real logs: BPIC 2012 with data/bpic2012_rules.yaml, and standard XES logs
+with the built-in rules and no config at all."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mining import pipeline
+from mining.warehouse import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT.parent / "shared" / "data" / "logs"
+RULES = ROOT / "data" / "bpic2012_rules.yaml"
+
+CALLS = {"W_Nabellen offertes", "W_Nabellen incomplete dossiers", "W_Completeren aanvraag", "W_Afhandelen leads"}
+VISIBLE = {"A_SUBMITTED", "O_SENT", "O_SENT_BACK", "O_ACCEPTED", "O_DECLINED", "A_APPROVED", "A_ACTIVATED",
+           "A_DECLINED", "A_CANCELLED"}  # fmt: skip
+
+
+def analysed(log: Path, out: Path, config_file: Path | None = None):
+    """Load, prepare and analyse one log file with the pipeline's own steps (discovery left out)."""
+    config = pipeline.config_for_log(log, config_file)
+    warehouse = pipeline.warehouse_path(out)
+    for source in config.sources:
+        pipeline.ingest_source(warehouse, config, source)
+    process = config.processes[0]
+    pipeline.prepare_process(warehouse, process)
+    figures = pipeline.moments_step(warehouse, config, process, out)["moments"]
+    return process, figures, connect(warehouse, read_only=True)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def bpic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bpic")
+    process, figures, con = analysed(LOGS / "bpic2012.xes.gz", out, RULES)
+    yield out, process, figures, con
+    con.close()
+
+
+@pytest.mark.slow
+def test_bpic_marks_the_calls_and_the_customer_visible_events(bpic):
+    out, process, figures, con = bpic
+    assert process == "bpic2012"
+    assert set(figures["moments_of_truth"]) == CALLS | VISIBLE
+    assert figures["undecided_activities"] == []
+    rows = {r["activity"]: r for r in read_csv(out / "moments.csv")}
+    assert len(rows) == 24
+    for call in CALLS:
+        assert rows[call]["is_moment_of_truth"] == "true"
+        assert rows[call]["channel"] == "phone" and rows[call]["lifecycles"] == "START"
+        assert rows[call]["rule"] == "calls to the customer"
+        # the share is that of its STARTs among all its events (SCHEDULE, START, COMPLETE)
+        starts, total = con.execute(
+            "SELECT count(*) FILTER (WHERE lifecycle = 'START'), count(*) FROM event_log WHERE activity = $a",
+            {"a": call},
+        ).fetchall()[0]
+        assert float(rows[call]["share"]) == pytest.approx(starts / total, abs=1e-6)
+    for internal in ("A_PARTLYSUBMITTED", "A_PREACCEPTED", "O_CREATED", "O_SELECTED", "W_Valideren aanvraag"):
+        assert rows[internal]["is_moment_of_truth"] == "false"
+
+
+@pytest.mark.slow
+def test_bpic_cancelled_is_a_drop_out_and_declined_no_success(bpic):
+    _, _, figures, con = bpic
+    by_activity = dict(
+        con.execute(
+            "SELECT e.activity, list(DISTINCT o.outcome ORDER BY o.outcome) FROM event_log e "
+            "JOIN case_outcomes o USING (process, case_id) "
+            "WHERE e.activity IN ('A_CANCELLED', 'A_DECLINED', 'O_DECLINED', 'A_ACTIVATED') GROUP BY e.activity"
+        ).fetchall()
+    )
+    assert by_activity == {
+        "A_CANCELLED": ["dropout"],
+        "A_DECLINED": ["declined"],
+        "O_DECLINED": ["declined"],
+        "A_ACTIVATED": ["success"],
+    }
+    outcomes = figures["outcomes"]
+    assert outcomes["success"] == 2246 and outcomes["declined"] == 7635
+    # 2,807 cancellations plus the applications that went silent for 30 days
+    assert outcomes["dropout"] > 2807
+    assert sum(outcomes.values()) == 13087
+    assert figures["top_place"]["activity"] == "A_CANCELLED"
+    assert figures["knock_on"] is not None and figures["top_cause"] is not None
+
+
+@pytest.mark.slow
+def test_bpic_place_and_cause_are_separate_sections(bpic):
+    out, _, _, _ = bpic
+    rows = read_csv(out / "dropout.csv")
+    sections = [r["section"] for r in rows]
+    assert sections == sorted(sections, reverse=True) and {"place", "cause"} <= set(sections)
+    causes = [r for r in rows if r["section"] == "cause"]
+    assert [int(r["rank"]) for r in causes] == list(range(1, len(causes) + 1))
+    assert all(r["activity"] not in ("A_CANCELLED",) for r in causes)  # the place is never a cause
+
+
+def test_receipt_runs_with_the_built_in_rules_and_no_config(tmp_path):
+    process, figures, con = analysed(LOGS / "receipt.xes.gz", tmp_path)
+    try:
+        marked = set(figures["moments_of_truth"])
+        assert "T05 Print and send confirmation of receipt" in marked
+        assert "T08 Draft and send request for advice" in marked  # the vocabulary cannot tell advisers from customers
+        assert "T07-1 Draft intern advice aspect 1" not in marked
+        assert "T02 Check confirmation of receipt" not in marked
+        rows = read_csv(tmp_path / "moments.csv")
+        assert len(rows) == 27
+        undecided = {r["activity"] for r in read_csv(tmp_path / "moments_review.csv")}
+        assert undecided == {r["activity"] for r in rows if r["decided"] == "false"}
+        assert "T02 Check confirmation of receipt" in undecided
+        assert sum(figures["outcomes"].values()) == 1434
+        n_scored = con.execute(
+            "SELECT count(*) FROM mot_events WHERE process = $p AND is_moment_of_truth AND score IS NOT NULL",
+            {"p": process},
+        ).fetchall()[0][0]
+        assert n_scored > 1000
+    finally:
+        con.close()
+
+
+def test_mot_run_on_a_standard_xes_log_writes_the_moments_files(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "mining.cli", "run", str(LOGS / "running-example.xes.gz"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {r["activity"]: r for r in read_csv(out / "moments.csv")}
+    assert set(rows) == {
+        "register request", "examine casually", "examine thoroughly", "check ticket", "decide",
+        "reinitiate request", "pay compensation", "reject request",
+    }  # fmt: skip
+    assert rows["pay compensation"]["is_moment_of_truth"] == "true"
+    assert rows["check ticket"]["is_moment_of_truth"] == "false"
+    places = [r for r in read_csv(out / "dropout.csv") if r["section"] == "place"]
+    assert places == []  # the running example has no drop-outs: paid or rejected
+    con = connect(out / "warehouse.duckdb", read_only=True)
+    try:
+        outcomes = dict(con.execute("SELECT outcome, count(*) FROM case_outcomes GROUP BY outcome").fetchall())
+    finally:
+        con.close()
+    assert outcomes == {"success": 3, "declined": 3}

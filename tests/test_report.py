@@ -1,0 +1,392 @@
+"""The HTML report without a browser: layout, process map, queries, missing parts, files, determinism.
+
+The browser checks on the demo and BPIC2012 are in tests/test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from mining import discovery
+from mining.config import parse_config
+from mining.report import bpmn as report_bpmn
+from mining.report import layout as lay
+from mining.report import processmap as pm
+from mining.report.data import Reader, install_library, source_of
+from mining.report.render import render_report, report_file, write_report
+from mining.sources.files import read_csv
+from mining.warehouse import connect
+from mining.warehouse.load import load_batch
+
+# --- layered layout --------------------------------------------------------------------------------
+
+
+def _graph(edges: list[tuple[str, str, float]]) -> tuple[list[lay.GraphNode], list[lay.GraphEdge]]:
+    names = sorted({n for s, t, _ in edges for n in (s, t)})
+    return [lay.GraphNode(n, 100, 40, 1) for n in names], [lay.GraphEdge(s, t, w) for s, t, w in edges]
+
+
+LOOPY = [
+    ("start", "a", 10),
+    ("a", "b", 8),
+    ("b", "c", 8),
+    ("c", "a", 3),  # rework loop back to a
+    ("a", "c", 2),
+    ("c", "d", 5),
+    ("d", "b", 1),  # a second loop
+    ("b", "b", 4),  # self-loop
+    ("c", "e", 5),
+]
+
+
+def test_layout_breaks_cycles_and_draws_the_main_flow_downwards():
+    nodes, edges = _graph(LOOPY)
+    placed = lay.layout(nodes, edges, first=["start"])
+    y = {n: c[1] for n, c in placed.centres.items()}
+    flipped = {(e.source, e.target) for e in placed.edges if e.reversed}
+    assert flipped == {("c", "a"), ("d", "b")}  # the returns, nothing on the heaviest path
+    for e in placed.edges:
+        if e.self_loop:
+            assert (e.source, e.target) == ("b", "b")
+        elif e.reversed:
+            assert y[e.target] < y[e.source]
+        else:
+            assert y[e.target] > y[e.source]
+    assert placed.layers[0] == ("start",)
+    assert [n for layer in placed.layers for n in layer][:4] == ["start", "a", "b", "c"]
+
+
+def test_layout_keeps_nodes_of_a_layer_apart():
+    edges = [("s", x, 5) for x in "abcdef"] + [(x, "z", 5) for x in "abcdef"] + [("a", "f", 1), ("f", "a", 1)]
+    nodes, graph_edges = _graph(edges)
+    placed = lay.layout(nodes, graph_edges, first=["s"])
+    for layer in placed.layers:
+        xs = sorted(placed.centres[n][0] for n in layer)
+        for left, right in zip(xs, xs[1:], strict=False):
+            assert right - left >= 100 + lay.NODE_GAP - 1e-6
+    assert all(x >= 0 for x, _ in placed.centres.values())
+
+
+def test_layout_is_deterministic_whatever_the_input_order():
+    nodes, edges = _graph(LOOPY)
+    first = lay.layout(nodes, edges, first=["start"])
+    shuffled_nodes, shuffled_edges = list(nodes), list(edges)
+    random.Random(7).shuffle(shuffled_nodes)
+    random.Random(8).shuffle(shuffled_edges)
+    assert lay.layout(shuffled_nodes, shuffled_edges, first=["start"]) == first
+
+
+def test_layout_rejects_unknown_nodes():
+    with pytest.raises(ValueError, match="unknown node"):
+        lay.layout([lay.GraphNode("a", 10, 10)], [lay.GraphEdge("a", "b")])
+
+
+def test_isotonic_spreads_nodes_that_want_the_same_place():
+    assert lay.isotonic([0.0, 0.0, 0.0], [1, 1, 1], [10, 10]) == [-10.0, 0.0, 10.0]
+    # Already far enough apart: nothing moves.
+    assert lay.isotonic([0.0, 50.0, 75.0], [1, 1, 1], [10, 10]) == [0.0, 50.0, 75.0]
+    # The heavy node keeps its place, the light one gives way.
+    left, right = lay.isotonic([0.0, 0.0], [100.0, 1.0], [10])
+    assert right - left == 10 and abs(left) < 0.2
+
+
+def test_crossings_are_counted_between_neighbouring_layers():
+    assert lay.count_crossings([["a", "b"], ["c", "d"]], [("a", "d"), ("b", "c")]) == 1
+    assert lay.count_crossings([["a", "b"], ["c", "d"]], [("a", "c"), ("b", "d")]) == 0
+
+
+# --- process map -----------------------------------------------------------------------------------
+
+
+def test_select_edges_keeps_every_activity_connected():
+    edges = [pm.MapEdge("a", "b", 100), pm.MapEdge("b", "c", 90), pm.MapEdge("a", "c", 80), pm.MapEdge("c", "d", 1)]
+    kept = {(e.source, e.target) for e in pm.select_edges(edges, max_edges=1)}
+    # d's only arrow is the rarest, but d must not float; a -> c is dropped first.
+    assert kept == {("a", "b"), ("b", "c"), ("c", "d")}
+    assert len(pm.select_edges(edges, max_edges=10)) == 4
+
+
+def test_heat_scale_and_text_colour():
+    assert pm.heat(None) == pm.NEUTRAL_FILL
+    assert pm.heat(0.0) == pm.HEAT[0].upper()
+    assert pm.heat(1.0) == pm.HEAT[-1].upper()
+    assert pm.heat(7.0) == pm.HEAT[-1].upper()  # clamped
+    assert pm.text_colour(pm.heat(1.0)) == "#FFFFFF"
+    assert pm.text_colour(pm.heat(0.0)) == "#111827"
+
+
+def test_process_map_marks_moments_waste_and_ends():
+    acts = [
+        pm.MapActivity("call", 10, True, "phone", 0.1, 3, "keep"),
+        pm.MapActivity("check <twice>", 8, False, None, 0.9, 1, "remove"),
+        pm.MapActivity("letter", 6, True, "letter", None),
+    ]
+    edges = [pm.MapEdge("call", "check <twice>", 8, 60.0), pm.MapEdge("check <twice>", "letter", 6, 7200.0)]
+    drawn = pm.process_map(acts, edges, {"call": 10}, {"letter": 6, "call": 4})
+    svg = drawn.svg
+    nodes = dict(re.findall(r'<g class="pm-node[^"]*" data-activity="([^"]+)" data-mot="(true|false)"', svg))
+    assert nodes == {"call": "true", "check &lt;twice&gt;": "false", "letter": "true"}
+    assert 'data-waste="0.9"' in svg and pm.heat(0.9) in svg
+    assert re.findall(r'data-end="(\d+)"', svg) == ["4", "6"]
+    assert (drawn.n_edges, drawn.n_edges_shown, drawn.transitions, drawn.transitions_shown) == (2, 2, 14, 14)
+    assert svg.count("<svg") == 1 and "<script" not in svg
+
+
+# --- a small warehouse without moments, waste, models or BPMN --------------------------------------
+
+LOG = """case_id,activity,timestamp,resource
+c1,register,2024-01-01 10:00:00,r1
+c1,call customer,2024-01-01 11:00:00,r2
+c1,decide,2024-01-01 13:00:00,r1
+c2,register,2024-01-02 10:00:00,r1
+c2,decide,2024-01-02 10:30:00,r1
+c3,register,2024-01-03 09:00:00,r3
+c3,call customer,2024-01-03 09:10:00,r2
+c3,call customer,2024-01-03 09:20:00,r2
+c3,decide,2024-01-03 09:50:00,r1
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    """A warehouse file with two prepared processes (p1, p2) and nothing else; returns its folder."""
+    folder = tmp_path_factory.mktemp("small")
+    log = folder / "log.csv"
+    log.write_text(LOG, encoding="utf-8")
+    con = connect(folder / "warehouse.duckdb")
+    try:
+        for process in ("p1", "p2"):
+            load_batch(con, read_csv(log), process=process, source=process, location="log.csv", timezone="UTC")
+            discovery.prepare(con, process)
+    finally:
+        con.close()
+    return folder
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _Collect(HTMLParser):
+    """Section ids, missing notices and data-figure values of a rendered report."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.missing, self.figures, self._figure = [], [], {}, None
+        self._in_missing = False
+        self._text = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section" and a.get("class") == "section":
+            self.sections.append(a["id"])
+        if "data-missing" in a:
+            self._in_missing, self._text = True, []
+        if "data-figure" in a:
+            self.figures[a["data-figure"]] = a.get("data-value")
+
+    def handle_endtag(self, tag):
+        if tag == "p" and self._in_missing:
+            self.missing.append("".join(self._text))
+            self._in_missing = False
+
+    def handle_data(self, data):
+        if self._in_missing:
+            self._text.append(data)
+
+
+def test_report_says_what_is_missing_and_never_writes_the_warehouse(small):
+    warehouse = small / "warehouse.duckdb"
+    before = _digest(warehouse)
+    html = render_report(warehouse, "p1", small, processes=["p1"], viewer=False)
+    assert _digest(warehouse) == before  # read-only: the library is installed as temporary views
+    page = _Collect()
+    page.feed(html)
+    assert page.sections == [
+        "summary",
+        "process-map",
+        "bpmn",
+        "journey",
+        "knock-on",
+        "dropout",
+        "waste",
+        "models",
+        "review",
+        "reproduce",
+    ]
+    assert page.figures["cases"] == "3" and page.figures["events"] == "9" and page.figures["activities"] == "3"
+    assert page.figures["rows_read"] == "9" and page.figures["rows_quarantined"] == "0"
+    missing = " | ".join(page.missing)
+    assert "table mot_activities holds no rows for process 'p1': the moments step has not run for it" in missing
+    assert "table waste_activities holds no rows for process 'p1': the waste step has not run for it" in missing
+    assert "table model_runs holds no rows for process 'p1': the discover step has not run for it" in missing
+    assert "as-is.bpmn is not there: the bpmn step has not run for this process" in missing
+    assert "table knock_on holds no rows" in missing and "table dropout_funnel holds no rows" in missing
+    # The map still draws, without outlines or heat, and says why.
+    assert 'class="process-map"' in html and 'data-mot="true"' not in html
+    assert "No row was quarantined" in html
+
+
+def test_report_on_a_warehouse_from_before_the_moments_tables(tmp_path, small):
+    """An older warehouse (no migrations 003/004) read-only: the views that need them are reported missing."""
+    import duckdb
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute(f"ATTACH '{small / 'warehouse.duckdb'}' AS src (READ_ONLY)")
+    for table in (
+        "events",
+        "load_audit",
+        "quarantine",
+        "event_log",
+        "cases",
+        "variants",
+        "dfg_edges",
+        "activity_stats",
+    ):
+        con.execute(f"CREATE TABLE {table} AS FROM src.{table}")
+    con.close()
+    html = render_report(old, "p1", tmp_path, processes=["p1"], viewer=False)
+    assert "table mot_activities is not in the warehouse (the moments step has not run on this warehouse)" in html
+    assert "view running_score_curve of queries/70_running_score.sql is not available" in html
+    assert 'data-figure="cases" data-value="3"' in html
+
+
+def test_same_warehouse_same_bytes(small):
+    first = render_report(small / "warehouse.duckdb", "p2", small, processes=["p1", "p2"], viewer=False)
+    second = render_report(small / "warehouse.duckdb", "p2", small, processes=["p1", "p2"], viewer=False)
+    assert first == second
+    assert str(small) not in first  # no absolute output paths in the file
+
+
+def test_several_processes_get_one_report_each_and_an_index(small, tmp_path):
+    log = small / "log.csv"
+    config = parse_config(
+        {
+            "project": "two",
+            "sources": [
+                {"name": "p1", "kind": "csv", "process": "p1", "path": str(log)},
+                {"name": "p2", "kind": "csv", "process": "p2", "path": str(log)},
+            ],
+        }
+    )
+    out = tmp_path / "out"
+    written = [write_report(small / "warehouse.duckdb", config, p, out) for p in config.processes]
+    assert [p.name for p in written] == ["report-p1.html", "report-p2.html"]
+    index = (out / "report.html").read_text("utf-8")
+    assert re.findall(r'<a href="(report-p\d\.html)">', index) == ["report-p1.html", "report-p2.html"]
+    p2 = (out / "report-p2.html").read_text("utf-8")
+    assert '<a href="report-p1.html">p1</a>' in p2 and '<a href="report.html">all processes</a>' in p2
+    assert report_file(["only"], "only") == "report.html"
+    assert report_file(["a", "b/c"], "b/c") == "report-b_c.html"
+
+
+def test_figures_cite_the_library_file_that_defines_their_view():
+    src = source_of("funnel", "it's")
+    assert [(o.file, o.kind, o.name) for o in src.library] == [("75_dropout.sql", "view", "funnel")]
+    assert src.files == ("queries/75_dropout.sql",)
+    assert "WHERE process = 'it''s'" in src.sql and "$process" not in src.sql
+    assert src.reads == ("dropout_funnel",)
+    models = source_of("models", "p")
+    assert models.library == () and models.tables == (("model_runs", "mining/warehouse/migrations/002_prepared.sql"),)
+    queries = Path(__file__).resolve().parents[1] / "queries"
+    for name in (
+        "summary",
+        "variants",
+        "map_activities",
+        "map_edges",
+        "running_score",
+        "score_by_outcome",
+        "mot_scores",
+        "knock_on",
+        "funnel",
+        "dropout_causes",
+    ):
+        for o in source_of(name, "p").library:
+            text = (queries / o.file).read_text("utf-8")
+            assert re.search(rf"CREATE OR REPLACE {o.kind.upper()} {o.name}\b", text), (name, o)
+
+
+def test_library_installs_as_temporary_objects_on_a_read_only_connection(small):
+    with Reader(small / "warehouse.duckdb") as reader:
+        assert reader.library_errors == {}
+        kinds = dict(
+            reader.con.execute("SELECT view_name, temporary FROM duckdb_views() WHERE view_name = 'funnel'").fetchall()
+        )
+        assert kinds == {"funnel": True}
+        assert install_library(reader.con) == {}  # idempotent
+
+
+# --- BPMN embedding --------------------------------------------------------------------------------
+
+TO_BE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:bioc="http://bpmn.io/schema/bpmn/biocolor/1.0"
+  xmlns:mot="urn:mot-mining:bpmn:1.0" id="d" targetNamespace="x">
+  <bpmn:process id="P" name="p (to-be)" mot:side="to-be" mot:removed="Check|Courtesy call" mot:asIsTasks="5" mot:toBeTasks="3"
+    mot:asIsMomentsPerCase="2.5" mot:toBeMomentsPerCase="2">
+    <bpmn:startEvent id="S"/><bpmn:task id="T" name="Send the offer &amp; wait" bioc:fill="#BBDEFB" bioc:stroke="#0D4372"/>
+    <bpmn:exclusiveGateway id="G"/><bpmn:endEvent id="E"/>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="T"/><bpmn:sequenceFlow id="F2" sourceRef="T" targetRef="E"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="D"><bpmndi:BPMNPlane id="PL" bpmnElement="P">
+    <bpmndi:BPMNShape id="S_di" bpmnElement="S"><dc:Bounds x="0" y="22" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="T_di" bpmnElement="T"><dc:Bounds x="86" y="0" width="120" height="80"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="G_di" bpmnElement="G"><dc:Bounds x="256" y="15" width="50" height="50"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="E_di" bpmnElement="E"><dc:Bounds x="356" y="22" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="F1_di" bpmnElement="F1"><di:waypoint x="36" y="40"/><di:waypoint x="86" y="40"/></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="F2_di" bpmnElement="F2"><di:waypoint x="206" y="40"/><di:waypoint x="356" y="40"/></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>"""
+
+
+def test_static_bpmn_drawing_follows_the_diagram_interchange():
+    svg = report_bpmn.static_svg(TO_BE, "to-be")
+    assert svg.count("<circle") == 2 and svg.count("<rect") == 1 and svg.count("marker-end") == 2
+    assert 'fill="#BBDEFB" stroke="#0D4372"' in svg
+    assert "Send the offer &amp; wait" in svg
+    assert 'id="bpmn-arrow-to-be"' in svg and "url(#bpmn-arrow-to-be)" in svg
+    assert 'viewBox="-20 -20 432 120"' in svg
+
+
+def test_to_be_comparison_comes_from_the_process_attributes():
+    rows, removed = report_bpmn.comparison(TO_BE)
+    assert removed == ["Check", "Courtesy call"]
+    assert [(r.label, r.as_is, r.to_be) for r in rows] == [("moments per case", 2.5, 2.0), ("tasks", 5.0, 3.0)]
+
+
+def test_bpmn_folder_matches_the_bpmn_step():
+    from mining.bpmn.step import output_folder
+
+    for processes in (["p"], ["p", "q"]):
+        config = parse_config(
+            {"sources": [{"name": n, "kind": "csv", "process": n, "path": "x.csv"} for n in processes]}
+        )
+        assert report_bpmn.bpmn_folder(processes, "p", Path("out")) == output_folder(config, "p", Path("out"))
+
+
+def test_inline_scripts_cannot_end_early():
+    assert report_bpmn.script_safe("a</script><b></STYLE>") == "a<\\/script><b><\\/STYLE>"
+    viewer = report_bpmn.find_viewer()  # make node-deps installs bpmn-js
+    assert viewer is not None and viewer.origin.startswith("bpmn-js ")
+    assert "</script" not in report_bpmn.script_safe(viewer.script).lower()
+
+
+def test_charts_render_to_the_same_svg_every_time():
+    from mining.report import charts
+
+    rows = [
+        {"activity": f"step {i}", **{key: (i % 3) / 2 if key != "c_delay" else None for key, _ in charts.COMPONENTS}}
+        for i in range(4)
+    ]
+    first, second = charts.waste_chart(rows), charts.waste_chart(rows)
+    assert first.svg == second.svg  # Vega's gradient counter would differ between the two calls
+    assert 'id="waste-1"' in first.svg and "url(#waste-1)" in first.svg
+    assert first.svg.count(">n/a<") == 4  # the unmeasured component of each step

@@ -1,0 +1,225 @@
+"""Waste analysis on hand-built logs with exact expectations: step log, rework, what-if, statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+import pytest
+
+from mining import discovery
+from mining.config import ConfigError, parse_config
+from mining.warehouse import connect
+from mining.warehouse.load import load_batch
+from mining.waste import Waste, analyse, what_if
+from mining.waste.score import components, protection, rate_difference, recommend, waste_score, z_value
+
+T0 = datetime(2024, 3, 4, 8, 0, 0)
+
+
+def load(con, rows, process="p"):
+    """Load (case, activity, hours after T0, resource, lifecycle) rows and prepare the process."""
+    table = pa.table(
+        {
+            "case_id": [r[0] for r in rows],
+            "activity": [r[1] for r in rows],
+            "ts": [(T0 + timedelta(hours=r[2])).isoformat(sep=" ") for r in rows],
+            "resource": [r[3] if len(r) > 3 else None for r in rows],
+            "lifecycle": [r[4] if len(r) > 4 else None for r in rows],
+        }
+    )
+    load_batch(con, table, process=process, source="s", location="tiny", timezone="UTC")
+    discovery.prepare(con, process)
+
+
+def activities(con, process="p") -> dict[str, dict]:
+    cursor = con.execute("SELECT * FROM waste_activities WHERE process = $p", {"p": process})
+    names = [d[0] for d in cursor.description]
+    return {row[1]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+
+
+@pytest.fixture
+def con():
+    c = connect(":memory:")
+    yield c
+    c.close()
+
+
+def test_schedule_start_complete_is_one_step_with_wait_and_processing_time(con):
+    rows = []
+    for i in range(3):
+        base = 24 * i
+        rows += [
+            (f"c{i}", "register", base + 0, "clerk", "complete"),
+            (f"c{i}", "review", base + 0.5, "system", "schedule"),
+            (f"c{i}", "review", base + 2, "anna", "start"),
+            (f"c{i}", "review", base + 2.5, "anna", "complete"),
+            (f"c{i}", "close", base + 3.5, "clerk", "complete"),
+        ]
+    load(con, rows)
+    analyse(con, "p")
+    a = activities(con)
+    assert set(a) == {"register", "review", "close"}
+    review = a["review"]
+    assert (review["frequency"], review["cases"], review["timed_steps"]) == (3, 3, 3)
+    assert review["mean_processing_s"] == 1800.0  # start -> complete
+    assert review["mean_wait_s"] == 7200.0  # register's end -> review's start (the queue included)
+    assert a["close"]["mean_wait_s"] == 3600.0
+    assert a["close"]["timed_steps"] == 0 and a["close"]["mean_processing_s"] is None
+    # 'register' starts every case: it is kept whatever its score
+    assert a["register"]["recommendation"] == "keep"
+    assert a["register"]["reason"].startswith("it starts the case")
+
+
+def test_rework_is_put_on_the_step_the_flow_goes_back_to(con):
+    rows = [
+        ("c1", "a", 0), ("c1", "b", 1), ("c1", "a", 2), ("c1", "b", 3), ("c1", "c", 4),
+        ("c2", "a", 10), ("c2", "b", 11), ("c2", "c", 12),
+    ]  # fmt: skip
+    load(con, rows)
+    analyse(con, "p")
+    a = activities(con)
+    # both repeat in c1, and both show the ping-pong a -> b -> a / b -> a -> b ...
+    assert a["a"]["repeat_rate"] == a["b"]["repeat_rate"] == 0.5
+    assert a["a"]["pingpong_rate"] == a["b"]["pingpong_rate"] == 0.5
+    # ... but only 'a' is gone back to: 'b' repeats because 'a' was redone
+    assert a["a"]["rework_rate"] == 0.5
+    assert a["b"]["rework_rate"] == 0.0
+    assert a["c"]["repeat_rate"] == a["c"]["rework_rate"] == 0.0
+
+
+def bracket_log(n_with=12, n_without=12, delay_h=2.0):
+    """P -> [X] -> N: cases with X reach N ``delay_h`` later than cases without (same gaps otherwise)."""
+    rows = []
+    for i in range(n_with + n_without):
+        base = 24 * i
+        rows.append((f"c{i:02d}", "P", base, "r1"))
+        if i < n_with:
+            rows.append((f"c{i:02d}", "X", base + 0.5, "r2"))
+            rows.append((f"c{i:02d}", "N", base + 1 + delay_h, "r1"))
+        else:
+            rows.append((f"c{i:02d}", "N", base + 1, "r1"))
+        rows.append((f"c{i:02d}", "E", base + 1 + delay_h + 5, "r1"))
+    return rows
+
+
+def test_what_if_measures_the_delay_on_a_bracket_of_milestones(con):
+    load(con, bracket_log())
+    [x] = what_if(con, "p", ["X"], "all", Waste(min_comparison_cases=5))
+    assert (x["cases_affected"], x["steps_removed"]) == (12, 12)
+    assert (x["anchor_before"], x["anchor_after"]) == ("P", "N")
+    assert x["bracket_mean_with_s"] == pytest.approx(3 * 3600)
+    assert x["bracket_mean_without_s"] == pytest.approx(3600)
+    assert x["delay_s"] == pytest.approx(2 * 3600)
+    # 12 cases x 2 h saved, spread over all 24 cases; the log spans 23 days + 8 h
+    assert x["mean_throughput_s_saved"] == pytest.approx(12 * 7200 / 24)
+    months = (23 * 24 + 1 + 2 + 5) / 24 / Waste().month_days
+    assert x["hours_saved_per_month"] == pytest.approx(24 / months)
+    assert (x["variants_before"], x["variants_after"]) == (2, 1)
+    assert x["mots_saved_per_case"] is None  # no moments analysis in this warehouse
+
+
+def test_what_if_of_a_step_that_delays_nothing_saves_nothing(con):
+    load(con, bracket_log(delay_h=0.0))
+    [x] = what_if(con, "p", ["X"], "all", Waste(min_comparison_cases=5))
+    assert x["delay_s"] == 0 and x["mean_throughput_s_saved"] == 0 and x["hours_saved_per_month"] == 0
+
+
+def test_what_if_of_a_missing_step_changes_nothing(con):
+    load(con, bracket_log())
+    [x] = what_if(con, "p", ["never happens"], "all")
+    assert (x["cases_affected"], x["steps_removed"], x["mean_throughput_s_saved"]) == (0, 0, 0)
+    assert x["variants_after"] == x["variants_before"] == 2
+
+
+def test_what_if_repeats_removes_the_redo_cycles_and_keeps_the_first(con):
+    rows = []
+    for i in range(20):
+        base, c = 24 * i, f"c{i:02d}"
+        rows += [(c, "start", base), (c, "ask", base + 1), (c, "answer", base + 2)]
+        if i < 10:  # a second round: ask again, answer again, 10 h later than one round
+            rows += [(c, "ask", base + 6), (c, "answer", base + 12), (c, "decide", base + 13)]
+        else:
+            rows += [(c, "decide", base + 3)]
+    load(con, rows)
+    [x] = what_if(con, "p", ["ask"], "repeats", Waste(min_comparison_cases=5))
+    assert (x["cases_affected"], x["steps_removed"]) == (10, 20)  # 'ask' and 'answer' of round 2
+    assert (x["variants_before"], x["variants_after"]) == (2, 1)
+    assert (x["anchor_before"], x["anchor_after"]) == ("ask", "decide")
+    assert x["delay_s"] == pytest.approx(10 * 3600)
+
+
+def test_newcombe_interval_matches_the_published_example():
+    # Newcombe (1998), Statistics in Medicine 17:873, table II, method 10
+    e = rate_difference(56, 70, 48, 80, z_value(0.95))
+    assert (round(e.diff, 4), round(e.low, 4), round(e.high, 4)) == (0.2, 0.0524, 0.3339)
+    e = rate_difference(9, 10, 3, 10, z_value(0.95))
+    assert (round(e.low, 4), round(e.high, 4)) == (0.1705, 0.8090)
+
+
+def test_score_is_the_weighted_mean_of_measurable_components():
+    s = Waste()
+    c = dict.fromkeys(
+        ("no_decision", "optional", "no_outcome_effect", "redundancy", "delay", "handoff", "customer_effort")
+    )
+    c.update(rework=1.0, no_decision=0.0)
+    assert waste_score(c, s) == pytest.approx(0.2 / (0.2 + 0.2))
+    # a step seen in a handful of cases is scaled down in proportion
+    assert waste_score(c, s, cases=3) == pytest.approx(0.5 * 3 / s.min_support_cases)
+
+
+def test_waste_settings_are_validated_and_named_in_errors():
+    config = parse_config({"waste": {"weights": {"rework": 0.5}, "candidate_min_score": 0.3}})
+    assert config.waste.weights.rework == 0.5 and config.waste.candidate_min_score == 0.3
+    assert parse_config({}).waste == Waste()
+    with pytest.raises(ConfigError, match=r"waste\.weigths"):
+        parse_config({"waste": {"weigths": {}}})
+    with pytest.raises(ConfigError, match="at least one weight must be positive"):
+        parse_config({"waste": {"weights": dict.fromkeys(Waste().weights.model_dump(), 0)}})
+    with pytest.raises(ConfigError, match=r"waste\.system_resource_regex"):
+        parse_config({"waste": {"system_resource_regex": "("}})
+
+
+def test_unprepared_process_is_a_clear_error(con):
+    with pytest.raises(ValueError, match="no prepared events"):
+        analyse(con, "nothing")
+
+
+def metrics(**given) -> dict:
+    """Step metrics as the SQL returns them, for a middling step; ``given`` overrides."""
+    m = {
+        "activity": "x", "cases": 100, "starts": 0, "rework_rate": 0.0, "partner": "p", "partner_share": 0.0,
+        "partner_resource_similarity": 0.0, "handoff_rate": 0.5, "system_share": 0.0, "batch_share": 0.0,
+        "n_with": 100, "n_without": 100, "k_with": 50, "k_without": 50, "n_typical": 100, "typical_without": 50,
+        "mutual_information": 0.0, "outcome_entropy": 1.0, "is_moment_of_truth": None, "mot_poor_share": None,
+        "customer_effort_share": None,
+    }  # fmt: skip
+    m.update(given)
+    return m
+
+
+def decide(m: dict, s: Waste | None = None) -> tuple[str, str | None]:
+    s = s or Waste()
+    c, effect, _ = components(m, 0.0, 1.0, s)
+    recommendation, _, merge_into = recommend(m, c, waste_score(c, s, m["cases"]), effect, s, protection(m, s, {}))
+    return recommendation, merge_into
+
+
+def test_recommendation_rules():
+    # optional, decides nothing, no outcome effect: remove
+    assert decide(metrics()) == ("remove", None)
+    # the same, but every case with its typical outcome has it: not removable
+    assert decide(metrics(typical_without=0))[0] == "keep"
+    # done right after its partner by the same people, nothing decided after it: merge into the partner
+    merged = metrics(typical_without=0, partner_share=1.0, partner_resource_similarity=1.0, rework_rate=0.3)
+    assert decide(merged) == ("merge", "p")
+    # redone in 30% of its cases and necessary: fix
+    assert decide(metrics(typical_without=0, rework_rate=0.3))[0] == "fix"
+    # a routine manual step that a system already does in 40% of the cases: automate
+    assert decide(metrics(typical_without=0, system_share=0.4), Waste(candidate_min_score=0.9))[0] == "automate"
+    # what follows it tells the outcome: keep
+    assert decide(metrics(mutual_information=0.5))[0] == "keep"
+    # the first step of its cases is kept whatever its figures
+    assert decide(metrics(starts=100, rework_rate=0.5))[0] == "keep"
+    # a moment of truth whose events are mostly poor (moments analysis): fix
+    assert decide(metrics(typical_without=0, is_moment_of_truth=True, mot_poor_share=0.7))[0] == "fix"

@@ -1,7 +1,8 @@
 """Run one stage in this (fresh) process and write its result: ``python -m bench.child SPEC.json``.
 
 The spec names the workload, side, stage and scratch folder; the result file gets the clocked
-wall and CPU seconds, the figures, or the error. Peak RSS is measured by the parent (wait4).
+wall and CPU seconds, the figures, or the error, and this process's own peak RSS (VmHWM). The
+parent also samples the RSS of the whole process tree while the stage runs.
 """
 
 from __future__ import annotations
@@ -37,8 +38,21 @@ def main(spec_path: str) -> int:
         traceback.print_exc()
         result = {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:500]}
     result.update(seconds=round(ctx.seconds, 3), cpu_seconds=round(ctx.cpu, 3), sections=ctx.sections)
+    result["vm_hwm_mb"] = peak_rss_mb()
     result_path.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")
     return 0 if result["status"] == "ok" else 1
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (VmHWM).
+
+    Not ``wait4``'s ``ru_maxrss`` in the parent: Linux keeps the high-water mark across fork and
+    exec, so a child of a large parent would report the parent's size, whatever it used itself.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)  # kB
+    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,11 @@ ROWS: list[tuple[str, str, str | None, str | None]] = [
     ("bpmn", "BPMN export", "bpmn", "step:bpmn"),
     ("queries", "queries step", None, "step:queries"),
     ("report", "report step", None, "step:report"),
-    ("end_to_end", "end to end", "end_to_end", "end_to_end"),
+    ("end_to_end_scope", "end to end: model + MOT + waste + BPMN", "end_to_end", "end_to_end_scope"),
+    ("end_to_end", "end to end: all of mot run (+ SQL library, report)", "end_to_end", "end_to_end"),
 ]
+# Rows that close the table, in this order (the pipeline steps no row names go before them).
+TAIL = 2
 RSS_TARGET_MB = 1.5 * 1024
 
 
@@ -61,7 +64,7 @@ def rows_for(runs: dict) -> list[dict]:
     named = {r[3] for r in ROWS}
     extra = [(n.split(":", 1)[1], f"{n.split(':', 1)[1]} step", None, n) for n in sorted(ours_names - named)]
     table = []
-    for key, label, theirs, ours in ROWS[:-1] + extra + ROWS[-1:]:
+    for key, label, theirs, ours in ROWS[:-TAIL] + extra + ROWS[-TAIL:]:
         p = stage_summary(runs.get("pm4py", {}).get(theirs, [])) if theirs else None
         o = stage_summary(runs.get("ours", {}).get(ours, [])) if ours else None
         if (p is None or p["status"] == "not run") and (o is None or o["status"] == "not run"):
@@ -100,7 +103,7 @@ def targets(results: dict) -> list[dict]:
         detail = f"{what}: ours / pm4py = {bound}{row['time_ratio']:.3f} (limit {limit:g})"
         found.append({"target": name, "status": status, "value": row["time_ratio"], "detail": detail})
 
-    ratio_target("end to end on BPIC2012 <= 1/5 of pm4py", "bpic2012", "end_to_end", 0.2, "time")
+    ratio_target("end to end on BPIC2012 <= 1/5 of pm4py", "bpic2012", "end_to_end_scope", 0.2, "time")
     ratio_target("DFG + variants at 10.5 M events <= 1/20 of pm4py", "bpic2012_x40", "dfg_variants", 0.05, "time")
     row = rows.get("bpic2012_x40", {}).get("end_to_end")
     ours = row and row["ours"]

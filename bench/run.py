@@ -1,8 +1,9 @@
 """``make bench``: build the workloads, run both ways stage by stage, print and save the comparison.
 
-Every stage runs in a fresh subprocess (``python -m bench.child``); the parent collects its peak
-RSS with wait4, stops it at the time limit or the memory cap (so a pm4py run that would take the
-machine down is reported as stopped, not left to swap), and repeats. Repetitions alternate the
+Every stage runs in a fresh subprocess (``python -m bench.child``); the child reports its peak
+RSS (VmHWM), the parent samples the process tree's RSS and stops it at the time limit or the
+memory cap (so a pm4py run that would take the machine down is reported as stopped, not left to
+swap), and repeats. Repetitions alternate the
 two ways so that other work on the machine hits both alike.
 
     python -m bench.run                                # everything, default repetitions
@@ -57,6 +58,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=round(min(12.0, 0.6 * total_gb), 1),
         help="stop a stage whose RSS passes this (default %(default)s GB)",
     )
+    parser.add_argument(
+        "--duckdb-memory-limit",
+        default="1GB",
+        help="MOT_DUCKDB_MEMORY_LIMIT for our side ('' = DuckDB's default, 80%% of RAM; default %(default)s)",
+    )
     parser.add_argument("--copies", type=int, default=40, help="BPIC2012 copies (default %(default)s)")
     parser.add_argument("--sample-cases", type=int, default=1_000_000, help="sample-system cases (%(default)s)")
     parser.add_argument("--extraction-rows", type=int, default=1_000_000, help="rows for the PostgreSQL extraction")
@@ -69,15 +75,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # --- one stage in a subprocess ----------------------------------------------------------------------
 
 
-def run_child(spec: dict, work: Path, timeout: float, memory_cap_mb: float) -> dict:
-    """Run one stage in a fresh interpreter; its result, wall time, and peak RSS (MB)."""
+def run_child(spec: dict, work: Path, timeout: float, memory_cap_mb: float, env: dict | None = None) -> dict:
+    """Run one stage in a fresh interpreter (with ``env`` added); its result, wall time, and peak RSS (MB)."""
     spec_path = Path(spec["rep_dir"]).parent / f"{spec['side']}-{spec['stage'].replace(':', '_')}.spec.json"
     result_path = spec_path.with_suffix("").with_suffix(".result.json")
     log_path = spec_path.with_suffix("").with_suffix(".log")
     result_path.unlink(missing_ok=True)
     spec = {**spec, "result": str(result_path)}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    env = {**os.environ, "PM4PY_SHOW_PROGRESS_BAR": "False", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PM4PY_SHOW_PROGRESS_BAR": "False", "PYTHONPATH": str(ROOT), **(env or {})}
     started = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
         child = subprocess.Popen(
@@ -90,7 +96,7 @@ def run_child(spec: dict, work: Path, timeout: float, memory_cap_mb: float) -> d
         )
         stopped, sampled_peak = None, 0.0
         while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            pid, status, _usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
             rss = _tree_rss_mb(child.pid)
@@ -101,11 +107,12 @@ def run_child(spec: dict, work: Path, timeout: float, memory_cap_mb: float) -> d
                 stopped = "memory cap"
             if stopped:
                 _kill_group(child.pid)
-                _, status, usage = os.wait4(child.pid, 0)
+                _, status, _usage = os.wait4(child.pid, 0)
                 break
             time.sleep(0.2)
     wall = time.monotonic() - started
-    peak = max(usage.ru_maxrss / 1024, sampled_peak)  # ru_maxrss is in KiB on Linux
+    # The child's own high-water mark (bench.child), or what sampling saw when it was stopped.
+    peak = sampled_peak
     if stopped:
         limit = f"{timeout:,.0f} s" if stopped == "timeout" else f"{memory_cap_mb / 1024:,.1f} GB"
         return {
@@ -117,6 +124,7 @@ def run_child(spec: dict, work: Path, timeout: float, memory_cap_mb: float) -> d
         }
     if result_path.exists():
         result = json.loads(result_path.read_text("utf-8"))
+        peak = max(peak, result.pop("vm_hwm_mb", 0.0))
     else:
         code = os.waitstatus_to_exitcode(status)
         result = {"status": "error", "error": f"the stage process ended with code {code} and no result"}
@@ -160,7 +168,7 @@ def run_workload(workload: workloads.Workload, args, repeats: int) -> dict:
                 blocked = [n for n in stage.needs if n in outcome and outcome[n]["status"] != "ok"]
                 if blocked:
                     result = {"status": "skipped", "error": f"needs {blocked[0]!r}, which did not finish"}
-                elif stage.name == "end_to_end" and (slow := _unfinished(outcome)):
+                elif stage.name.startswith("end_to_end") and (slow := _unfinished(outcome)):
                     name, first = slow
                     result = {
                         "status": first["status"],
@@ -169,7 +177,7 @@ def run_workload(workload: workloads.Workload, args, repeats: int) -> dict:
                         "peak_rss_mb": first.get("peak_rss_mb"),
                     }
                 else:
-                    timeout = args.timeout * (2 if stage.name == "end_to_end" else 1)
+                    timeout = args.timeout * (2 if stage.name.startswith("end_to_end") else 1)
                     with console.status(f"{label} ..."):
                         spec = {
                             "workload": workload.to_json(),
@@ -177,12 +185,19 @@ def run_workload(workload: workloads.Workload, args, repeats: int) -> dict:
                             "stage": stage.name,
                             "rep_dir": str(rep_dir / "data"),
                         }
-                        result = run_child(spec, args.work, timeout, cap_mb)
+                        result = run_child(spec, args.work, timeout, cap_mb, side_env(side, args))
                 outcome[stage.name] = result
                 runs[side].setdefault(stage.name, []).append({"rep": rep, **result})
                 console.print(f"{label}: {_describe(result)}")
             shutil.rmtree(rep_dir / "data", ignore_errors=True)  # keep the logs, drop the data
     return runs
+
+
+def side_env(side: str, args) -> dict:
+    """Environment of one side's stages: ours runs with the DuckDB memory limit asked for."""
+    if side == "ours":
+        return {"MOT_DUCKDB_MEMORY_LIMIT": args.duckdb_memory_limit}
+    return {}
 
 
 def _unfinished(outcome: dict) -> tuple[str, dict] | None:
@@ -336,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             "memory_cap_gb": args.memory_cap_gb,
             "copies": args.copies,
             "sample_cases": args.sample_cases,
+            "ours_duckdb_memory_limit": args.duckdb_memory_limit or "DuckDB default (80% of RAM)",
         },
         "workloads": {},
     }

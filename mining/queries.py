@@ -34,7 +34,7 @@ from typing import TextIO
 
 import duckdb
 
-from mining.warehouse import connect, quote_ident, run_sql, statements
+from mining.warehouse import apply_engine_settings, connect, quote_ident, run_sql, statements
 
 QUERIES_PACKAGE_DIR = "queries_sql"
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -190,6 +190,8 @@ def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:
         leftover.unlink(missing_ok=True)
     con = duckdb.connect()
     try:
+        apply_engine_settings(con)
+        con.execute(f"SET temp_directory = {_literal(partial.with_name(partial.name + '.tmp'))}").fetchall()
         con.execute(f"ATTACH {_literal(warehouse)} AS live (READ_ONLY)").fetchall()
         try:
             con.execute(f"ATTACH {_literal(partial)} AS snap (STORAGE_VERSION '{storage}')").fetchall()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -52,12 +54,51 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return done
 
 
+# DuckDB settings a deployment can set from the environment (an Airflow worker, a small VM):
+# the variable, the DuckDB setting, and the values it accepts.
+ENGINE_SETTINGS = {
+    "MOT_DUCKDB_MEMORY_LIMIT": ("memory_limit", re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)),
+    "MOT_DUCKDB_THREADS": ("threads", re.compile(r"^[1-9]\d{0,3}$")),
+}
+
+
+def engine_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The DuckDB settings the environment asks for, validated (``{setting: value}``).
+
+    ``MOT_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``) caps DuckDB's memory: beyond it, sorts, joins and
+    temporary tables spill to disk next to the warehouse instead of growing the process.
+    ``MOT_DUCKDB_THREADS`` caps its threads. Unset, DuckDB's defaults apply (80 % of the memory,
+    one thread per core).
+    """
+    environ = os.environ if environ is None else environ
+    found = {}
+    for variable, (setting, pattern) in ENGINE_SETTINGS.items():
+        value = environ.get(variable, "").strip()
+        if not value:
+            continue
+        if not pattern.match(value):
+            raise ValueError(f"environment variable {variable}={value!r} is not a valid DuckDB {setting}")
+        found[setting] = value
+    return found
+
+
+def apply_engine_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply the environment's DuckDB settings (``engine_settings``) to ``con``'s database."""
+    for setting, value in engine_settings().items():
+        # Validated by engine_settings; SET takes no prepared parameters.
+        con.execute(f"SET {setting} = '{value}'").fetchall()
+
+
 def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and, unless read-only, migrate) a warehouse; the session time zone is UTC."""
+    """Open (and, unless read-only, migrate) a warehouse; the session time zone is UTC.
+
+    DuckDB settings from the environment (``engine_settings``) apply to the whole database.
+    """
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    apply_engine_settings(con)
     if not read_only:
         migrate(con)
     return con
@@ -80,11 +121,32 @@ def _has_code(text: str) -> bool:
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:
-    """Run every statement of ``sql``, binding to each only the ``$name`` parameters it uses."""
+    """Run every statement of ``sql``, binding to each only the ``$name`` parameters it uses.
+
+    With ``MOT_SQL_PROFILE=FILE`` in the environment, each statement's wall time is appended to
+    FILE (tab-separated: seconds, the statement's first line of code), for profiling.
+    """
     params = params or {}
     for statement in statements(sql):
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
-        con.execute(statement, used or None).fetchall()
+        execute(con, statement, used or None)
+
+
+def execute(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None = None) -> None:
+    """Run one statement and consume its result (timed into ``MOT_SQL_PROFILE`` when that is set)."""
+    profile = os.environ.get("MOT_SQL_PROFILE")
+    started = time.perf_counter()
+    try:
+        con.execute(statement, params).fetchall()
+    finally:
+        if profile:
+            _profile_line(profile, time.perf_counter() - started, statement)
+
+
+def _profile_line(path: str, seconds: float, statement: str) -> None:
+    code = next(line.strip() for line in statement.splitlines() if line.strip() and not line.strip().startswith("--"))
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"{seconds:.3f}\t{code[:120]}\n")
 
 
 def quote_ident(name: str) -> str:

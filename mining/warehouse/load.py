@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from mining.warehouse import quote_ident, run_sql, scalar, sql_text
+from mining.warehouse import execute, quote_ident, run_sql, scalar, sql_text
 
 STANDARD = ("case_id", "activity", "ts", "resource", "lifecycle")
 ROW = "__row"
@@ -171,7 +171,7 @@ def run_statement(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> Non
     # Parameters are looked for outside quotes and comments: a column called '$tz' is a name.
     code = QUOTED_OR_COMMENT.sub("", sql)
     used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", code)}
-    con.execute(sql, used or None).fetchall()
+    execute(con, sql, used or None)
 
 
 # Left to right, the first of these to start wins, so quotes inside comments and comment marks

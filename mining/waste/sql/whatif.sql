@@ -158,11 +158,13 @@ FROM waste_controls w
 JOIN waste_anchor_before b USING (scenario, scope)
 JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
 
--- The first instance of every other activity after that step.
+-- The first instance of every other milestone after that step (only milestones can be the anchor
+-- after, so the other activities are left out here already: this table is the largest of the run).
 CREATE OR REPLACE TEMP TABLE waste_after_steps AS
 SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, s.activity, min(s.ts) AS y_ts
 FROM waste_bracket_start b
 JOIN waste_steps s ON s.case_id = b.case_id AND s.seq > b.after_seq
+SEMI JOIN waste_milestones m ON m.activity = s.activity
 WHERE s.activity <> b.scenario
 GROUP BY ALL;
 
@@ -179,7 +181,6 @@ candidates AS (
         count(*) FILTER (WHERE NOT affected) AS n_controls,
         median(epoch(y_ts) - epoch(after_ts)) FILTER (WHERE affected) AS median_lag_s
     FROM waste_after_steps
-    SEMI JOIN waste_milestones USING (activity)
     GROUP BY ALL
 )
 SELECT c.scenario, c.scope, c.activity AS anchor

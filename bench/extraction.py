@@ -10,7 +10,9 @@ then times each way of getting the rows into a DuckDB table, best of ``repeats``
 - ``adbc``: the ADBC PostgreSQL driver's ``fetch_arrow_table`` (also Arrow-native), for reference;
 - ``psycopg2_pandas``: ``pandas.read_sql`` over a psycopg2 connection, then DuckDB from the frame;
 - ``full_load`` (ours, end to end): extraction plus ``load_batch`` into a fresh warehouse: staging,
-  timestamp parsing, quarantine check, event-key hashing and the merge, in one transaction.
+  timestamp parsing, quarantine check, event-key hashing and the merge, in one transaction;
+- ``server_copy_floor``: the server's own binary ``COPY`` of the query result into a client that
+  discards it. No client can be faster, so it bounds the speed-up any way can reach.
 
 The database is dropped afterwards. Run ``python -m bench.extraction`` to print the result.
 """
@@ -63,6 +65,13 @@ def _best(run: Callable[[], int], repeats: int) -> dict:
     return {"seconds": round(best, 3), "median_s": round(statistics.median(times), 3), "rows_per_s": round(rows / best)}
 
 
+class _Discard:
+    """A file-like sink for COPY output that keeps nothing."""
+
+    def write(self, data) -> int:
+        return len(data)
+
+
 def _into_duckdb(data) -> int:
     con = duckdb.connect()
     try:
@@ -110,6 +119,14 @@ def measure(rows: int = 1_000_000, repeats: int = 3, admin_uri: str = ADMIN_URI)
                 warnings.simplefilter("ignore", UserWarning)  # pandas prefers SQLAlchemy; psycopg2 works
                 return _into_duckdb(pd.read_sql(QUERY, con))
 
+        def server_floor() -> int:
+            # What the server alone needs to run the query and send it (binary COPY into a sink
+            # that discards it): no client can be faster, which bounds every speed-up here.
+            sink = _Discard()
+            with con.cursor() as cur:
+                cur.copy_expert(f"COPY ({QUERY}) TO STDOUT (FORMAT binary)", sink)
+            return rows
+
         def full_load() -> int:
             with tempfile.TemporaryDirectory() as folder:
                 warehouse = connect(Path(folder) / "warehouse.duckdb")
@@ -127,6 +144,7 @@ def measure(rows: int = 1_000_000, repeats: int = 3, admin_uri: str = ADMIN_URI)
             "adbc": _best(with_adbc, repeats),
             "psycopg2_pandas": _best(with_pandas, repeats),
             "full_load": _best(full_load, repeats),
+            "server_copy_floor": _best(server_floor, repeats),
         }
         con.close()
     finally:

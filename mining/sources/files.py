@@ -261,6 +261,9 @@ def read_xes(path: str | Path) -> pa.Table:
     if pa.types.is_timestamp(ts.type) and ts.type.tz is None:
         table = table.set_column(ts_index, "time:timestamp", ts.cast(pa.timestamp(ts.type.unit, tz="UTC")))
     table = _unquote_mixed(_plain_strings(table))
+    # rustxes gives the columns in a different order on every read; a fixed order keeps staged
+    # files and everything derived from the column order the same from run to run.
+    table = table.select(sorted(table.column_names))
     return standardize_columns(table, ColumnMap(), str(path))
 
 

@@ -121,7 +121,9 @@ def missing_timestamp_reason(ts_type: pa.DataType) -> str:
 
 def attributes_expression(columns: list[str]) -> str:
     """SQL that packs the non-standard columns into one JSON object (NULL when there are none)."""
-    extras = [c for c in columns if c not in STANDARD and not c.startswith(INTERNAL)]
+    # Sorted by name: the JSON text is part of the event key, and a reader may hand over the same
+    # columns in a different order each time (rustxes does), which would make a reload look new.
+    extras = sorted(c for c in columns if c not in STANDARD and not c.startswith(INTERNAL))
     if not extras:
         return "CAST(NULL AS JSON)"
     fields = ", ".join(f"{_string_literal(c)}, {quote_ident(c)}" for c in extras)
@@ -131,7 +133,9 @@ def attributes_expression(columns: list[str]) -> str:
 
 def raw_expression(columns: list[str]) -> str:
     """SQL for a quarantined row as read: its source columns as JSON, or the unreadable line's text."""
-    fields = ", ".join(f"{_string_literal(c)}, i.{quote_ident(c)}" for c in columns if not c.startswith(INTERNAL))
+    fields = ", ".join(
+        f"{_string_literal(c)}, i.{quote_ident(c)}" for c in sorted(columns) if not c.startswith(INTERNAL)
+    )
     row = f"json_object({fields})"
     if RAW_LINE in columns:
         return f"CASE WHEN i.{RAW_LINE} IS NOT NULL THEN json_object('line', i.{RAW_LINE}) ELSE {row} END"

@@ -32,7 +32,7 @@ def build(source) -> DAG:
         doc_md=mot.extract_doc(CONFIG, source),
     ) as dag:
 
-        @task(pool=mot.POOL)
+        @task(**mot.writer())
         def plan(params=None, dag_run=None) -> list[dict]:
             return mot.plan(source.name, run_type=dag_run.run_type, backfill=params["backfill"])
 
@@ -48,7 +48,7 @@ def build(source) -> DAG:
                 run_id=run_id,
             )
 
-        @task(pool=mot.POOL, outlets=[asset])
+        @task(**mot.writer(), outlets=[asset])
         def load(staged) -> dict:
             return mot.load(source.name, list(staged))
 

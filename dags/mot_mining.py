@@ -1,6 +1,7 @@
-"""The mining DAG: scheduled on the Assets of all extraction DAGs (any of them), it runs the
-pipeline steps (``mining.pipeline.PROCESS_STEPS``) for every configured process, one mapped task
-group per process. See docs/airflow.md.
+"""The mining DAG: scheduled on the Assets of all extraction DAGs (any of them). One mapped task
+group per configured process: ``snapshot`` (events -> Parquet) -> ``analyse`` (the pipeline steps in
+a private database, on any worker, all processes at once) -> ``merge`` (results -> warehouse); then
+``publish`` once. Only the warehouse tasks share the pool. See docs/airflow.md and docs/scaleout.md.
 """
 
 from __future__ import annotations
@@ -23,21 +24,29 @@ with DAG(
     doc_md=mot.MINING_DOC,
 ):
 
-    @task
+    @task(**mot.writer())
     def processes() -> list[str]:
         return mot.processes()
 
-    @task(pool=mot.POOL)
-    def step(name: str, process: str) -> dict:
-        return mot.run_step(name, process)
+    @task(**mot.writer())
+    def snapshot(process: str, run_id=None) -> dict:
+        return mot.snapshot(process, run_id=run_id)
+
+    @task
+    def analyse(work: dict) -> dict:
+        return mot.analyse(work)
+
+    @task(**mot.writer())
+    def merge(work: dict) -> dict:
+        return mot.merge(work)
+
+    @task(**mot.writer())
+    def publish(mined: list[str]) -> dict:
+        return mot.publish(list(mined))
 
     @task_group
     def mine(process: str) -> None:
-        previous = None
-        for name in mot.step_names():
-            current = step.override(task_id=name)(name, process)
-            if previous is not None:
-                previous >> current
-            previous = current
+        merge(analyse(snapshot(process)))
 
-    mine.expand(process=processes())
+    mined = processes()
+    mine.expand(process=mined) >> publish(mined)

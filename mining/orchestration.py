@@ -7,12 +7,21 @@ come from the environment, so the same code runs under any scheduler:
   database is expected at ``$MOT_OUT/sample_system.sqlite`` (``mot generate`` writes it).
 - ``MOT_OUT``: the output folder: warehouse, staged extracts, models (default ``out/airflow``).
 - ``MOT_RETRY_DELAY_SECONDS``: the first retry delay of every task (default 60; doubles per try).
+- ``MOT_SHARED``: a URL (local folder, ``file://``, ``s3://``... through fsspec) for the files tasks
+  hand to each other: staged extracts and per-process mining results (default ``$MOT_OUT``). With
+  workers on several hosts it must be storage they all reach.
+- ``MOT_WRITER_QUEUE``: the Celery queue of the tasks that open the warehouse (default: Airflow's
+  default queue); give it to the one worker on the host that holds ``MOT_OUT``.
 
 An extraction run of one source is three tasks: ``plan`` reads the stored watermarks and lists the
 work items (mappings, new files); ``extract`` reads one item from the source into a staged Parquet
 file; ``load`` merges the staged files into the warehouse, one transaction per item that also
 advances the item's watermark. ``plan`` and ``load`` open the DuckDB file, so they run in the
 one-slot pool ``POOL``; extraction from the business systems runs in parallel outside it.
+
+Mining runs per process on any worker (``mining.scaleout``): ``snapshot`` (writer) hands the
+process's events over as Parquet, ``analyse`` mines them in a private database, ``merge`` (writer)
+loads the results, and ``publish`` (writer) finishes the run on the merged warehouse.
 """
 
 from __future__ import annotations
@@ -21,7 +30,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +53,8 @@ class Settings:
     config_file: Path | None
     out_dir: Path
     retry_delay_s: float = 60.0
+    shared_url: str | None = None  # MOT_SHARED; None: the output folder
+    writer_queue: str | None = None  # MOT_WRITER_QUEUE; None: Airflow's default queue
 
     @property
     def warehouse(self) -> Path:
@@ -55,8 +65,26 @@ class Settings:
 
     @property
     def staging(self) -> Path:
-        """Folder of the staged Parquet extracts, one subfolder per source and run."""
+        """The local folder of the staged extracts when ``MOT_SHARED`` is not set."""
         return self.out_dir / "staging"
+
+    @property
+    def shared(self) -> str:
+        """The URL of the files tasks hand to each other (``MOT_SHARED``, else the output folder)."""
+        return self.shared_url or str(self.out_dir)
+
+    @property
+    def staging_url(self) -> str:
+        """Where the staged Parquet extracts go: ``<source>/<data interval>/<run>/<item>.parquet``."""
+        from mining.scaleout import join
+
+        return join(self.shared_url, "staging") if self.shared_url else str(self.staging)
+
+    def mining_url(self, run_id: str, process: str) -> str:
+        """The folder of one process's mining hand-over in one run."""
+        from mining.scaleout import join
+
+        return join(self.shared, "mining", _key(run_id), _key(process))
 
 
 def settings(environ: dict[str, str] | None = None) -> Settings:
@@ -67,6 +95,8 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
         config_file=Path(config).resolve() if config else None,
         out_dir=Path(env.get("MOT_OUT") or DEFAULT_OUT).resolve(),
         retry_delay_s=float(env.get("MOT_RETRY_DELAY_SECONDS") or 60),
+        shared_url=env.get("MOT_SHARED") or None,
+        writer_queue=env.get("MOT_WRITER_QUEUE") or None,
     )
 
 
@@ -100,6 +130,13 @@ def task_defaults(s: Settings | None = None) -> dict:
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
     }
+
+
+def writer(s: Settings | None = None) -> dict:
+    """Task arguments of every task that opens the warehouse: the one-slot pool, and the writer
+    queue when ``MOT_WRITER_QUEUE`` is set (the Celery worker on the warehouse's host)."""
+    s = s or settings()
+    return {"pool": POOL, **({"queue": s.writer_queue} if s.writer_queue else {})}
 
 
 def extract_dag_id(source: Source) -> str:
@@ -146,9 +183,17 @@ def extract_doc(config: ProjectConfig, source: Source) -> str:
 
 
 MINING_DOC = f"""### Mining
-Runs when any source's extraction updates its Asset. For every configured process (dynamic task
-mapping), runs the pipeline steps of `mining.pipeline.PROCESS_STEPS` in order, each in the
-one-slot pool `{POOL}` because each writes the DuckDB warehouse.
+Runs when any source's extraction updates its Asset. For every configured process that has events
+(dynamic task mapping, one group per process):
+
+- `snapshot` writes the process's events as Parquet to the shared folder (pool `{POOL}`);
+- `analyse` runs the pipeline steps before `queries` (prepare, discover, moments, waste, bpmn) in a
+  private DuckDB database on whichever worker takes it, all processes at once, and writes the
+  result tables (Parquet) and files (models, BPMN) to the shared folder;
+- `merge` replaces the process's rows in the warehouse with them, in one transaction (pool `{POOL}`).
+
+Then `publish` writes the files covering all processes, the SQL library and its read snapshot,
+and the HTML reports (pool `{POOL}`). See docs/scaleout.md.
 """
 
 
@@ -197,8 +242,7 @@ def extract(
     ``uri`` is the connection URI of a database source (the DAG resolves the Airflow connection);
     it is used, never returned or written anywhere.
     """
-    import pyarrow.parquet as pq
-
+    from mining.scaleout import join, write_parquet
     from mining.sources import Bounds, extract_item
 
     s = s or settings()
@@ -210,13 +254,13 @@ def extract(
         interval_end=_moment(interval_end),
     )
     batch = extract_item(source, item["name"], uri=uri, bounds=bounds, timezone=config.timezone)
-    staged = s.staging / source.name / _key(run_id) / f"{_key(item['name'])}.parquet"
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(batch.table, staged)
+    # Partitioned by source and data interval; the run keeps two runs of one interval apart.
+    partition = (source.name, _interval_key(bounds.interval_start, bounds.interval_end), _key(run_id))
+    staged = write_parquet(batch.table, join(s.staging_url, *partition, f"{_key(item['name'])}.parquet"))
     return {
         "name": batch.name,
         "location": batch.location,
-        "staged": str(staged),
+        "staged": staged,
         "rows": batch.table.num_rows,
         "watermark_after": batch.watermark,
         "timestamp_format": batch.timestamp_format,
@@ -230,8 +274,7 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
     advances the item's watermark (never backwards), so a failed load leaves no trace but its
     audit row, and re-running an interval adds nothing.
     """
-    import pyarrow.parquet as pq
-
+    from mining.scaleout import join, read_parquet, remove
     from mining.sources import DATABASES
     from mining.sources.sql import later
     from mining.warehouse import connect
@@ -251,7 +294,7 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
                     after = later(before, after)
                 result = load_batch(
                     con,
-                    pq.read_table(item["staged"]),
+                    read_parquet(item["staged"]),
                     process=source.process,
                     source=source.name,
                     location=item["location"],
@@ -264,8 +307,8 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
                     totals[key] += getattr(result, key)
         finally:
             con.close()
-    for folder in sorted({Path(i["staged"]).parent for i in staged}):
-        shutil.rmtree(folder, ignore_errors=True)
+    for folder in sorted({i["staged"].rsplit("/", 1)[0] for i in staged}):
+        remove(folder, prune_to=join(s.staging_url, source.name))
     return totals
 
 
@@ -273,8 +316,25 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
 
 
 def processes(s: Settings | None = None) -> list[str]:
-    """Task ``processes``: the configured process names (what the mining DAG maps over)."""
-    return project(s).processes
+    """Task ``processes`` (writer): the configured processes that have events, in config order.
+
+    A process whose sources have not loaded yet is left out, so the first source to load (its Asset
+    triggers the mining DAG) does not fail the run for the others.
+    """
+    from mining.warehouse import connect
+
+    s = s or settings()
+    configured = project(s).processes
+    if not s.warehouse.exists():
+        return []
+    with run_lock(s.warehouse, purpose="airflow processes"):
+        con = connect(s.warehouse)
+        try:
+            rows = con.execute("SELECT DISTINCT process FROM events").fetchall()
+        finally:
+            con.close()
+    loaded = {p for (p,) in rows}
+    return [p for p in configured if p in loaded]
 
 
 def step_names() -> list[str]:
@@ -296,6 +356,53 @@ def run_step(step: str, process: str, s: Settings | None = None) -> dict:
     with run_lock(s.warehouse, purpose=f"airflow {step} {process}"):  # a CLI run may be writing
         figures = steps[step](s.warehouse, project(s), process, s.out_dir)
     return json.loads(json.dumps(figures, default=str, sort_keys=True))
+
+
+def snapshot(process: str, run_id: str = "manual", s: Settings | None = None) -> dict:
+    """Task ``snapshot`` (writer): hand the events of ``process`` over to ``analyse`` as Parquet."""
+    from mining.scaleout import snapshot as write_snapshot
+
+    s = s or settings()
+    with run_lock(s.warehouse, purpose=f"airflow snapshot {process}"):
+        return write_snapshot(s.warehouse, process, s.mining_url(run_id, process))
+
+
+def analyse(work: dict, s: Settings | None = None) -> dict:
+    """Task ``analyse`` (any worker, no warehouse): mine one process from its snapshot."""
+    from mining.scaleout import analyse as mine
+
+    s = s or settings()
+    manifest = mine(project(s), work["process"], work["folder"])
+    return {"process": work["process"], "folder": work["folder"], "seconds": manifest["seconds"]}
+
+
+def merge(work: dict, s: Settings | None = None) -> dict:
+    """Task ``merge`` (writer): load one process's results into the warehouse, then drop its folder."""
+    from mining.scaleout import merge as load_results
+    from mining.scaleout import remove
+
+    s = s or settings()
+    with run_lock(s.warehouse, purpose=f"airflow merge {work['process']}"):
+        merged = load_results(s.warehouse, s.out_dir, work["folder"])
+    remove(work["folder"], prune_to=s.shared)
+    return merged
+
+
+def publish(mined: list[str] | None = None, s: Settings | None = None) -> dict:
+    """Task ``publish`` (writer): after all merges, the run's files, SQL library and the reports of
+    the ``mined`` processes (default: all configured)."""
+    from mining.scaleout import publish as finish
+
+    s = s or settings()
+    with run_lock(s.warehouse, purpose="airflow publish"):
+        return finish(s.warehouse, project(s), s.out_dir, mined)
+
+
+def _interval_key(start: datetime | None, end: datetime | None) -> str:
+    """The staging partition of a data interval: ``20250301T000000Z--20250302T000000Z``, or ``all``."""
+    if start is None and end is None:
+        return "all"
+    return "--".join(v.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if v else "open" for v in (start, end))
 
 
 def _moment(value: datetime | str | None) -> datetime | None:

@@ -190,6 +190,33 @@ PROCESS_STEPS: list[tuple[str, Callable[..., dict]]] = [
 ]
 
 
+def write_run_files(warehouse: str | Path, config: ProjectConfig, out_dir: str | Path) -> list[Path]:
+    """Write the files that cover every process of ``config`` at once (the moments CSV files and
+    waste.csv), as the moments and waste steps do, from the warehouse as it is now.
+
+    The scale-out path (mining.scaleout) mines each process in its own database, so it writes these
+    files once after merging all processes.
+    """
+    from mining.moments.export import write_csvs
+    from mining.waste.step import write_csv
+
+    con = connect(warehouse)
+    try:
+        paths = write_csvs(con, config.processes, out_dir)
+        paths.append(write_csv(con, config.processes, Path(out_dir)))
+    finally:
+        con.close()
+    return paths
+
+
+def run_file_names() -> set[str]:
+    """The names of the files ``write_run_files`` writes (in the output folder itself)."""
+    from mining.moments.export import FILES
+    from mining.waste.step import WASTE_CSV
+
+    return {*FILES, WASTE_CSV}
+
+
 def report_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
     """Pipeline step: the HTML report (DIR/report.html; DIR/report-<process>.html with several processes)."""
     from mining.report.render import report_step as step

@@ -18,6 +18,7 @@ from mining.orchestration import MINING_DAG_ID, POOL
 REPO = Path(__file__).resolve().parents[1]
 DAGS = REPO / "dags"
 WRITERS = {"plan", "load"}  # extraction tasks that open the warehouse
+MINING_WRITERS = {"processes", "mine.snapshot", "mine.merge", "publish"}  # mining: everything but analyse
 
 
 def all_kinds_config(folder: Path) -> Path:
@@ -87,7 +88,7 @@ def test_every_dag_imports_and_follows_the_house_rules(airflow_home, monkeypatch
         assert dag.doc_md and dag.doc_md.strip(), dag_id
         for task in dag.tasks:
             assert task.retries >= 2 and task.retry_exponential_backoff > 1, (dag_id, task.task_id)
-            writes = task.task_id in WRITERS or dag_id == MINING_DAG_ID and task.task_id != "processes"
+            writes = task.task_id in (MINING_WRITERS if dag_id == MINING_DAG_ID else WRITERS)
             assert (task.pool == POOL) == writes, (dag_id, task.task_id, task.pool)
     assert not (tmp_path / "out").exists()  # parsing opens no warehouse and writes nothing
 
@@ -101,11 +102,10 @@ def test_extraction_and_mining_dags_meet_at_the_assets(airflow_home, monkeypatch
     assert sorted(a.uri for a in mining.timetable.asset_condition.objects) == sorted(
         u for o in outlets.values() for u in o
     )
-    # The steps of every configured process run in order, one mapped task group per process.
-    from mining.orchestration import step_names
-
-    steps = [f"mine.{name}" for name in step_names()]
-    assert [t.task_id for t in mining.topological_sort() if t.task_id.startswith("mine.")] == steps
+    # One mapped task group per process (snapshot -> analyse -> merge), then publish once.
+    order = [t.task_id for t in mining.topological_sort()]
+    assert order == ["processes", "mine.snapshot", "mine.analyse", "mine.merge", "publish"]
+    assert mining.get_task("mine.analyse").pool != POOL  # the parallel part holds no warehouse slot
     kinds = {dag_id: type(bag.dags[dag_id].timetable).__name__ for dag_id in loads}
     assert kinds["mot_extract_crm_pg"] == "CronDataIntervalTimetable"  # cron sources get data intervals
     assert (kinds["mot_extract_drops"], kinds["mot_extract_p2p"]) == ("NullTimetable", "OnceTimetable")

@@ -1,0 +1,345 @@
+"""Scale-out: mine every process on any worker at once, with one writer of the warehouse.
+
+DuckDB lets one process write a database file, so the warehouse has exactly one writer at a time
+(the tasks in the one-slot pool ``mot_duckdb``), and everything heavy runs outside it on files:
+
+- ``snapshot`` (writer): the events of one process -> ``<folder>/events.parquet``.
+- ``analyse`` (any worker, in parallel): a private DuckDB database in a local scratch folder gets
+  those events and runs the per-process pipeline steps (prepare, discover, moments, waste, bpmn:
+  every step before ``WAREHOUSE_STEPS``), exactly the code ``mot run`` runs; then every result
+  table is written as ``<folder>/tables/<table>.parquet``, every file the steps wrote (models,
+  BPMN) under ``<folder>/files/``, and ``<folder>/manifest.json`` last.
+- ``merge`` (writer): replaces the process's rows of each result table with the Parquet files, in
+  one transaction, and copies the files into the output folder.
+- ``publish`` (writer, once): the files that cover all processes, then ``WAREHOUSE_STEPS``
+  (the SQL library and its read snapshot, the HTML reports) on the merged warehouse.
+
+``folder`` is a URL (a local path, ``file://``, or any fsspec file system such as ``s3://``), so
+workers on different hosts meet on shared storage; the DuckDB files themselves stay local.
+Nothing here imports Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import fsspec
+
+from mining.locking import atomic_path
+
+WAREHOUSE_STEPS = ("queries", "report")  # run on the warehouse itself, after the merge
+EXTRACTION_TABLES = ("events", "load_audit", "quarantine", "watermarks")  # never mined per process
+MANIFEST = "manifest.json"
+EVENTS_FILE = "events.parquet"
+HOSTNAME_ENV = "MOT_WORKER_HOSTNAME"
+SCRATCH_ENV = "MOT_SCRATCH"
+
+
+def hostname() -> str:
+    """The host name Airflow records for a task (``[core] hostname_callable``).
+
+    ``MOT_WORKER_HOSTNAME`` when set (several workers on one machine need distinct names), else the
+    machine's fully qualified name, as Airflow's default does.
+    """
+    return os.environ.get(HOSTNAME_ENV) or socket.getfqdn()
+
+
+# --- URLs ------------------------------------------------------------------------------------------
+
+
+def filesystem(url: str | Path) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec file system of ``url`` and the path within it (a plain path is a local file)."""
+    return fsspec.core.url_to_fs(str(url))
+
+
+def join(url: str | Path, *parts: str) -> str:
+    """``url`` with ``parts`` appended, '/'-separated (also for local paths)."""
+    return posixpath.join(str(url).rstrip("/"), *parts)
+
+
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether ``fs`` is this machine's own file system (DuckDB and os calls can use its paths)."""
+    return "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+
+
+def write_parquet(table, url: str) -> str:
+    """Write an Arrow table as a Parquet file at ``url``; a reader sees the whole file or none."""
+    import pyarrow.parquet as pq
+
+    fs, path = filesystem(url)
+    if is_local(fs):
+        with atomic_path(path) as temp:
+            pq.write_table(table, temp)
+    else:
+        with fs.open(path, "wb") as sink:  # object stores publish an object when it is closed
+            pq.write_table(table, sink)
+    return url
+
+
+def read_parquet(url: str):
+    """The Arrow table of the Parquet file at ``url``."""
+    import pyarrow.parquet as pq
+
+    fs, path = filesystem(url)
+    if is_local(fs):
+        return pq.read_table(path)
+    with fs.open(path, "rb") as source:
+        return pq.read_table(source)
+
+
+def remove(url: str, *, prune_to: str | None = None) -> None:
+    """Remove the folder (or file) ``url``; then its parents while empty, up to ``prune_to``."""
+    fs, path = filesystem(url)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+    if prune_to is None or not is_local(fs):
+        return  # object stores have no empty folders
+    stop = Path(filesystem(prune_to)[1]).resolve()
+    parent = Path(path).resolve().parent
+    while parent != stop and stop in parent.parents:
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent
+
+
+def copy_out(url: str, target: Path) -> None:
+    """Copy the file at ``url`` to the local ``target``, replacing it whole."""
+    fs, path = filesystem(url)
+    with atomic_path(target) as temp:
+        fs.get_file(path, str(temp))
+
+
+def copy_in(source: Path, url: str) -> None:
+    """Copy the local file ``source`` to ``url`` (replacing a file that is there)."""
+    fs, path = filesystem(url)
+    if is_local(fs):
+        with atomic_path(path) as temp:
+            shutil.copyfile(source, temp)
+    else:
+        fs.put_file(str(source), path)
+
+
+def write_json(data: dict, url: str) -> None:
+    """Write ``data`` as JSON at ``url`` (sorted keys, so equal data gives equal files)."""
+    fs, path = filesystem(url)
+    text = json.dumps(data, indent=1, sort_keys=True, default=str) + "\n"
+    if is_local(fs):
+        with atomic_path(path) as temp:
+            temp.write_text(text, encoding="utf-8")
+    else:
+        with fs.open(path, "w") as sink:
+            sink.write(text)
+
+
+def read_json(url: str) -> dict:
+    """The JSON document at ``url``."""
+    fs, path = filesystem(url)
+    with fs.open(path, "r") as source:
+        return json.load(source)
+
+
+# --- the steps -------------------------------------------------------------------------------------
+
+
+def parallel_steps() -> list[tuple[str, object]]:
+    """The per-process pipeline steps that run in a private database: all before ``WAREHOUSE_STEPS``."""
+    from mining.pipeline import PROCESS_STEPS
+
+    names = [name for name, _ in PROCESS_STEPS]
+    tail = names[len(names) - len(WAREHOUSE_STEPS) :]
+    if tuple(tail) != WAREHOUSE_STEPS:
+        raise RuntimeError(f"mining.pipeline.PROCESS_STEPS must end with {WAREHOUSE_STEPS}, not {tail}")
+    return PROCESS_STEPS[: len(names) - len(WAREHOUSE_STEPS)]
+
+
+def snapshot(warehouse: str | Path, process: str, folder: str) -> dict:
+    """Write the events of ``process`` to ``<folder>/events.parquet``; return what ``analyse`` needs."""
+    from mining.warehouse import connect, scalar
+
+    con = connect(warehouse)
+    try:
+        n = scalar(con, "SELECT count(*) FROM events WHERE process = $p", {"p": process})
+        if not n:
+            raise ValueError(f"process {process!r} has no events in {warehouse}: nothing to mine")
+        # In the warehouse's own row order, so that the private database is laid out alike.
+        sql = "SELECT * FROM events WHERE process = $p ORDER BY rowid"
+        _copy_to(con, sql, {"p": process}, join(folder, EVENTS_FILE))
+    finally:
+        con.close()
+    return {"process": process, "folder": folder, "events": n}
+
+
+def analyse(config, process: str, folder: str, scratch: str | Path | None = None) -> dict:
+    """Run the parallel steps of ``process`` in a private database seeded from ``folder``; write
+    the result tables, files and manifest to ``folder``; return the manifest (JSON-safe)."""
+    from mining.warehouse import connect
+
+    with _scratch(scratch) as work:
+        private, out_dir = work / "warehouse.duckdb", work / "out"
+        con = connect(private)
+        try:
+            _insert_from(con, "events", join(folder, EVENTS_FILE))
+        finally:
+            con.close()
+        timings = {}
+        for name, step in parallel_steps():
+            started = time.monotonic()
+            step(private, config, process, out_dir)
+            timings[name] = round(time.monotonic() - started, 3)
+        manifest = {
+            "process": process,
+            "tables": _export_tables(private, process, folder),
+            "files": _export_files(out_dir, folder),
+            "seconds": timings,
+            "host": hostname(),
+        }
+    write_json(manifest, join(folder, MANIFEST))  # last: a folder with a manifest is complete
+    return manifest
+
+
+def merge(warehouse: str | Path, out_dir: str | Path, folder: str) -> dict:
+    """Replace the rows of the folder's process in every result table, in one transaction; copy
+    its files into ``out_dir``. Running it twice gives the same warehouse."""
+    from mining.warehouse import connect
+
+    manifest = read_json(join(folder, MANIFEST))
+    process = manifest["process"]
+    con = connect(warehouse)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in sorted(manifest["tables"]):
+                con.execute(f'DELETE FROM "{table}" WHERE process = $p', {"p": process}).fetchall()
+                _insert_from(con, table, join(folder, "tables", f"{table}.parquet"))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+    for name in manifest["files"]:
+        copy_out(join(folder, "files", name), Path(out_dir) / name)
+    return {"process": process, "rows": sum(manifest["tables"].values()), "files": len(manifest["files"])}
+
+
+def publish(warehouse: str | Path, config, out_dir: str | Path, processes: list[str] | None = None) -> dict:
+    """After every merge: the files covering all processes, then ``WAREHOUSE_STEPS`` for each of
+    ``processes`` (default: the config's; the SQL library and its snapshot once, as they are the same
+    for every process)."""
+    from mining.pipeline import PROCESS_STEPS, write_run_files
+
+    steps = dict(PROCESS_STEPS)
+    out_dir = Path(out_dir)
+    files = write_run_files(warehouse, config, out_dir)
+    figures: dict = {"files": [str(p) for p in files]}
+    for i, process in enumerate(config.processes if processes is None else processes):
+        for name in WAREHOUSE_STEPS:
+            if name == "queries" and i > 0:
+                continue
+            figures.setdefault(process, {}).update(steps[name](Path(warehouse), config, process, out_dir))
+    return json.loads(json.dumps(figures, default=str, sort_keys=True))
+
+
+# --- inside the steps ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _scratch(scratch: str | Path | None) -> Iterator[Path]:
+    """A private local folder for one analysis (under ``MOT_SCRATCH`` or the system temp folder)."""
+    base = scratch or os.environ.get(SCRATCH_ENV) or None
+    if base is not None:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="mot-analyse-", dir=base))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _copy_to(con, sql: str, params: dict, url: str) -> None:
+    """Write the result of ``sql`` as a Parquet file at ``url``."""
+    fs, path = filesystem(url)
+    if is_local(fs):
+        with atomic_path(path) as temp:
+            con.execute(f"COPY ({sql}) TO '{_quote(temp)}' (FORMAT parquet)", params).fetchall()
+        return
+    with tempfile.TemporaryDirectory(prefix="mot-export-") as local:
+        temp = Path(local) / "part.parquet"
+        con.execute(f"COPY ({sql}) TO '{_quote(temp)}' (FORMAT parquet)", params).fetchall()
+        fs.put_file(str(temp), path)
+
+
+def _insert_from(con, table: str, url: str) -> None:
+    """Append the rows of the Parquet file at ``url`` to ``table`` (columns matched by name)."""
+    fs, path = filesystem(url)
+    if is_local(fs):
+        con.execute(f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
+        return
+    import pyarrow.parquet as pq
+
+    with fs.open(path, "rb") as source:
+        reader = pq.ParquetFile(source)
+        batches = reader.iter_batches()  # streamed: a remote file never has to fit in memory
+        import pyarrow as pa
+
+        stream = pa.RecordBatchReader.from_batches(reader.schema_arrow, batches)
+        con.register("mot_parquet_stream", stream)
+        try:
+            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM mot_parquet_stream').fetchall()
+        finally:
+            con.unregister("mot_parquet_stream")
+
+
+def result_tables(con) -> list[str]:
+    """The warehouse tables that hold per-process mining results (a ``process`` column, not extraction)."""
+    rows = con.execute(
+        "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'process' "
+        "AND database_name = current_database() AND schema_name = 'main' ORDER BY table_name"
+    ).fetchall()
+    return [name for (name,) in rows if name not in EXTRACTION_TABLES]
+
+
+def _export_tables(private: Path, process: str, folder: str) -> dict[str, int]:
+    """Write every result table's rows of ``process`` to ``<folder>/tables``; return the row counts."""
+    from mining.warehouse import connect, scalar
+
+    con = connect(private)
+    try:
+        counts = {}
+        for table in result_tables(con):
+            where = f'FROM "{table}" WHERE process = $p'
+            counts[table] = scalar(con, f"SELECT count(*) {where}", {"p": process})
+            _copy_to(con, f"SELECT * {where}", {"p": process}, join(folder, "tables", f"{table}.parquet"))
+    finally:
+        con.close()
+    return counts
+
+
+def _export_files(out_dir: Path, folder: str) -> list[str]:
+    """Copy the files the steps wrote (models, BPMN; not the all-process CSV files) to ``<folder>/files``."""
+    from mining.pipeline import run_file_names
+
+    skip = run_file_names()
+    names = []
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(out_dir).as_posix()
+        if name in skip or path.name.startswith("."):
+            continue
+        copy_in(path, join(folder, "files", name))
+        names.append(name)
+    return names
+
+
+def _quote(path: str | Path) -> str:
+    return str(path).replace("'", "''")

@@ -30,7 +30,9 @@ def _report(summary: pipeline.RunSummary, started: float) -> None:
     for col in ("source", "location", "read", "loaded", "new", "quarantined"):
         loads.add_column(col, justify="right" if col not in ("source", "location") else "left")
     for r in summary.loads:
-        loads.add_row(r.source, r.location, f"{r.rows_read:,}", f"{r.rows_loaded:,}", f"{r.rows_new:,}", f"{r.rows_quarantined:,}")
+        loads.add_row(
+            r.source, r.location, f"{r.rows_read:,}", f"{r.rows_loaded:,}", f"{r.rows_new:,}", f"{r.rows_quarantined:,}"
+        )
     console.print(loads)
     for process, figures in summary.processes.items():
         table = Table(title=f"Process {process}")
@@ -45,7 +47,9 @@ def _report(summary: pipeline.RunSummary, started: float) -> None:
             precision = "skipped" if m["precision"] is None else f"{m['precision']:.3f}"
             models.add_row(m["algorithm"], f"{m['fitness']:.3f}", precision)
         console.print(models)
-    console.print(f"Wrote {len(summary.files)} files to [bold]{summary.out_dir}[/] in {time.monotonic() - started:.1f} s")
+    console.print(
+        f"Wrote {len(summary.files)} files to [bold]{summary.out_dir}[/] in {time.monotonic() - started:.1f} s"
+    )
 
 
 def _fail(exc: Exception) -> None:

@@ -264,9 +264,7 @@ def _office(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return day * DAY + np.where(moved, OPEN + jitter, sec)
 
 
-def _hours(
-    rng: np.random.Generator, median: float | np.ndarray, sigma: float, n: int
-) -> np.ndarray:
+def _hours(rng: np.random.Generator, median: float | np.ndarray, sigma: float, n: int) -> np.ndarray:
     """Log-normal durations in seconds with the given median (hours); at least ten minutes."""
     return np.maximum(600, (median * HOUR * rng.lognormal(0.0, sigma, n)).astype(np.int64))
 
@@ -371,9 +369,7 @@ class _Chunk:
     latent frustration that drives the vicious circle.
     """
 
-    def __init__(
-        self, rng: np.random.Generator, state: _State, t_sub: np.ndarray, channel: np.ndarray
-    ) -> None:
+    def __init__(self, rng: np.random.Generator, state: _State, t_sub: np.ndarray, channel: np.ndarray) -> None:
         self.rng, self.state = rng, state
         self.n = n = len(t_sub)
         self.t_sub, self.sub_channel = t_sub, channel
@@ -404,9 +400,7 @@ class _Chunk:
         ids = self.cust[is_new]
         k = len(ids)
         birth = rng.integers(1945, 2006, k)
-        pref = np.where(
-            birth < 1965, rng.choice(4, k, p=P_PREF_OLD), rng.choice(4, k, p=P_PREF_YOUNG)
-        )
+        pref = np.where(birth < 1965, rng.choice(4, k, p=P_PREF_OLD), rng.choice(4, k, p=P_PREF_YOUNG))
         segment = rng.choice(3, k, p=(0.55, 0.35, 0.10))
         state.pref[ids], state.segment[ids] = pref, segment
         state.n_customers += k
@@ -521,9 +515,7 @@ class _Chunk:
         t_chk = _office(self.t_reg + _hours(rng, 3.0, 0.7, n), rng)
         self.status.add(n, app=app, t=t_chk, status=1, emp=_staff(rng, "credit", n))
         # Some files are parked in the intake queue: the exogenous trigger of the vicious circle.
-        park = (rng.random(n) < P_PARK_INTAKE) * rng.integers(
-            PARK_DAYS[0] * DAY, PARK_DAYS[1] * DAY, n
-        )
+        park = (rng.random(n) < P_PARK_INTAKE) * rng.integers(PARK_DAYS[0] * DAY, PARK_DAYS[1] * DAY, n)
         self.t_req = _office(t_chk + 1800 + _hours(rng, 8.0, 0.7, n) + park, rng)
         # Waste (b): the internal double-check, done while the document request is prepared.
         # Nothing branches on it and it delays nothing, so it cannot change any outcome: it
@@ -545,9 +537,7 @@ class _Chunk:
         self.last_recv = np.zeros(n, np.int64)
         need = self.alive.copy()
         t_req = self.t_req
-        reply_h = np.where(
-            self.doc_channel == LETTER, 130.0, np.where(self.doc_channel == EMAIL, 40.0, 30.0)
-        )
+        reply_h = np.where(self.doc_channel == LETTER, 130.0, np.where(self.doc_channel == EMAIL, 40.0, 30.0))
         for rnd in range(3):
             idx = np.flatnonzero(need)
             if rnd > 0:
@@ -578,9 +568,7 @@ class _Chunk:
         """Credit decision (the value step), second approval (waste d), decision notification."""
         rng, n, f = self.rng, self.n, self.f
         start = self.last_recv
-        park = (rng.random(n) < P_PARK_UNDERWRITING) * rng.integers(
-            PARK_DAYS[0] * DAY, PARK_DAYS[1] * DAY, n
-        )
+        park = (rng.random(n) < P_PARK_UNDERWRITING) * rng.integers(PARK_DAYS[0] * DAY, PARK_DAYS[1] * DAY, n)
         t_dec = _office(start + _slowed(rng, 30.0, 0.6, f, BACKLOG) + park, rng)
         p_drop = np.minimum(0.3, P_DROP_WAIT + K_DROP_WAIT * f)
         drop = self.alive & (rng.random(n) < p_drop) & (t_dec - start > 1200)
@@ -616,9 +604,7 @@ class _Chunk:
         """Offer, the main drop-out point (cause upstream: documents by letter), signing, payout."""
         rng, n = self.rng, self.n
         t_off = _office(self.t_dl + _slowed(rng, 5.0, 0.8, self.f, BACKLOG), rng)
-        self.f = f = np.where(
-            self.alive, _frustrate(self.f, t_off - self.t_dl, EXPECT_OFFER), self.f
-        )
+        self.f = f = np.where(self.alive, _frustrate(self.f, t_off - self.t_dl, EXPECT_OFFER), self.f)
         idx = np.flatnonzero(self.alive)
         emp = _staff(rng, "back office", len(idx))
         self.contact(idx, t_off[idx], self.offer_channel[idx], 1, OFFER, emp)
@@ -628,29 +614,21 @@ class _Chunk:
         self.withdraw(drop, _office(t_off + _hours(rng, 40.0, 0.7, n), rng))
         # The customer signs on the portal (no staff involved) or in a branch.
         by_letter = self.offer_channel == LETTER
-        t_acc = _office(
-            t_off + _slowed(rng, np.where(by_letter, 96.0, 30.0), 0.5, f, HESITATE), rng
-        )
+        t_acc = _office(t_off + _slowed(rng, np.where(by_letter, 96.0, 30.0), 0.5, f, HESITATE), rng)
         idx = np.flatnonzero(self.alive)
         k = len(idx)
         branch = (rng.random(n) < np.where(by_letter, 0.6, 0.25))[idx]
         emp = np.where(branch, _staff(rng, "front office", k), SYSTEM)
         sent = np.where(branch, _sentiment(rng, f[idx], 0.9), _sentiment(rng, f[idx], 0.4))
-        self.contact(
-            idx, t_acc[idx], np.where(branch, BRANCH, PORTAL), 0, ACCEPT, emp, np.nan, sent
-        )
+        self.contact(idx, t_acc[idx], np.where(branch, BRANCH, PORTAL), 0, ACCEPT, emp, np.nan, sent)
         t_con = _office(t_acc + _slowed(rng, 8.0, 0.6, f, BACKLOG), rng)
-        self.status.add(
-            k, app=self.app[idx], t=t_con[idx], status=3, emp=_staff(rng, "back office", k)
-        )
+        self.status.add(k, app=self.app[idx], t=t_con[idx], status=3, emp=_staff(rng, "back office", k))
         t_pay = _office(t_con + _slowed(rng, 24.0, 0.5, f, BACKLOG), rng)
         self.enquiries(t_acc, t_pay, EXPECT_PAYOUT)
         self.f = f = np.where(self.alive, _frustrate(self.f, t_pay - t_acc, EXPECT_PAYOUT), self.f)
         self.payments.add(k, app=self.app[idx], t=t_pay[idx], amount=self.amount[idx])
         t_conf = t_pay + rng.integers(120, 1800, n)
-        self.contact(
-            idx, t_conf[idx], EMAIL, 1, PAYCONF, SYSTEM, np.nan, _sentiment(rng, f[idx], 0.3)
-        )
+        self.contact(idx, t_conf[idx], EMAIL, 1, PAYCONF, SYSTEM, np.nan, _sentiment(rng, f[idx], 0.3))
 
     def courtesy_calls(self) -> None:
         """Waste (c): an outbound 'Courtesy call' between registration and the document request.

@@ -36,16 +36,31 @@ WITH totals AS (
         count(*) FILTER (WHERE outcome = $reference) AS n_reference
     FROM waste_cases
 ),
-base AS (
+-- Cases per activity from one row per (activity, case) rather than count(DISTINCT case_id): a
+-- DISTINCT aggregate keeps every case id of a group in memory and cannot spill to disk.
+per_case AS (
+    SELECT activity, case_id,
+        bool_or(occurrence >= 2) AS repeated,
+        bool_or(is_return) AS redone,
+        bool_or(is_pingpong) AS pingpong
+    FROM waste_step_flags
+    GROUP BY activity, case_id
+),
+case_counts AS (
+    SELECT activity,
+        count(*) AS cases,
+        count(*) FILTER (WHERE repeated) AS cases_repeated,
+        count(*) FILTER (WHERE redone) AS cases_redone,
+        count(*) FILTER (WHERE pingpong) AS cases_pingpong
+    FROM per_case
+    GROUP BY activity
+),
+event_figures AS (
     SELECT activity,
         count(*) AS frequency,
-        count(DISTINCT case_id) AS cases,
         count(*) FILTER (WHERE seq = 1) AS starts,
         count(*) FILTER (WHERE next_activity IS NULL) AS ends,
-        count(DISTINCT case_id) FILTER (WHERE occurrence >= 2) AS cases_repeated,
-        count(DISTINCT case_id) FILTER (WHERE is_return) AS cases_redone,
         count(*) FILTER (WHERE is_return) AS redos,
-        count(DISTINCT case_id) FILTER (WHERE is_pingpong) AS cases_pingpong,
         avg(CAST(is_handback AS INTEGER)) AS handback_rate,
         avg(CAST(is_handoff AS INTEGER)) AS handoff_rate,
         avg(wait_s) AS mean_wait_s,
@@ -61,6 +76,12 @@ base AS (
         avg(CAST(resource IS NULL AS INTEGER)) AS unassigned_share
     FROM waste_step_flags
     GROUP BY activity
+),
+base AS (
+    SELECT e.activity, e.frequency, c.cases, e.starts, e.ends, c.cases_repeated, c.cases_redone, e.redos,
+        c.cases_pingpong, e.* EXCLUDE (activity, frequency, starts, ends, redos)
+    FROM event_figures e
+    JOIN case_counts c USING (activity)
 ),
 -- what follows each instance, and the case outcome (closed cases only)
 next_outcome AS (

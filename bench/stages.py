@@ -297,16 +297,11 @@ def ours_end_to_end(ctx: Context) -> dict:
     """The whole ``mot run`` in one process: ingest and every step (from the warehouse for x40)."""
     from mining import pipeline
 
-    config = ctx.workload.config()
-    out = ctx.rep_dir / "e2e"
     if ctx.workload.kind == "warehouse":
-        copy_warehouse(ctx.workload.warehouse, pipeline.warehouse_path(out))
-        with ctx.clock("steps"):
-            for _name, step in pipeline.PROCESS_STEPS:
-                step(pipeline.warehouse_path(out), config, ctx.workload.process, out)
+        _mine(ctx, ctx.rep_dir / "e2e", [name for name, _ in pipeline.PROCESS_STEPS])
         return {}
     with ctx.clock("mot run"):
-        summary = pipeline.run(config, out)
+        summary = pipeline.run(ctx.workload.config(), ctx.rep_dir / "e2e")
     return {"events": sum(r.rows_loaded for r in summary.loads)}
 
 
@@ -317,26 +312,34 @@ TARGET_STEPS = ("prepare", "discover", "moments", "waste", "bpmn")
 def ours_end_to_end_scope(ctx: Context) -> dict:
     """``mot run`` without its last two steps (queries, report): ingest, then model, MOT, waste, BPMN.
 
-    The same calls in the same order as ``mining.pipeline.run``; this is the work the pm4py-only
-    end-to-end stage is compared with (it makes a model and a BPMN file, and no report).
+    This is the work the pm4py-only end-to-end stage is compared with (it makes a model and a BPMN
+    file, and no report).
     """
+    steps = _mine(ctx, ctx.rep_dir / "scope", TARGET_STEPS)
+    return {"steps": ",".join(steps)}
+
+
+def _mine(ctx: Context, out: Path, names) -> list[str]:
+    """Ingest every source (timed), or start from a copy of the workload's warehouse (untimed, as
+    the 10 M-event log starts in DuckDB), then run the pipeline steps ``names`` of every process in
+    ``mining.pipeline.run``'s order (timed). Returns the names of the steps run."""
     from mining import pipeline
 
     config = ctx.workload.config()
-    out = ctx.rep_dir / "scope"
     warehouse = pipeline.warehouse_path(out)
-    steps = [(name, step) for name, step in pipeline.PROCESS_STEPS if name in TARGET_STEPS]
+    steps = [(name, step) for name, step in pipeline.PROCESS_STEPS if name in names]
     out.mkdir(parents=True, exist_ok=True)
-    with ctx.clock("mine"):
-        if ctx.workload.kind == "warehouse":
-            copy_warehouse(ctx.workload.warehouse, warehouse)  # the 10 M-event log starts in DuckDB
-        else:
+    if ctx.workload.kind == "warehouse":
+        copy_warehouse(ctx.workload.warehouse, warehouse)
+    else:
+        with ctx.clock("ingest"):
             for source in config.sources:
                 pipeline.ingest_source(warehouse, config, source)
+    with ctx.clock("steps"):
         for process in config.processes:
             for _name, step in steps:
                 step(warehouse, config, process, out)
-    return {"steps": ",".join(name for name, _ in steps)}
+    return [name for name, _ in steps]
 
 
 # --- figures that both ways report -----------------------------------------------------------------

@@ -35,6 +35,7 @@ from pathlib import Path
 import fsspec
 
 from mining.locking import atomic_path
+from mining.warehouse import quote_ident
 
 WAREHOUSE_STEPS = ("queries", "report")  # run on the warehouse itself, after the merge
 EXTRACTION_TABLES = ("events", "load_audit", "quarantine", "watermarks")  # never mined per process
@@ -220,7 +221,7 @@ def merge(warehouse: str | Path, out_dir: str | Path, folder: str) -> dict:
         con.execute("BEGIN TRANSACTION")
         try:
             for table in sorted(manifest["tables"]):
-                con.execute(f'DELETE FROM "{table}" WHERE process = $p', {"p": process}).fetchall()
+                con.execute(f"DELETE FROM {quote_ident(table)} WHERE process = $p", {"p": process}).fetchall()
                 _insert_from(con, table, join(folder, "tables", f"{table}.parquet"))
             con.execute("COMMIT")
         except BaseException:
@@ -284,19 +285,18 @@ def _insert_from(con, table: str, url: str) -> None:
     """Append the rows of the Parquet file at ``url`` to ``table`` (columns matched by name)."""
     fs, path = filesystem(url)
     if is_local(fs):
-        con.execute(f"INSERT INTO \"{table}\" BY NAME SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
+        con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
         return
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     with fs.open(path, "rb") as source:
         reader = pq.ParquetFile(source)
         batches = reader.iter_batches()  # streamed: a remote file never has to fit in memory
-        import pyarrow as pa
-
         stream = pa.RecordBatchReader.from_batches(reader.schema_arrow, batches)
         con.register("mot_parquet_stream", stream)
         try:
-            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM mot_parquet_stream').fetchall()
+            con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM mot_parquet_stream").fetchall()
         finally:
             con.unregister("mot_parquet_stream")
 
@@ -318,7 +318,7 @@ def _export_tables(private: Path, process: str, folder: str) -> dict[str, int]:
     try:
         counts = {}
         for table in result_tables(con):
-            where = f'FROM "{table}" WHERE process = $p'
+            where = f"FROM {quote_ident(table)} WHERE process = $p"
             counts[table] = scalar(con, f"SELECT count(*) {where}", {"p": process})
             _copy_to(con, f"SELECT * {where}", {"p": process}, join(folder, "tables", f"{table}.parquet"))
     finally:

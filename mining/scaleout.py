@@ -27,7 +27,6 @@ import posixpath
 import shutil
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -193,11 +192,11 @@ def analyse(config, process: str, folder: str, scratch: str | Path | None = None
             _insert_from(con, "events", join(folder, EVENTS_FILE))
         finally:
             con.close()
-        timings = {}
-        for name, step in parallel_steps():
-            started = time.monotonic()
-            step(private, config, process, out_dir)
-            timings[name] = round(time.monotonic() - started, 3)
+        from mining.pipeline import run_process_steps
+
+        names = [name for name, _ in parallel_steps()]
+        _figures, seconds = run_process_steps(private, config, process, out_dir, names)
+        timings = {name: round(value, 3) for name, value in seconds.items()}
         manifest = {
             "process": process,
             "tables": _export_tables(private, process, folder),

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from mining.warehouse import execute, quote_ident, run_sql, scalar, sql_text
@@ -47,7 +48,7 @@ def with_row_numbers(table: pa.Table) -> pa.Table:
     """Add the 1-based source position ``__row`` (kept as the tie-breaker for equal timestamps)."""
     if ROW in table.column_names:
         return table
-    return table.append_column(ROW, pa.array(range(1, table.num_rows + 1), pa.int64()))
+    return table.append_column(ROW, pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64)))
 
 
 def complete_columns(table: pa.Table) -> pa.Table:

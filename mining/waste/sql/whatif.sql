@@ -36,11 +36,15 @@ WITH affected AS (
     JOIN waste_variants v ON len(list_filter(v.acts, lambda a: a = x.activity)) >= 2
     WHERE x.scope = 'repeats'
 ),
+bounded AS (
+    -- once per variant, not per event: the slice copies the list
+    SELECT *, list_position(acts[first_seq + 1:], scenario) + first_seq AS second_seq
+    FROM affected
+),
 rows AS (
-    SELECT a.scenario, a.variant, a.first_seq, a.last_seq,
-        list_position(a.acts[a.first_seq + 1:], a.scenario) + a.first_seq AS second_seq,
+    SELECT a.scenario, a.variant, a.first_seq, a.last_seq, a.second_seq,
         u.seq, u.activity
-    FROM affected a,
+    FROM bounded a,
         LATERAL (SELECT CAST(generate_subscripts(a.acts, 1) AS INTEGER) AS seq, unnest(a.acts) AS activity) u
 ),
 body AS (
@@ -62,27 +66,32 @@ WITH mot_list AS (
     SELECT coalesce(list(activity ORDER BY activity) FILTER (WHERE is_mot), []) AS mots FROM waste_mot
 ),
 regions AS (
+    -- scope 'all' removes every instance of the scenario activity: what is removed is that
+    -- activity n times, so only what is kept needs a list
     SELECT x.activity AS scenario, x.scope, v.variant,
         list_position(v.acts, x.activity) AS r_start,
         len(v.acts) - list_position(list_reverse(v.acts), x.activity) + 1 AS r_end,
-        list_filter(v.acts, lambda a: a = x.activity) AS removed_acts,
-        list_filter(v.acts, lambda a: a <> x.activity) AS kept_acts
+        list_filter(v.acts, lambda a: a <> x.activity) AS kept_acts,
+        len(v.acts) - len(kept_acts) AS n_removed,
+        CASE WHEN list_contains(m.mots, x.activity) THEN n_removed ELSE 0 END AS mots_removed
     FROM waste_scenarios x
     JOIN waste_variants v ON list_contains(v.acts, x.activity)
+    CROSS JOIN mot_list m
     WHERE x.scope = 'all'
     UNION ALL
     SELECT b.scenario, 'repeats', v.variant, b.r_start, b.r_end,
-        v.acts[b.r_start:b.r_end],
-        list_concat(v.acts[:b.r_start - 1], v.acts[b.r_end + 1:])
+        list_concat(v.acts[:b.r_start - 1], v.acts[b.r_end + 1:]),
+        b.r_end - b.r_start + 1,
+        len(list_filter(v.acts[b.r_start:b.r_end], lambda a: list_contains(m.mots, a)))
     FROM waste_repeat_bounds b
     JOIN waste_variants v USING (variant)
+    CROSS JOIN mot_list m
 )
-SELECT r.scenario, r.scope, r.variant, r.r_start, r.r_end,
-    len(r.removed_acts) AS n_removed,
-    len(list_filter(r.removed_acts, lambda a: list_contains(m.mots, a))) AS mots_removed,
+-- Positions as INTEGER, the type of waste_steps.seq, so that joins on them are plain equi-joins.
+SELECT r.scenario, r.scope, r.variant, CAST(r.r_start AS INTEGER) AS r_start, CAST(r.r_end AS INTEGER) AS r_end,
+    r.n_removed, r.mots_removed,
     CASE WHEN len(r.kept_acts) > 0 THEN md5(array_to_string(r.kept_acts, chr(31))) END AS variant_after
-FROM regions r
-CROSS JOIN mot_list m;
+FROM regions r;
 
 -- First instance of every activity in every case.
 CREATE OR REPLACE TEMP TABLE waste_occ AS
@@ -99,12 +108,17 @@ GROUP BY activity
 HAVING count(*) FILTER (WHERE n >= 2) <= (1 - $anchor_share) * count(*);
 
 -- The removed region of every affected case, with its times.
+-- A case's steps are numbered 1..n, so its times as a list are looked up by position (two joins
+-- with waste_steps made the planner pair every two steps of a case first).
 CREATE OR REPLACE TEMP TABLE waste_region AS
-SELECT r.scenario, r.scope, c.case_id, r.r_start, r.r_end, s1.ts AS r_start_ts, s2.ts AS r_end_ts
+WITH times AS (
+    SELECT case_id, list(ts ORDER BY seq) AS ts_by_seq FROM waste_steps GROUP BY case_id
+)
+SELECT r.scenario, r.scope, c.case_id, r.r_start, r.r_end,
+    t.ts_by_seq[r.r_start] AS r_start_ts, t.ts_by_seq[r.r_end] AS r_end_ts
 FROM waste_variant_region r
 JOIN waste_cases c USING (variant)
-JOIN waste_steps s1 ON s1.case_id = c.case_id AND s1.seq = r.r_start
-JOIN waste_steps s2 ON s2.case_id = c.case_id AND s2.seq = r.r_end;
+JOIN times t ON t.case_id = c.case_id;
 
 -- Comparison cases: without the activity (scope 'all'), or with exactly one instance ('repeats').
 CREATE OR REPLACE TEMP TABLE waste_controls AS

@@ -1,0 +1,81 @@
+"""run_process_steps: discover runs in a thread beside moments -> waste; the results must be those of
+the steps run one by one, and a failure in the background step must not go unnoticed."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mining import pipeline
+
+LOG = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs" / "receipt.xes.gz"
+RESULT_FILES = ("as-is.bpmn", "to-be.bpmn", "moments.csv", "waste.csv", "models/receipt/imf.pnml")
+SKIP_TABLES = {"load_audit"}  # holds the wall-clock time of each load
+
+
+def ingested(out: Path):
+    config = pipeline.config_for_log(LOG)
+    out.mkdir(parents=True, exist_ok=True)
+    for source in config.sources:
+        pipeline.ingest_source(pipeline.warehouse_path(out), config, source)
+    return config, config.processes[0]
+
+
+def table_rows(warehouse: Path) -> dict[str, list]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        ]
+        return {
+            n: sorted(map(repr, con.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names if n not in SKIP_TABLES
+        }
+    finally:
+        con.close()
+
+
+def test_steps_side_by_side_give_what_one_by_one_gives(tmp_path):
+    config, process = ingested(tmp_path / "one")
+    one_by_one = {}
+    for _name, step in pipeline.PROCESS_STEPS:
+        one_by_one.update(step(pipeline.warehouse_path(tmp_path / "one"), config, process, tmp_path / "one"))
+
+    config, process = ingested(tmp_path / "beside")
+    said = []
+    figures, seconds = pipeline.run_process_steps(
+        pipeline.warehouse_path(tmp_path / "beside"),
+        config,
+        process,
+        tmp_path / "beside",
+        progress=lambda message: said.append((message, threading.current_thread().name)),
+    )
+
+    assert list(seconds) == [name for name, _ in pipeline.PROCESS_STEPS]
+    # progress comes in step order and from the caller's thread only: a printing callback called
+    # from two threads at once can run two messages into one line (a CI run lost "discover loans" so)
+    caller = threading.current_thread().name
+    assert said == [(f"{name} {process}", caller) for name, _ in pipeline.PROCESS_STEPS]
+    # the same figures in the same key order (file paths name their own output folder)
+    assert repr(figures) == repr(one_by_one).replace(str(tmp_path / "one"), str(tmp_path / "beside"))
+    for name in RESULT_FILES:
+        assert (tmp_path / "beside" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    assert table_rows(tmp_path / "beside" / "warehouse.duckdb") == table_rows(tmp_path / "one" / "warehouse.duckdb")
+
+
+def test_discover_runs_in_another_thread_and_its_failure_stops_the_run(tmp_path, monkeypatch):
+    config, process = ingested(tmp_path)
+    seen = {}
+
+    def failing_discover(warehouse, config, process, out_dir):
+        seen["thread"] = threading.current_thread().name
+        raise RuntimeError("discover failed")
+
+    steps = [(n, failing_discover if n == "discover" else s) for n, s in pipeline.PROCESS_STEPS]
+    monkeypatch.setattr(pipeline, "PROCESS_STEPS", steps)
+    with pytest.raises(RuntimeError, match="discover failed"):
+        pipeline.run_process_steps(pipeline.warehouse_path(tmp_path), config, process, tmp_path)
+    assert seen["thread"].startswith("mot-beside")
+    assert not (tmp_path / "as-is.bpmn").exists()  # bpmn needs discover's model: never reached

@@ -321,13 +321,13 @@ def ours_end_to_end_scope(ctx: Context) -> dict:
 
 def _mine(ctx: Context, out: Path, names) -> list[str]:
     """Ingest every source (timed), or start from a copy of the workload's warehouse (untimed, as
-    the 10 M-event log starts in DuckDB), then run the pipeline steps ``names`` of every process in
-    ``mining.pipeline.run``'s order (timed). Returns the names of the steps run."""
+    the 10 M-event log starts in DuckDB), then run the pipeline steps ``names`` of every process as
+    ``mining.pipeline.run`` does (timed). Returns the names of the steps run."""
     from mining import pipeline
 
     config = ctx.workload.config()
     warehouse = pipeline.warehouse_path(out)
-    steps = [(name, step) for name, step in pipeline.PROCESS_STEPS if name in names]
+    steps = [name for name, _ in pipeline.PROCESS_STEPS if name in names]
     out.mkdir(parents=True, exist_ok=True)
     if ctx.workload.kind == "warehouse":
         copy_warehouse(ctx.workload.warehouse, warehouse)
@@ -337,9 +337,8 @@ def _mine(ctx: Context, out: Path, names) -> list[str]:
                 pipeline.ingest_source(warehouse, config, source)
     with ctx.clock("steps"):
         for process in config.processes:
-            for _name, step in steps:
-                step(warehouse, config, process, out)
-    return [name for name, _ in steps]
+            pipeline.run_process_steps(warehouse, config, process, out, steps)
+    return steps
 
 
 # --- figures that both ways report -----------------------------------------------------------------

@@ -96,12 +96,16 @@ def sql_sections(sql: str) -> dict[str, str]:
     return {name: "\n".join(lines) for name, lines in sections.items()}
 
 
-def case_ranges(con: duckdb.DuckDBPyConnection, process: str, chunks_sql: str) -> list[tuple[str | None, str | None]]:
-    """Ranges ``[lo, hi)`` of case ids (None: open) with about PREPARE_CHUNK_EVENTS events each."""
+def case_ranges(
+    con: duckdb.DuckDBPyConnection, process: str, chunk_events: int = PREPARE_CHUNK_EVENTS
+) -> list[tuple[str | None, str | None]]:
+    """Ranges ``[lo, hi)`` of the case ids of ``process`` (None: open), ascending, with about
+    ``chunk_events`` events each (from the loaded events, which hold the same cases as event_log)."""
     n_events = con.execute("SELECT count(*) FROM events WHERE process = $p", {"p": process}).fetchall()[0][0]
-    chunks = -(-n_events // PREPARE_CHUNK_EVENTS)
+    chunks = -(-n_events // chunk_events)
     if chunks <= 1:
         return [(None, None)]
+    chunks_sql = sql_sections(sql_text("prepare"))["chunks"]
     starts = [row[0] for row in con.execute(chunks_sql, {"process": process, "chunks": chunks}).fetchall()]
     lows = [None, *starts[1:]]
     return list(zip(lows, [*starts[1:], None], strict=True))
@@ -113,7 +117,7 @@ def prepare(con: duckdb.DuckDBPyConnection, process: str) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         run_sql(con, sections["clear"], {"process": process})
-        for lo, hi in case_ranges(con, process, sections["chunks"]):
+        for lo, hi in case_ranges(con, process):
             run_sql(con, sections["chunk"], {"process": process, "lo": lo, "hi": hi})
         run_sql(con, sections["finish"], {"process": process})
         con.execute("COMMIT")

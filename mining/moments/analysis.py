@@ -17,6 +17,7 @@ from statistics import NormalDist
 import duckdb
 import pyarrow as pa
 
+from mining.discovery import case_ranges, sql_sections
 from mining.moments.rules import Classifier
 from mining.moments.settings import Moments
 from mining.warehouse import run_sql, scalar
@@ -24,6 +25,9 @@ from mining.warehouse import run_sql, scalar
 # The SQL files in run order; each reads the temporary tables of the ones before it.
 STEPS = ("macros", "fields", "marks", "outcomes", "scores", "knock_on", "dropout")
 COMBO_TABLE = "mot_combo_marks"
+# Events per range of cases written to mot_events in one sort (about 30 columns a row): one range
+# sorts in memory under a 1 GB DuckDB limit.
+MOT_EVENTS_CHUNK_EVENTS = 1_000_000
 SIGNALS = ("wait", "repeat", "channel_switch", "handoff", "effort", "attribute")
 
 
@@ -138,6 +142,7 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         con.unregister("mot_combo_marks_arrow")
         for step in STEPS[2:]:
             run_sql(con, sql(step), params)
+        insert_events(con, params)
         record_run(con, process, settings)
         con.execute("COMMIT").fetchall()
     except Exception:
@@ -146,6 +151,14 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
     finally:
         drop_temporary(con)
     return summary(con, process)
+
+
+def insert_events(con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    """Write mot_events of the process from the moments tables, one range of cases at a time."""
+    sections = sql_sections(sql("events"))
+    run_sql(con, sections["clear"], params)
+    for lo, hi in case_ranges(con, params["process"], MOT_EVENTS_CHUNK_EVENTS):
+        run_sql(con, sections["chunk"], {**params, "lo": lo, "hi": hi})
 
 
 def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> None:
@@ -161,7 +174,7 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 
 
 TEMPORARY = (
-    "mot_fields", "mot_combos", COMBO_TABLE, "mot_base", "mot_handoffs", "mot_sequence", "mot_reference",
+    "mot_combos", COMBO_TABLE, "mot_base", "mot_handoffs", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
     "mot_population", "mot_factors", "mot_exposure",
     "mot_factor_stats", "mot_echoes",

@@ -15,3 +15,14 @@ CREATE OR REPLACE TEMP MACRO mot_wilson_high(k, n, z) AS
                + z * sqrt((CAST(k AS DOUBLE) / n) * (1 - CAST(k AS DOUBLE) / n) / n + z * z / (4.0 * n * n)))
               / (1 + z * z / n)
     END;
+
+-- The key of an event's combination of the fields the rules read: its activity, resource and
+-- lifecycle, and the attribute values at the JSON paths (mining.moments.analysis.json_path).
+CREATE OR REPLACE TEMP MACRO mot_combo_vals(attrs, paths) AS
+    json_extract_string(coalesce(attrs, '{}'::JSON), CAST(paths AS VARCHAR[]));
+
+CREATE OR REPLACE TEMP MACRO mot_combo_hash(activity, resource, lifecycle, vals) AS
+    md5(to_json(list_concat(list_value(activity, resource, lifecycle), vals)));
+
+CREATE OR REPLACE TEMP MACRO mot_combo_key(activity, resource, lifecycle, attrs, paths) AS
+    mot_combo_hash(activity, resource, lifecycle, mot_combo_vals(attrs, paths));

@@ -4,8 +4,7 @@ SELECT e.process, e.case_id, e.pos, e.event_key, e.activity, e.ts, e.prev_ts, e.
     m.is_moment, m.rule, m.decided, m.channel, m.effort, m.attribute_score, m.attribute_signals,
     m.outcome_kind, m.outcome_rule, m.handoff_group, m.factors
 FROM event_log e
-JOIN mot_fields f ON f.case_id = e.case_id AND f.pos = e.pos
-JOIN mot_combo_marks m ON m.combo = f.combo
+JOIN mot_combo_marks m ON m.combo = mot_combo_key(e.activity, e.resource, e.lifecycle, e.attrs, $paths)
 WHERE e.process = $process;
 
 DELETE FROM mot_activities WHERE process = $process;

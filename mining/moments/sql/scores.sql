@@ -102,19 +102,6 @@ SELECT *,
         + $p_handoff * s_handoff + $p_effort * s_effort + $p_attribute * s_attribute <= $poor_threshold AS poor
 FROM with_outcome;
 
-DELETE FROM mot_events WHERE process = $process;
-
-INSERT INTO mot_events BY NAME
-SELECT b.process, b.case_id, b.pos, b.event_key, b.activity,
-    b.is_moment AS is_moment_of_truth, b.rule, b.channel, s.wait_s, s.score, s.running_score, s.poor,
-    b.ts, b.resource, b.decided, s.mot_seq, s.occurrence, s.ref_wait_s, s.long_wait, s.handoffs,
-    s.channel_switch, CASE WHEN b.is_moment THEN b.effort END AS effort,
-    s.s_wait, s.s_repeat, s.s_channel_switch, s.s_handoff, s.s_effort, s.s_attribute, s.s_outcome,
-    s.experience_score, b.attribute_signals
-FROM mot_base b
-LEFT JOIN mot_scored s ON s.case_id = b.case_id AND s.pos = b.pos
-ORDER BY b.case_id, b.pos;
-
 DELETE FROM case_scores WHERE process = $process;
 
 INSERT INTO case_scores BY NAME

@@ -60,7 +60,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--duckdb-memory-limit",
-        default="1GB",
+        default="900MB",
         help="MOT_DUCKDB_MEMORY_LIMIT for our side ('' = DuckDB's default, 80%% of RAM; default %(default)s)",
     )
     parser.add_argument("--copies", type=int, default=40, help="BPIC2012 copies (default %(default)s)")

@@ -21,7 +21,7 @@ from mining.bpmn.diagram import Diagram, Tree, from_pm4py, layout
 from mining.bpmn.export import export, first_clauses
 from mining.bpmn.figures import ActivityFigures, ProcessFigures, duration, load_figures, number
 from mining.bpmn.serialize import BIOC, BPMN, BPMNDI, COLOR, MOT
-from mining.bpmn.settings import Bpmn
+from mining.config.bpmn import Bpmn
 from mining.bpmn.step import bpmn_step, stored_imf
 from mining.bpmn.tobe import plan_removals, project
 from mining.config import ConfigError, ProjectConfig, Source, parse_config

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mining import discovery
 from mining.moments.analysis import analyse
-from mining.moments.settings import Moments
+from mining.config.moments import Moments
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 

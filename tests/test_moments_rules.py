@@ -6,7 +6,7 @@ import pytest
 
 from mining.config import ConfigError, parse_config
 from mining.moments.rules import Classifier, CompiledMatch, default_rules, describe, effective_rules
-from mining.moments.settings import Match, Moments
+from mining.config.moments import Match, Moments
 
 
 def classifier(**moments) -> Classifier:

@@ -12,7 +12,7 @@ from mining import discovery
 from mining.moments.analysis import analyse, json_path, z_value
 from mining.moments.export import write_csvs
 from mining.moments.rules import Classifier
-from mining.moments.settings import Moments
+from mining.config.moments import Moments
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 

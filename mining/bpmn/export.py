@@ -12,7 +12,7 @@ from mining import __version__
 from mining.bpmn.diagram import Diagram, Tree, digest, layout, slug
 from mining.bpmn.figures import ProcessFigures, number, task_attributes, task_documentation
 from mining.bpmn.serialize import MOT, Annotations, Colour, serialize
-from mining.bpmn.settings import Bpmn
+from mining.config.bpmn import Bpmn
 from mining.bpmn.tobe import ModelStats, RemovalPlan, compare, project, to_be_documentation
 
 # A note shows the start of the waste explanation; the task's documentation holds all of it.

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from mining.discovery import case_ranges, sql_sections
 from mining.moments.rules import Classifier
-from mining.moments.settings import Moments
+from mining.config.moments import Moments
 from mining.warehouse import run_sql, scalar
 
 # The SQL files in run order; each reads the temporary tables of the ones before it.

@@ -16,7 +16,7 @@ from importlib import resources
 import yaml
 from pydantic import ValidationError
 
-from mining.moments.settings import COLUMNS, OUTCOME_KINDS, Match, Moments, Outcomes, Pattern, Rule
+from mining.config.moments import COLUMNS, OUTCOME_KINDS, Match, Moments, Outcomes, Pattern, Rule
 
 Fields = Mapping[str, str | None]
 DEFAULT_RULES_FILE = "default_rules.yaml"

@@ -9,7 +9,7 @@ from mining.moments.analysis import analyse
 from mining.moments.export import write_csvs
 from mining.warehouse import connect
 
-if TYPE_CHECKING:  # mining.config imports mining.moments.settings; keep the run-time graph acyclic
+if TYPE_CHECKING:  # mining.config imports mining.config.moments; keep the run-time graph acyclic
     from mining.config import ProjectConfig
 
 

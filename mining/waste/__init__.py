@@ -5,6 +5,6 @@ process, activities, scope)`` projects the log without steps; ``waste_step`` is 
 """
 
 from mining.waste.analysis import analyse, what_if
-from mining.waste.settings import Waste, Weights
+from mining.config.waste import Waste, Weights
 
 __all__ = ["Waste", "Weights", "analyse", "what_if"]

@@ -16,7 +16,7 @@ import duckdb
 
 from mining.warehouse import run_sql, scalar
 from mining.waste import score
-from mining.waste.settings import Waste
+from mining.config.waste import Waste
 
 TEMP_TABLES = (
     "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_metrics",

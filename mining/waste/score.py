@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from mining.waste.settings import Waste
+from mining.config.waste import Waste
 
 COMPONENTS = (
     "no_decision",

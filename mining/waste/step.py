@@ -11,7 +11,7 @@ from mining.warehouse import connect
 from mining.waste.analysis import analyse
 from mining.waste.score import COMPONENTS
 
-if TYPE_CHECKING:  # mining.config imports mining.waste.settings; keep the run-time graph acyclic
+if TYPE_CHECKING:  # mining.config imports mining.config.waste; keep the run-time graph acyclic
     from mining.config import ProjectConfig
 
 WASTE_CSV = "waste.csv"

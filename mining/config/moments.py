@@ -2,7 +2,7 @@
 
 Every key has a default, so a config without a ``moments`` section analyses any standard event
 log with the built-in rules (``mining/moments/default_rules.yaml``). The keys are documented in
-docs/moments.md. This module must not import ``mining.config`` (which imports it).
+docs/moments.md.
 """
 
 from __future__ import annotations
@@ -10,17 +10,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from mining.config.base import Strict
 
 # Fields of event_log that rules can test besides the attributes in its ``attrs`` JSON.
 COLUMNS = ("activity", "resource", "lifecycle")
 OUTCOME_KINDS = ("dropout", "declined", "success")
-
-
-class Strict(BaseModel):
-    """Base for the sections: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _text(value: object) -> object:

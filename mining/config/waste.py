@@ -1,21 +1,16 @@
 """Settings of the waste analysis: the ``waste`` section of a project config.
 
 Every key has a default, so a config without a ``waste`` section analyses any event log. The
-components, weights and thresholds are explained in docs/waste.md. This module must not import
-``mining.config`` (which imports it).
+components, weights and thresholds are explained in docs/waste.md.
 """
 
 from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-
-class Strict(BaseModel):
-    """Base for the sections: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from mining.config.base import Strict
 
 
 class Weights(Strict):

@@ -1,18 +1,17 @@
-"""Settings of the BPMN export (the ``bpmn:`` section of the project config).
-
-Kept free of ``mining.config`` so that the config module can import it without a cycle.
-"""
+"""Settings of the BPMN export: the ``bpmn`` section of a project config."""
 
 from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from mining.config.base import Strict
 
 HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
-class Bpmn(BaseModel):
+class Bpmn(Strict):
     """How the as-is and to-be BPMN files are drawn and which steps the to-be model drops.
 
     ``remove``: activities to leave out of the to-be model. ``None`` (the default) takes the
@@ -21,8 +20,6 @@ class Bpmn(BaseModel):
     Colours are the ``#rrggbb`` values that bpmn.io and Camunda Modeler paint (the pairs of the
     bpmn-js colour picker by default: blue for moments of truth, red for removal candidates).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     remove: list[str] | None = None
     mot_fill: str = "#BBDEFB"

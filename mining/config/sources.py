@@ -1,0 +1,104 @@
+"""The ``sources`` section: where events come from (event-log files, business databases with mappings)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mining.config.base import Name, Strict, identifier
+
+
+class ColumnMap(Strict):
+    """Which source columns hold the standard event fields (CSV, Parquet, SQL results).
+
+    ``None`` means: recognise the column by its common names (see ``mining.sources.files``).
+    """
+
+    case_id: str | None = None
+    activity: str | None = None
+    ts: str | None = None
+    resource: str | None = None
+    lifecycle: str | None = None
+
+
+class Mapping(Strict):
+    """One extraction mapping: SQL over business tables that yields one event type.
+
+    The query must return the columns ``case_id``, ``activity`` and ``ts``; ``resource`` and
+    ``lifecycle`` are optional; every other column becomes an event attribute.
+    """
+
+    name: Name
+    sql: str = Field(min_length=1)
+    incremental_column: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return identifier(value)
+
+
+SourceKind = Literal["xes", "csv", "parquet", "sqlite", "postgres", "mysql", "ocel"]
+
+
+class Source(Strict):
+    """Where events come from: an event-log file or a business database with mappings."""
+
+    name: Name
+    kind: SourceKind
+    process: Name = "default"
+    path: str | None = None
+    conn_id: str | None = None
+    mappings: list[Mapping] = Field(default_factory=list)
+    columns: ColumnMap = Field(default_factory=ColumnMap)
+    delimiter: str | None = None
+    timestamp_format: str | None = None
+    ocel_object_type: str | None = None
+    schedule: str | None = "@daily"  # cron or preset of the extraction DAG; null = manual runs only
+    # A file source's ``path`` may also be a drop folder or a glob ('drops/*.csv'): each new or
+    # changed file is loaded once (mining.sources.work_items).
+
+    @field_validator("name", "process")
+    @classmethod
+    def _check_names(cls, value: str) -> str:
+        return identifier(value)
+
+    @field_validator("conn_id")
+    @classmethod
+    def _check_conn_id(cls, value: str | None) -> str | None:
+        # A URI here would put a password in the config (and in messages that name the id);
+        # the message does not repeat the value for that reason.
+        if value is None or re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", value):
+            return value
+        raise ValueError(
+            "not a connection id (use letters, digits, '_', '-' and '.'): credentials belong in the "
+            "Airflow connection or the environment variable MOT_CONN_<ID>, never in the config"
+        )
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        presets = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
+        if value is None or value in presets or (not value.startswith("@") and len(value.split()) in (5, 6)):
+            return value
+        raise ValueError(
+            f"{value!r} is not a schedule: use a cron expression such as '0 6 * * *', "
+            f"one of {', '.join(presets)}, or null for manual runs only"
+        )
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Source:
+        if self.kind in ("xes", "csv", "parquet", "sqlite", "ocel") and not self.path:
+            raise ValueError(f"source {self.name!r} of kind {self.kind!r} needs 'path'")
+        if self.kind in ("postgres", "mysql") and not self.conn_id:
+            raise ValueError(f"source {self.name!r} of kind {self.kind!r} needs 'conn_id'")
+        if self.kind in ("sqlite", "postgres", "mysql") and not self.mappings:
+            raise ValueError(f"source {self.name!r} of kind {self.kind!r} needs 'mappings'")
+        if self.kind == "ocel" and not self.ocel_object_type:
+            raise ValueError(f"source {self.name!r} of kind 'ocel' needs 'ocel_object_type'")
+        names = [m.name for m in self.mappings]
+        if len(names) != len(set(names)):
+            raise ValueError(f"source {self.name!r} has duplicate mapping names")
+        return self

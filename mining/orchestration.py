@@ -38,6 +38,7 @@ import yaml
 
 from mining.config import ProjectConfig, Source, load_config, parse_config
 from mining.locking import run_lock
+from mining.outputs import warehouse_path
 
 POOL = "mot_duckdb"  # one slot: DuckDB allows one writing process per file
 MINING_DAG_ID = "mot_mining"
@@ -59,8 +60,6 @@ class Settings:
     @property
     def warehouse(self) -> Path:
         """The DuckDB warehouse the DAGs load and mine (the same file ``mot run --out`` writes)."""
-        from mining.pipeline import warehouse_path
-
         return warehouse_path(self.out_dir)
 
     @property
@@ -335,27 +334,6 @@ def processes(s: Settings | None = None) -> list[str]:
             con.close()
     loaded = {p for (p,) in rows}
     return [p for p in configured if p in loaded]
-
-
-def step_names() -> list[str]:
-    """The names of ``mining.pipeline.PROCESS_STEPS``, in run order (one task each)."""
-    from mining.pipeline import PROCESS_STEPS
-
-    return [name for name, _ in PROCESS_STEPS]
-
-
-def run_step(step: str, process: str, s: Settings | None = None) -> dict:
-    """Task ``<step>``: run one pipeline step for one process; return its figures (JSON-safe)."""
-    from mining.pipeline import PROCESS_STEPS
-
-    s = s or settings()
-    steps = dict(PROCESS_STEPS)
-    if step not in steps:
-        raise KeyError(f"no pipeline step {step!r} (known: {', '.join(steps)})")
-    s.out_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(s.warehouse, purpose=f"airflow {step} {process}"):  # a CLI run may be writing
-        figures = steps[step](s.warehouse, project(s), process, s.out_dir)
-    return json.loads(json.dumps(figures, default=str, sort_keys=True))
 
 
 def snapshot(process: str, run_id: str = "manual", s: Settings | None = None) -> dict:

@@ -11,17 +11,22 @@ import time
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
-from mining import discovery
-from mining.config import ProjectConfig, Source, load_config  # noqa: F401  (re-exported for the CLI)
-from mining.locking import atomic_path, run_lock, write_text_atomic
+import yaml
+
+from mining import exports
+from mining.config import ProjectConfig, Source, load_config, parse_config
+from mining.locking import run_lock
+from mining.outputs import warehouse_path
+from mining.registry import BESIDE, PROCESS_STEPS, StepFunction
+from mining.sample_system.generator import generate
 from mining.sources import extract
 from mining.sources.files import kind_from_path
 from mining.warehouse import connect
 from mining.warehouse.load import LoadResult, load_batch
 
-WAREHOUSE_FILE = "warehouse.duckdb"
 Progress = Callable[[str], None]
 
 
@@ -36,19 +41,13 @@ class RunSummary:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def warehouse_path(out_dir: str | Path) -> Path:
-    """Where the warehouse of an output folder lives."""
-    return Path(out_dir) / WAREHOUSE_FILE
-
-
-# --- steps -------------------------------------------------------------------------------------
+# --- steps ---------------------------------------------------------------------------------------
 
 
 def ingest_source(warehouse: str | Path, config: ProjectConfig, source: Source) -> list[LoadResult]:
     """Extract every batch of ``source`` and load it (one transaction per batch)."""
     results = []
-    con = connect(warehouse)
-    try:
+    with connect(warehouse) as con:
         for batch in extract(source):
             results.append(
                 load_batch(
@@ -61,140 +60,7 @@ def ingest_source(warehouse: str | Path, config: ProjectConfig, source: Source) 
                     timestamp_format=batch.timestamp_format,
                 )
             )
-    finally:
-        con.close()
     return results
-
-
-def prepare_process(warehouse: str | Path, process: str) -> dict:
-    """Rebuild the prepared tables of ``process``; return its case, event and variant counts."""
-    con = connect(warehouse)
-    try:
-        discovery.prepare(con, process)
-        return process_counts(con, process)
-    finally:
-        con.close()
-
-
-def process_counts(con, process: str) -> dict:
-    """Cases, events, activities and variants of a prepared process."""
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM cases WHERE process = $p), "
-        "(SELECT count(*) FROM event_log WHERE process = $p), "
-        "(SELECT count(*) FROM activity_stats WHERE process = $p), "
-        "(SELECT count(*) FROM variants WHERE process = $p)",
-        {"p": process},
-    ).fetchall()[0]
-    return dict(zip(("cases", "events", "activities", "variants"), row, strict=True))
-
-
-def discover_process(warehouse: str | Path, config: ProjectConfig, process: str, out_dir: str | Path) -> list[dict]:
-    """Discover and evaluate the models of ``process``; write them under ``out_dir/models``."""
-    con = connect(warehouse)
-    try:
-        # One transaction for all models, and files replaced whole: a step that fails half-way
-        # leaves the previous models readable (mining.locking).
-        con.execute("BEGIN TRANSACTION")
-        try:
-            models = discovery.discover(con, process, config.discovery)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        folder = Path(out_dir) / "models" / process
-        folder.mkdir(parents=True, exist_ok=True)
-        for model in models:
-            write_text_atomic(folder / f"{model.algorithm}.pnml", discovery.pnml(model))
-            if model.process_tree is not None:
-                write_text_atomic(folder / f"{model.algorithm}.tree.txt", str(model.process_tree) + "\n")
-        export_tables(con, process, folder)
-        return [{"algorithm": m.algorithm, **m.quality} for m in models]
-    finally:
-        con.close()
-
-
-def export_tables(con, process: str, folder: Path) -> None:
-    """Write the DFG and the variants of ``process`` as CSV next to its models (each file whole or not at all)."""
-    with atomic_path(folder / "dfg.csv") as temp:
-        con.execute(
-            f"COPY (SELECT source_activity, target_activity, frequency, n_cases, mean_s, median_s "
-            f"FROM dfg_edges WHERE process = $p ORDER BY source_activity, target_activity) "
-            f"TO '{_sql_path(temp)}' (HEADER)",
-            {"p": process},
-        ).fetchall()
-    with atomic_path(folder / "variants.csv") as temp:
-        con.execute(
-            f"COPY (SELECT rank, variant_id, n_cases, share, n_events, array_to_string(activities, ' > ') AS activities "
-            f"FROM variants WHERE process = $p ORDER BY rank) TO '{_sql_path(temp)}' (HEADER)",
-            {"p": process},
-        ).fetchall()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
-# --- whole runs ----------------------------------------------------------------------------------
-
-
-def prepare_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step: prepared tables and counts."""
-    return prepare_process(warehouse, process)
-
-
-def discover_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step: models and their quality."""
-    return {"models": discover_process(warehouse, config, process, out_dir)}
-
-
-def queries_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step, kept last: the queries/ views and macros, then the read snapshot."""
-    from mining import queries
-
-    return queries.queries_step(warehouse, config, process, out_dir)
-
-
-def moments_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step: moments of truth, running scores, knock-on, drop-out (moments.csv, dropout.csv)."""
-    from mining.moments.step import moments_step as step
-
-    return step(warehouse, config, process, out_dir)
-
-
-def bpmn_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step: annotated as-is and to-be BPMN (as-is.bpmn, to-be.bpmn)."""
-    from mining.bpmn.step import bpmn_step as step
-
-    return step(warehouse, config, process, out_dir)
-
-
-def waste_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step: waste scores, removal candidates and what-if removal (waste.csv)."""
-    from mining.waste.step import waste_step as step
-
-    return step(warehouse, config, process, out_dir)
-
-
-# The per-process steps in run order. Each takes (warehouse, config, process, out_dir) and returns
-# a dict of figures that is merged into the run summary; the DAGs run the same list.
-PROCESS_STEPS: list[tuple[str, Callable[..., dict]]] = [
-    ("prepare", prepare_step),
-    ("discover", discover_step),
-    ("moments", moments_step),
-    ("waste", waste_step),
-    # After moments and waste (it draws their figures); before queries, which must stay last.
-    ("bpmn", bpmn_step),
-    # Last writer: it publishes the snapshot that `mot sql` and the duckdb CLI read.
-    ("queries", queries_step),
-    # Reads only, so the snapshot stays current; after every step whose results it shows.
-    ("report", lambda warehouse, config, process, out_dir: report_step(warehouse, config, process, out_dir)),
-]
-
-
-# Steps that need only the prepared tables, run in a thread beside the steps after them until the
-# step named here, which reads their results. discover is pm4py in pure Python, moments -> waste
-# are DuckDB SQL, which releases the GIL while it runs: side by side they use both cores.
-BESIDE: dict[str, str] = {"discover": "bpmn"}
 
 
 def run_process_steps(
@@ -216,7 +82,7 @@ def run_process_steps(
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
 
-    def timed(name: str, step: Callable[..., dict]) -> dict:
+    def timed(name: str, step: StepFunction) -> dict:
         started = time.monotonic()
         figures = step(warehouse, config, process, out_dir)
         seconds[name] = time.monotonic() - started
@@ -242,40 +108,6 @@ def run_process_steps(
     return figures, {name: seconds[name] for name, _step in wanted}
 
 
-def write_run_files(warehouse: str | Path, config: ProjectConfig, out_dir: str | Path) -> list[Path]:
-    """Write the files that cover every process of ``config`` at once (the moments CSV files and
-    waste.csv), as the moments and waste steps do, from the warehouse as it is now.
-
-    The scale-out path (mining.scaleout) mines each process in its own database, so it writes these
-    files once after merging all processes.
-    """
-    from mining.moments.export import write_csvs
-    from mining.waste.step import write_csv
-
-    con = connect(warehouse)
-    try:
-        paths = write_csvs(con, config.processes, out_dir)
-        paths.append(write_csv(con, config.processes, Path(out_dir)))
-    finally:
-        con.close()
-    return paths
-
-
-def run_file_names() -> set[str]:
-    """The names of the files ``write_run_files`` writes (in the output folder itself)."""
-    from mining.moments.export import FILES
-    from mining.waste.step import WASTE_CSV
-
-    return {*FILES, WASTE_CSV}
-
-
-def report_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Pipeline step: the HTML report (DIR/report.html; DIR/report-<process>.html with several processes)."""
-    from mining.report.render import report_step as step
-
-    return step(warehouse, config, process, out_dir)
-
-
 def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = None) -> RunSummary:
     """Ingest every source, then run every process step for every process; results in ``out_dir``."""
     say = progress or (lambda _msg: None)
@@ -296,6 +128,10 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
             figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
             summary.processes.setdefault(process, {}).update(figures)
             summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
+        say(f"export {', '.join(config.processes)}")
+        started = time.monotonic()
+        exports.write_outputs(warehouse, config, out_dir)
+        summary.timings["export"] = time.monotonic() - started
     summary.files = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.resolve() != lock)
     return summary
 
@@ -321,17 +157,10 @@ def source_name(path: Path) -> str:
 
 def demo_config(out_dir: str | Path, n_cases: int = 2000, seed: int = 42) -> ProjectConfig:
     """Generate the sample business system into ``out_dir`` and return its extraction config."""
-    from importlib import resources
-
-    from mining.config import parse_config
-    from mining.sample_system.generator import generate
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "sample_system.sqlite"
     generate(database, n_cases=n_cases, seed=seed)
-    import yaml
-
     text = resources.files("mining.sample_system").joinpath("demo.yaml").read_text("utf-8")
     config = parse_config(yaml.safe_load(text), "mining/sample_system/demo.yaml")
     sources = [s.model_copy(update={"path": str(database.resolve())}) for s in config.sources]

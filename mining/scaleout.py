@@ -7,12 +7,11 @@ DuckDB lets one process write a database file, so the warehouse has exactly one 
 - ``analyse`` (any worker, in parallel): a private DuckDB database in a local scratch folder gets
   those events and runs the per-process pipeline steps (prepare, discover, moments, waste, bpmn:
   every step before ``WAREHOUSE_STEPS``), exactly the code ``mot run`` runs; then every result
-  table is written as ``<folder>/tables/<table>.parquet``, every file the steps wrote (models,
-  BPMN) under ``<folder>/files/``, and ``<folder>/manifest.json`` last.
+  table is written as ``<folder>/tables/<table>.parquet``, and ``<folder>/manifest.json`` last.
 - ``merge`` (writer): replaces the process's rows of each result table with the Parquet files, in
-  one transaction, and copies the files into the output folder.
-- ``publish`` (writer, once): the files that cover all processes, then ``WAREHOUSE_STEPS``
-  (the SQL library and its read snapshot, the HTML reports) on the merged warehouse.
+  one transaction.
+- ``publish`` (writer, once): ``WAREHOUSE_STEPS`` (the SQL library and its read snapshot) on the
+  merged warehouse, then every output file of the run (mining.exports), as ``mot run`` writes them.
 
 ``folder`` is a URL (a local path, ``file://``, or any fsspec file system such as ``s3://``), so
 workers on different hosts meet on shared storage; the DuckDB files themselves stay local.
@@ -33,10 +32,13 @@ from pathlib import Path
 
 import fsspec
 
+from mining.exports import write_outputs
 from mining.locking import atomic_path
-from mining.warehouse import quote_ident
+from mining.pipeline import run_process_steps
+from mining.registry import PROCESS_STEPS, StepFunction
+from mining.warehouse import connect, quote_ident, scalar
 
-WAREHOUSE_STEPS = ("queries", "report")  # run on the warehouse itself, after the merge
+WAREHOUSE_STEPS = ("queries",)  # run on the warehouse itself, after the merge
 EXTRACTION_TABLES = ("events", "load_audit", "quarantine", "watermarks")  # never mined per process
 MANIFEST = "manifest.json"
 EVENTS_FILE = "events.parquet"
@@ -113,23 +115,6 @@ def remove(url: str, *, prune_to: str | None = None) -> None:
         parent = parent.parent
 
 
-def copy_out(url: str, target: Path) -> None:
-    """Copy the file at ``url`` to the local ``target``, replacing it whole."""
-    fs, path = filesystem(url)
-    with atomic_path(target) as temp:
-        fs.get_file(path, str(temp))
-
-
-def copy_in(source: Path, url: str) -> None:
-    """Copy the local file ``source`` to ``url`` (replacing a file that is there)."""
-    fs, path = filesystem(url)
-    if is_local(fs):
-        with atomic_path(path) as temp:
-            shutil.copyfile(source, temp)
-    else:
-        fs.put_file(str(source), path)
-
-
 def write_json(data: dict, url: str) -> None:
     """Write ``data`` as JSON at ``url`` (sorted keys, so equal data gives equal files)."""
     fs, path = filesystem(url)
@@ -152,21 +137,17 @@ def read_json(url: str) -> dict:
 # --- the steps -------------------------------------------------------------------------------------
 
 
-def parallel_steps() -> list[tuple[str, object]]:
+def parallel_steps() -> list[tuple[str, StepFunction]]:
     """The per-process pipeline steps that run in a private database: all before ``WAREHOUSE_STEPS``."""
-    from mining.pipeline import PROCESS_STEPS
-
     names = [name for name, _ in PROCESS_STEPS]
     tail = names[len(names) - len(WAREHOUSE_STEPS) :]
     if tuple(tail) != WAREHOUSE_STEPS:
-        raise RuntimeError(f"mining.pipeline.PROCESS_STEPS must end with {WAREHOUSE_STEPS}, not {tail}")
+        raise RuntimeError(f"mining.registry.STEPS must end with {WAREHOUSE_STEPS}, not {tail}")
     return PROCESS_STEPS[: len(names) - len(WAREHOUSE_STEPS)]
 
 
 def snapshot(warehouse: str | Path, process: str, folder: str) -> dict:
     """Write the events of ``process`` to ``<folder>/events.parquet``; return what ``analyse`` needs."""
-    from mining.warehouse import connect, scalar
-
     con = connect(warehouse)
     try:
         n = scalar(con, "SELECT count(*) FROM events WHERE process = $p", {"p": process})
@@ -182,25 +163,17 @@ def snapshot(warehouse: str | Path, process: str, folder: str) -> dict:
 
 def analyse(config, process: str, folder: str, scratch: str | Path | None = None) -> dict:
     """Run the parallel steps of ``process`` in a private database seeded from ``folder``; write
-    the result tables, files and manifest to ``folder``; return the manifest (JSON-safe)."""
-    from mining.warehouse import connect
-
+    the result tables and the manifest to ``folder``; return the manifest (JSON-safe)."""
     with _scratch(scratch) as work:
         private, out_dir = work / "warehouse.duckdb", work / "out"
-        con = connect(private)
-        try:
+        with connect(private) as con:
             _insert_from(con, "events", join(folder, EVENTS_FILE))
-        finally:
-            con.close()
-        from mining.pipeline import run_process_steps
-
         names = [name for name, _ in parallel_steps()]
         _figures, seconds = run_process_steps(private, config, process, out_dir, names)
         timings = {name: round(value, 3) for name, value in seconds.items()}
         manifest = {
             "process": process,
             "tables": _export_tables(private, process, folder),
-            "files": _export_files(out_dir, folder),
             "seconds": timings,
             "host": hostname(),
         }
@@ -209,10 +182,8 @@ def analyse(config, process: str, folder: str, scratch: str | Path | None = None
 
 
 def merge(warehouse: str | Path, out_dir: str | Path, folder: str) -> dict:
-    """Replace the rows of the folder's process in every result table, in one transaction; copy
-    its files into ``out_dir``. Running it twice gives the same warehouse."""
-    from mining.warehouse import connect
-
+    """Replace the rows of the folder's process in every result table, in one transaction.
+    Running it twice gives the same warehouse."""
     manifest = read_json(join(folder, MANIFEST))
     process = manifest["process"]
     con = connect(warehouse)
@@ -228,26 +199,19 @@ def merge(warehouse: str | Path, out_dir: str | Path, folder: str) -> dict:
             raise
     finally:
         con.close()
-    for name in manifest["files"]:
-        copy_out(join(folder, "files", name), Path(out_dir) / name)
-    return {"process": process, "rows": sum(manifest["tables"].values()), "files": len(manifest["files"])}
+    return {"process": process, "rows": sum(manifest["tables"].values())}
 
 
 def publish(warehouse: str | Path, config, out_dir: str | Path, processes: list[str] | None = None) -> dict:
-    """After every merge: the files covering all processes, then ``WAREHOUSE_STEPS`` for each of
-    ``processes`` (default: the config's; the SQL library and its snapshot once, as they are the same
-    for every process)."""
-    from mining.pipeline import PROCESS_STEPS, write_run_files
-
+    """After every merge: ``WAREHOUSE_STEPS`` once (the SQL library and its snapshot are the same for
+    every process), then the run's output files for ``processes`` (default: the config's)."""
     steps = dict(PROCESS_STEPS)
-    out_dir = Path(out_dir)
-    files = write_run_files(warehouse, config, out_dir)
-    figures: dict = {"files": [str(p) for p in files]}
-    for i, process in enumerate(config.processes if processes is None else processes):
-        for name in WAREHOUSE_STEPS:
-            if name == "queries" and i > 0:
-                continue
-            figures.setdefault(process, {}).update(steps[name](Path(warehouse), config, process, out_dir))
+    processes = list(config.processes if processes is None else processes)
+    figures: dict = {}
+    for name in WAREHOUSE_STEPS:
+        figures.update(steps[name](Path(warehouse), config, processes[0] if processes else "", Path(out_dir)))
+    files = write_outputs(warehouse, config, out_dir, processes)
+    figures["files"] = [str(p) for p in files]
     return json.loads(json.dumps(figures, default=str, sort_keys=True))
 
 
@@ -311,8 +275,6 @@ def result_tables(con) -> list[str]:
 
 def _export_tables(private: Path, process: str, folder: str) -> dict[str, int]:
     """Write every result table's rows of ``process`` to ``<folder>/tables``; return the row counts."""
-    from mining.warehouse import connect, scalar
-
     con = connect(private)
     try:
         counts = {}
@@ -323,21 +285,6 @@ def _export_tables(private: Path, process: str, folder: str) -> dict[str, int]:
     finally:
         con.close()
     return counts
-
-
-def _export_files(out_dir: Path, folder: str) -> list[str]:
-    """Copy the files the steps wrote (models, BPMN; not the all-process CSV files) to ``<folder>/files``."""
-    from mining.pipeline import run_file_names
-
-    skip = run_file_names()
-    names = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
-        name = path.relative_to(out_dir).as_posix()
-        if name in skip or path.name.startswith("."):
-            continue
-        copy_in(path, join(folder, "files", name))
-        names.append(name)
-    return names
 
 
 def _quote(path: str | Path) -> str:

@@ -480,8 +480,8 @@ def test_cli_run_and_dag_tasks_at_once_on_one_warehouse(tmp_path):
         items = mot.plan("small")
         staged = [mot.extract("small", item, run_id="scheduled__1") for item in items]
         print("load", mot.load("small", staged), flush=True)
-        for step in mot.step_names():
-            mot.run_step(step, "small")
+        mot.merge(mot.analyse(mot.snapshot("small")))
+        mot.publish(["small"])
         print("dag done", flush=True)
     """
     env = {"MOT_CONFIG": str(config), "MOT_OUT": str(out)}

@@ -245,7 +245,7 @@ def test_postgres_password_never_appears_in_logs_outputs_or_the_warehouse(tmp_pa
         items = mot.plan("crm")
         staged = [mot.extract("crm", item, uri=os.environ["CRM_URI"], run_id="scheduled__2024") for item in items]
         print(mot.load("crm", staged))
-        print(mot.run_step("prepare", "crm"))
+        print(mot.merge(mot.analyse(mot.snapshot("crm"))))
         """
     )
     dag_env = {**os.environ, "MOT_CONFIG": str(good), "MOT_OUT": str(tmp_path / "out_dag"), "CRM_URI": postgres_crm}

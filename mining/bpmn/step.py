@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from mining import discovery
+from mining import discovery, outputs
 from mining.bpmn.diagram import Tree, from_pm4py
 from mining.bpmn.export import Exported, export
 from mining.bpmn.figures import load_figures
 from mining.bpmn.tobe import plan_removals, project
 from mining.warehouse import connect
 
-AS_IS_FILE = "as-is.bpmn"
-TO_BE_FILE = "to-be.bpmn"
 
 
 def stored_imf(con, process: str, log_variants: Counter, noise_threshold: float) -> tuple[Tree, float | None] | None:
@@ -53,13 +51,6 @@ def mine(log_variants: Counter, noise_threshold: float, fitness_max_variants: in
         return from_pm4py(model.process_tree), None
     quality = discovery.evaluate(model, log_variants, with_precision=False)
     return from_pm4py(model.process_tree), quality["fitness"]
-
-
-def output_folder(config, process: str, out_dir: Path) -> Path:
-    """``out_dir`` itself for a one-process config, else ``out_dir/bpmn/<process>``."""
-    if len(config.processes) == 1:
-        return Path(out_dir)
-    return Path(out_dir) / "bpmn" / process
 
 
 def build(warehouse: str | Path, config, process: str) -> Exported:
@@ -110,11 +101,15 @@ def build(warehouse: str | Path, config, process: str) -> Exported:
 
 
 def bpmn_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
-    """Pipeline step: write ``as-is.bpmn`` and ``to-be.bpmn`` of ``process``; return their figures."""
+    """Pipeline step: build the as-is and to-be BPMN of ``process`` into ``bpmn_documents``; return
+    their figures and the files mining.exports writes them to."""
     exported = build(warehouse, config, process)
-    folder = output_folder(config, process, out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / AS_IS_FILE).write_bytes(exported.as_is)
-    (folder / TO_BE_FILE).write_bytes(exported.to_be)
-    files = {"as_is_file": str(folder / AS_IS_FILE), "to_be_file": str(folder / TO_BE_FILE)}
+    with connect(warehouse) as con:
+        con.execute("DELETE FROM bpmn_documents WHERE process = $p", {"p": process}).fetchall()
+        con.execute(
+            "INSERT INTO bpmn_documents VALUES ($p, $as_is, $to_be)",
+            {"p": process, "as_is": exported.as_is, "to_be": exported.to_be},
+        ).fetchall()
+    folder = outputs.bpmn_folder(config.processes, process, out_dir)
+    files = {"as_is_file": str(folder / outputs.AS_IS_FILE), "to_be_file": str(folder / outputs.TO_BE_FILE)}
     return {"bpmn": files | exported.summary}

@@ -1,24 +1,27 @@
-"""The pipeline step of the moments analysis (registered in mining/pipeline.py PROCESS_STEPS)."""
+"""The pipeline step of the moments analysis, and the CSV files it contributes to a run."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from mining import outputs
+from mining.config import ProjectConfig
 from mining.moments.analysis import analyse
-from mining.moments.export import write_csvs
 from mining.warehouse import connect
+from mining.warehouse.sqlfiles import sql_file
 
-if TYPE_CHECKING:  # mining.config imports mining.config.moments; keep the run-time graph acyclic
-    from mining.config import ProjectConfig
+# Run-wide CSV files (mining.exports writes them): file name -> its SQL, from mining/moments/sql.
+# dropout.csv keeps section 'place' (where customers left) apart from section 'cause' (upstream
+# factors, ranked), so that the place is never read as the cause.
+CSV_FILES = {
+    name: sql_file(__package__, sql)
+    for name, sql in zip(
+        outputs.MOMENTS_CSVS, ("csv_moments", "csv_dropout", "csv_knock_on", "csv_moments_review"), strict=True
+    )
+}
 
 
 def moments_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
-    """Analyse ``process`` and write the moments CSV files of all the config's processes to ``out_dir``."""
-    con = connect(warehouse)
-    try:
-        figures = analyse(con, process, config.moments)
-        write_csvs(con, config.processes, out_dir)
-    finally:
-        con.close()
-    return {"moments": figures}
+    """Analyse the moments of truth of ``process`` into the warehouse tables; return the figures."""
+    with connect(warehouse) as con:
+        return {"moments": analyse(con, process, config.moments)}

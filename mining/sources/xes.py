@@ -73,7 +73,9 @@ def _xml_problem(path: Path, exc: BaseException) -> str:
             parser.ParseFile(stream)
     except expat.ExpatError as err:
         return f"line {err.lineno}, column {err.offset + 1}: {expat.errors.messages[err.code]} ({message})"
-    except (EOFError, OSError, zlib.error) as err:
+    # LookupError: the XML declaration names an encoding Python does not know (a damaged
+    # encoding="UTF-8"); the document is unreadable, and that is the message to give.
+    except (EOFError, OSError, zlib.error, LookupError) as err:
         return f"{err} ({message})"
     return message
 

@@ -127,7 +127,7 @@ def bpic2012(work: Path, say=print) -> Workload:
 
 def bpic2012_replicated(work: Path, copies: int = 40, say=print) -> Workload:
     """BPIC2012 replicated ``copies`` times: a DuckDB warehouse and a Parquet file with the same events."""
-    from mining.sources.files import read_xes
+    from mining.sources.xes import read_xes
     from mining.warehouse import connect, run_sql, scalar
     from mining.warehouse.load import load_batch
 

@@ -21,7 +21,8 @@ import pytest
 from mining.config import ColumnMap, ConfigError, Source, load_config, parse_config
 from mining.pipeline import ingest_source
 from mining.sources import SourceError
-from mining.sources.files import kind_from_path, read_csv
+from mining.sources.delimited import read_csv
+from mining.sources.files import kind_from_path
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 
@@ -537,7 +538,7 @@ def test_missing_file_and_folder_instead_of_file(tmp_path):
     folder = tmp_path / "folder.xes"
     folder.mkdir()
     with pytest.raises(SourceError, match=r"folder\.xes: is a folder, not a file"):
-        from mining.sources.files import read_xes
+        from mining.sources.xes import read_xes
 
         read_xes(folder)
 

@@ -25,7 +25,7 @@ from mining.config.bpmn import Bpmn
 from mining.bpmn.step import bpmn_step, stored_imf
 from mining.bpmn.tobe import plan_removals, project
 from mining.config import ConfigError, ProjectConfig, Source, parse_config
-from mining.sources.files import read_csv
+from mining.sources.delimited import read_csv
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 

@@ -10,7 +10,8 @@ import pytest
 
 from mining import discovery
 from mining.config import ColumnMap
-from mining.sources.files import SourceError, read_csv
+from mining.sources.delimited import read_csv
+from mining.sources.files import SourceError
 from mining.warehouse import connect, migrations
 from mining.warehouse.load import load_batch
 

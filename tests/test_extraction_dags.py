@@ -24,7 +24,7 @@ import yaml
 
 from mining.orchestration import POOL
 from mining.sample_system.generator import expected_event_count, generate
-from mining.sources.files import read_xes
+from mining.sources.xes import read_xes
 from mining.warehouse import connect
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from mining.config import ConfigError, ProjectConfig, load_config, parse_config
 from mining.sources import SourceError
-from mining.sources.files import read_csv, read_xes
+from mining.sources.delimited import read_csv
+from mining.sources.xes import read_xes
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 

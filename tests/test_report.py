@@ -20,7 +20,7 @@ from mining.report import layout as lay
 from mining.report import processmap as pm
 from mining.report.data import Reader, install_library, source_of
 from mining.report.render import render_report, report_file, write_report
-from mining.sources.files import read_csv
+from mining.sources.delimited import read_csv
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 

@@ -23,7 +23,7 @@ from mining.config import Source, parse_config
 from mining.pipeline import ingest_source
 from mining.sources import SourceError
 from mining.sources.database import SourceUnavailable
-from mining.sources.files import read_xes
+from mining.sources.xes import read_xes
 from mining.warehouse import connect
 
 MOT = Path(sys.executable).with_name("mot")

@@ -18,10 +18,13 @@ import pyarrow as pa
 
 from mining.config import Source
 from mining.sources.database import check_reachable, connectorx_uri, uri_from_env, with_retries
-from mining.sources.files import SourceError, read_csv, read_parquet, read_xes
+from mining.sources.delimited import read_csv
+from mining.sources.files import SourceError
 from mining.sources.ocel import READERS as OCEL_SUFFIXES
 from mining.sources.ocel import read_ocel
+from mining.sources.parquet import read_parquet
 from mining.sources.sql import Bounds, run_mapping, sqlite_uri
+from mining.sources.xes import read_xes
 
 __all__ = ["Batch", "Bounds", "SourceError", "WorkItem", "extract", "extract_item", "work_items"]
 

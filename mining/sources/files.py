@@ -1,4 +1,7 @@
-"""Readers for event-log files: XES (rustxes), CSV (DuckDB's reader), Parquet (pyarrow).
+"""What the event-log file readers share: errors, standard column names, checks of the input.
+
+The readers themselves: ``xes.read_xes`` (rustxes), ``delimited.read_csv`` (DuckDB's reader),
+``parquet.read_parquet`` (pyarrow), ``ocel.read_ocel``.
 
 Each reader returns an Arrow table in file order with the standard columns ``case_id``,
 ``activity``, ``ts`` and, where present, ``resource`` and ``lifecycle``; all other columns are kept
@@ -16,7 +19,6 @@ is renamed ``src__...``.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import re
@@ -25,10 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from mining.config import ColumnMap
 
@@ -63,10 +62,7 @@ INTERNAL = "__"
 REASON = "__reason"  # why the reader could not read this row (the loader quarantines it)
 RAW_LINE = "__raw_line"  # the text of a CSV line that could not be read
 
-CSV_DELIMITERS = (",", ";", "\t", "|")
-# DuckDB refuses lines longer than this; generous, so that a 10 MB attribute value still loads.
-MAX_LINE_BYTES = 256 * 1024 * 1024
-CHUNK = 1 << 20
+CHUNK = 1 << 20  # bytes read at a time by the UTF-8 check
 GZIP_MAGIC = b"\x1f\x8b"
 # How far into an XML file the prolog (and any DOCTYPE with entity declarations) is looked for.
 PROLOG_BYTES = 1 << 16
@@ -141,7 +137,7 @@ def _visible(names: list[str]) -> list[str]:
     return [n for n in names if not n.startswith(INTERNAL)]
 
 
-# --- text checks shared by the XES and CSV readers ---------------------------------------------
+# --- text checks shared by the XES, CSV and OCEL readers -------------------------------------------
 
 
 @contextmanager
@@ -228,233 +224,11 @@ def check_xml_prolog(path: Path) -> None:
 DOCTYPE_WITH_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 
 
-# --- XES ---------------------------------------------------------------------------------------
-
-
-def read_xes(path: str | Path) -> pa.Table:
-    """Read an XES or XES.GZ file with rustxes; trace attributes keep their ``case:`` prefix.
-
-    rustxes (quick-xml underneath) neither expands entities nor fetches external ones; documents that
-    declare them, and non-UTF-8 bytes, are refused before rustxes sees the file.
-    Timestamps without an offset are read as UTC by rustxes; unparseable ones come back empty.
-    """
-    import rustxes
-
-    path = Path(path)
-    _check_readable(path)
-    check_text(path, xml=True)
-    try:
-        frame, _meta = rustxes.import_xes(str(path))
-        table = frame.to_arrow()
-    except BaseException as exc:  # rustxes and polars raise pyo3 panics, which are not Exceptions
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        raise SourceError(f"{path}: not a readable XES file: {_xml_problem(path, exc)}") from None
-    if frame.height == 0:
-        raise SourceError(f"{path}: the XES file holds no events")
-    for key in ("case:concept:name", "concept:name", "time:timestamp"):
-        if key not in frame.columns:
-            raise SourceError(f"{path}: no event carries {key!r}; a case id, activity and timestamp are required")
-    # rustxes returns timestamps converted to UTC without a zone; say so explicitly.
-    ts_index = table.column_names.index("time:timestamp")
-    ts = table.column(ts_index)
-    if pa.types.is_timestamp(ts.type) and ts.type.tz is None:
-        table = table.set_column(ts_index, "time:timestamp", ts.cast(pa.timestamp(ts.type.unit, tz="UTC")))
-    table = _unquote_mixed(_plain_strings(table))
-    # rustxes gives the columns in a different order on every read; a fixed order keeps staged
-    # files and everything derived from the column order the same from run to run.
-    table = table.select(sorted(table.column_names))
-    return standardize_columns(table, ColumnMap(), str(path))
-
-
-def _xml_problem(path: Path, exc: BaseException) -> str:
-    """Why rustxes failed, with the line and column where the XML breaks when expat finds one."""
-    from xml.parsers import expat
-
-    message = str(exc).replace("called `Result::unwrap()` on an `Err` value: ", "")
-    parser = expat.ParserCreate()
-    # Documents with entity declarations never get here (check_xml_prolog); expat does not fetch
-    # external entities without a handler, so this second look is safe.
-    try:
-        with open_bytes(path) as stream:
-            parser.ParseFile(stream)
-    except expat.ExpatError as err:
-        return f"line {err.lineno}, column {err.offset + 1}: {expat.errors.messages[err.code]} ({message})"
-    except (EOFError, OSError, zlib.error) as err:
-        return f"{err} ({message})"
-    return message
-
-
-# rustxes writes an attribute whose values have different XES types in different events as text,
-# with the string values in double quotes ('"c2"' beside '1'). Such a column is recognised by
-# quoted values next to values that look like numbers, booleans or dates, and is unquoted.
-_QUOTED = r'^".*"$'
-_UNQUOTED_SCALAR = (
-    r"^(-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?|true|false|NaN|-?inf|[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.]+.*)$"
-)
-
-
-def _unquote_mixed(table: pa.Table) -> pa.Table:
-    for index, field in enumerate(table.schema):
-        if not pa.types.is_string(field.type):
-            continue
-        column = table.column(index)
-        quoted = pc.match_substring_regex(column, _QUOTED)
-        if not pc.any(quoted).as_py():
-            continue
-        others = pc.and_kleene(pc.invert(quoted), pc.is_valid(column))
-        if not pc.any(others).as_py():
-            continue  # every value quoted: that is the data itself
-        scalars = pc.match_substring_regex(pc.filter(column, others), _UNQUOTED_SCALAR)
-        if not pc.all(scalars).as_py():
-            continue
-        stripped = pc.utf8_slice_codeunits(column, 1, -1)
-        table = table.set_column(index, field.name, pc.if_else(quoted, stripped, column))
-    return table
-
-
-# --- CSV ---------------------------------------------------------------------------------------
-
-
-def read_csv(
-    path: str | Path,
-    columns: ColumnMap | None = None,
-    delimiter: str | None = None,
-) -> pa.Table:
-    """Read a CSV (or CSV.GZ) file with every column as text (the loader parses timestamps).
-
-    The delimiter is the configured one, or the one of ``,`` ``;`` tab ``|`` that splits the header
-    into the most fields. Lines that do not split into the header's fields (too many, too few, an
-    unterminated quote) come back at the end of the table as rows with a reason, to be quarantined.
-    """
-    path = Path(path)
-    _check_readable(path)
-    _check_delimiter(path, delimiter)
-    check_text(path)
-    header, sniffed = _csv_header(path, delimiter)
-    if len(header) == 1 and any(d in header[0] for d in CSV_DELIMITERS if d != sniffed):
-        given = f" (it is {delimiter!r})" if delimiter else ""
-        raise SourceError(
-            f"{path}: only one column found ({header[0]!r}); is the delimiter right? set config key 'delimiter'{given}"
-        )
-    names = safe_names(header)
-    with open(path, "rb") as raw:
-        compression = "gzip" if raw.read(2) == GZIP_MAGIC else "none"
-    con = duckdb.connect()
-    try:
-        relation = con.read_csv(
-            str(path),
-            header=True,
-            delimiter=sniffed,
-            quotechar='"',
-            escapechar='"',
-            columns={name: "VARCHAR" for name in names},
-            auto_detect=False,
-            store_rejects=True,
-            max_line_size=MAX_LINE_BYTES,
-            compression=compression,
-        )
-        table = relation.to_arrow_table()
-        rejects = con.execute(sql_rejects()).fetchall()
-    except duckdb.Error as exc:
-        raise SourceError(f"{path}: not a readable CSV file: {_first_line(exc)}") from None
-    finally:
-        con.close()
-    table = standardize_columns(_plain_strings(table), columns or ColumnMap(), str(path))
-    return _with_rejects(table, rejects, len(names), sniffed)
-
-
-def sql_rejects() -> str:
-    """One row per rejected CSV record: line, error type, DuckDB's message, the line's text."""
-    return (
-        "SELECT line, arg_min(error_type, byte_position), arg_min(error_message, byte_position), "
-        "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
-    )
-
-
-def _check_delimiter(path: Path, delimiter: str | None) -> None:
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
-        raise SourceError(
-            f"{path}: config key 'delimiter' must be one character other than a quote or a line "
-            f"break, got {delimiter!r}"
-        )
-
-
-def _csv_header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
-    """The header's field names and the delimiter (configured, or the one giving the most fields)."""
-    with open_bytes(path) as stream:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        first = _first_record_text(text)
-    if not first.strip():
-        raise SourceError(f"{path}: the file has no header line")
-    candidates = (delimiter,) if delimiter else CSV_DELIMITERS
-    best = max(candidates, key=lambda d: len(_split(first, d)))  # ties: the earlier candidate
-    return [name for name in _split(first, best)], best
-
-
-def _first_record_text(text: io.TextIOBase) -> str:
-    """The text of the first CSV record (a quoted field may span lines)."""
-    record = ""
-    for line in text:
-        record += line
-        if record.count('"') % 2 == 0:
-            break
-    return record
-
-
-def _split(record: str, delimiter: str) -> list[str]:
-    """The fields of one CSV record (for the header and for messages about rejected lines)."""
-    try:
-        rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, quotechar='"', strict=False))
-    except csv.Error:  # e.g. a lone carriage return outside quotes: count plainly
-        return record.split(delimiter)
-    return rows[0] if rows else []
-
-
-def _with_rejects(table: pa.Table, rejects: list[tuple], n_fields: int, delimiter: str) -> pa.Table:
-    """``table`` plus one row per rejected record, with its reason and text in the internal columns."""
-    if not rejects:
-        return table
-    reasons, lines = [], []
-    for line, error_type, message, text in rejects:
-        reasons.append(f"unreadable CSV line {line}: {_reject_reason(error_type, message, text, n_fields, delimiter)}")
-        lines.append(text)
-    extra = {
-        name: pa.nulls(len(rejects), field.type) for name, field in zip(table.column_names, table.schema, strict=True)
-    }
-    extra[REASON] = pa.array(reasons, pa.string())
-    extra[RAW_LINE] = pa.array(lines, pa.string())
-    table = table.append_column(REASON, pa.nulls(table.num_rows, pa.string()))
-    table = table.append_column(RAW_LINE, pa.nulls(table.num_rows, pa.string()))
-    return pa.concat_tables([table, pa.table(extra, schema=table.schema)])
-
-
-def _reject_reason(error_type: str, message: str, text: str | None, n_fields: int, delimiter: str) -> str:
-    if error_type in ("TOO MANY COLUMNS", "MISSING COLUMNS") and text is not None:
-        found = len(_split(text.rstrip("\r\n"), delimiter)) if text.strip() else 0
-        return f"{found} field(s) where the header has {n_fields}"
-    return _first_line(message)
-
-
-def _first_line(message: object) -> str:
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
-
-
-# --- Parquet -----------------------------------------------------------------------------------
-
-
-def read_parquet(path: str | Path, columns: ColumnMap | None = None) -> pa.Table:
-    """Read a Parquet file; column types are kept as written."""
-    path = Path(path)
-    _check_readable(path)
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise SourceError(f"{path}: not a readable Parquet file: {exc}") from None
-    return standardize_columns(_plain_strings(table), columns or ColumnMap(), str(path))
+# --- checks every reader makes, and names --------------------------------------------------------
 
 
 def _check_readable(path: Path) -> None:
+    """Refuse a path that is missing, a folder or empty, and XML whose prolog declares entities."""
     if not path.exists():
         raise SourceError(f"{path}: file not found")
     if path.is_dir():

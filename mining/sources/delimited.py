@@ -19,8 +19,8 @@ from mining.sources.files import (
     RAW_LINE,
     REASON,
     SourceError,
-    _check_readable,
-    _plain_strings,
+    check_readable,
+    plain_strings,
     check_text,
     open_bytes,
     safe_names,
@@ -44,7 +44,7 @@ def read_csv(
     unterminated quote) come back at the end of the table as rows with a reason, to be quarantined.
     """
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     _check_delimiter(path, delimiter)
     check_text(path)
     header, sniffed = _csv_header(path, delimiter)
@@ -76,7 +76,7 @@ def read_csv(
         raise SourceError(f"{path}: not a readable CSV file: {_first_line(exc)}") from None
     finally:
         con.close()
-    table = standardize_columns(_plain_strings(table), columns or ColumnMap(), str(path))
+    table = standardize_columns(plain_strings(table), columns or ColumnMap(), str(path))
     return _with_rejects(table, rejects, len(names), sniffed)
 
 

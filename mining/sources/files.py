@@ -227,7 +227,7 @@ DOCTYPE_WITH_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 # --- checks every reader makes, and names --------------------------------------------------------
 
 
-def _check_readable(path: Path) -> None:
+def check_readable(path: Path) -> None:
     """Refuse a path that is missing, a folder or empty, and XML whose prolog declares entities."""
     if not path.exists():
         raise SourceError(f"{path}: file not found")
@@ -239,7 +239,7 @@ def _check_readable(path: Path) -> None:
         check_xml_prolog(path)
 
 
-def _plain_strings(table: pa.Table) -> pa.Table:
+def plain_strings(table: pa.Table) -> pa.Table:
     """Cast large/view string columns to plain strings so DuckDB and pyarrow agree on types."""
     fields = []
     for field in table.schema:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from mining.config import ColumnMap
-from mining.sources.files import SourceError, _check_readable, _plain_strings, standardize_columns
+from mining.sources.files import SourceError, check_readable, plain_strings, standardize_columns
 
 READERS = {
     ".sqlite": "read_ocel2_sqlite",
@@ -37,7 +37,7 @@ def read_ocel(path: str | Path, object_type: str, columns: ColumnMap | None = No
     Rows are sorted by case, time and event id, so the same file always gives the same table.
     """
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise SourceError(f"{path}: not an OCEL 2.0 file; expected one of {', '.join(sorted(READERS))}")
@@ -60,4 +60,4 @@ def read_ocel(path: str | Path, object_type: str, columns: ColumnMap | None = No
     table = table.sort_by(
         [("case:concept:name", "ascending"), ("time:timestamp", "ascending"), ("ocel:eid", "ascending")]
     )
-    return standardize_columns(_plain_strings(table), columns or ColumnMap(), str(path))
+    return standardize_columns(plain_strings(table), columns or ColumnMap(), str(path))

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from mining.config import Mapping, Source
 from mining.sources.database import SourceUnavailable, scrub
-from mining.sources.files import SourceError, _plain_strings, standardize_columns
+from mining.sources.files import SourceError, plain_strings, standardize_columns
 
 # Driver messages of failures that another attempt may not meet: the server is gone, restarting,
 # or too slow (a statement timeout set in the connection URI, a lock wait).
@@ -185,4 +185,4 @@ def run_mapping(
     if not table.column_names:
         raise SourceError(f"{origin}: the query returned no columns")
     watermark = watermark_of(table, mapping.incremental_column, origin) if mapping.incremental_column else None
-    return standardize_columns(_plain_strings(table), source.columns, origin), watermark
+    return standardize_columns(plain_strings(table), source.columns, origin), watermark

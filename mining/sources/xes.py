@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 from mining.config import ColumnMap
 from mining.sources.files import (
     SourceError,
-    _check_readable,
-    _plain_strings,
+    check_readable,
+    plain_strings,
     check_text,
     open_bytes,
     standardize_columns,
@@ -36,7 +36,7 @@ def read_xes(path: str | Path) -> pa.Table:
     import rustxes
 
     path = Path(path)
-    _check_readable(path)
+    check_readable(path)
     check_text(path, xml=True)
     try:
         frame, _meta = rustxes.import_xes(str(path))
@@ -55,7 +55,7 @@ def read_xes(path: str | Path) -> pa.Table:
     ts = table.column(ts_index)
     if pa.types.is_timestamp(ts.type) and ts.type.tz is None:
         table = table.set_column(ts_index, "time:timestamp", ts.cast(pa.timestamp(ts.type.unit, tz="UTC")))
-    table = _unquote_mixed(_plain_strings(table))
+    table = _unquote_mixed(plain_strings(table))
     # rustxes gives the columns in a different order on every read; a fixed order keeps staged
     # files and everything derived from the column order the same from run to run.
     table = table.select(sorted(table.column_names))

@@ -45,6 +45,7 @@ bench: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mining dags tests
 	$(VENV)/bin/ruff format --check mining dags tests
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format mining dags tests

@@ -149,9 +149,9 @@ def discover_step(warehouse: Path, config: ProjectConfig, process: str, out_dir:
 
 def queries_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:
     """Pipeline step, kept last: the queries/ views and macros, then the read snapshot."""
-    from mining import queries
+    from mining import sqllib
 
-    return queries.queries_step(warehouse, config, process, out_dir)
+    return sqllib.queries_step(warehouse, config, process, out_dir)
 
 
 def moments_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:

@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.workloads import SQL, Workload
+from bench.workloads import Workload
+from mining.warehouse.sqlfiles import sql_file
 
 NOISE = 0.2
 
@@ -220,21 +221,21 @@ def ours_prepare(ctx: Context) -> dict:
 
 def ours_dfg_variants(ctx: Context) -> dict:
     """DFG and variants counted in SQL over the prepared warehouse tables."""
-    return _dfg_variants_sql(ctx, "dfg_variants.sql")
+    return _dfg_variants_sql(ctx, "dfg_variants")
 
 
 def ours_dfg_variants_raw(ctx: Context) -> dict:
     """DFG and variants computed in SQL from the raw ``events`` table (no prepared tables)."""
-    return _dfg_variants_sql(ctx, "dfg_variants_raw.sql")
+    return _dfg_variants_sql(ctx, "dfg_variants_raw")
 
 
-def _dfg_variants_sql(ctx: Context, file: str) -> dict:
-    """Run a bench SQL file whose last two statements return the DFG and the variants."""
+def _dfg_variants_sql(ctx: Context, name: str) -> dict:
+    """Run the bench SQL file ``bench/sql/<name>.sql`` whose last two statements return the DFG and the variants."""
     from mining.warehouse import connect, statements
 
     con = connect(ctx.warehouse, read_only=True)
     try:
-        *setup, dfg_sql, variants_sql = statements((SQL / file).read_text("utf-8"))
+        *setup, dfg_sql, variants_sql = statements(sql_file("bench", name))
         with ctx.clock("dfg"):
             for statement in setup:
                 _query(con, statement, ctx.workload.process)

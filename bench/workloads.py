@@ -23,12 +23,12 @@ import yaml
 
 from mining.config import ProjectConfig, Source, parse_config
 from mining.pipeline import config_for_log
+from mining.warehouse.sqlfiles import sql_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = (ROOT / ".." / "shared" / "data" / "logs").resolve()
 BPIC2012 = LOGS / "bpic2012.xes.gz"
 BPIC_RULES = ROOT / "data" / "bpic2012_rules.yaml"
-SQL = Path(__file__).resolve().parent / "sql"
 NAMES = ("bpic2012", "bpic2012_x40", "sample_1m")
 
 
@@ -147,11 +147,11 @@ def bpic2012_replicated(work: Path, copies: int = 40, say=print) -> Workload:
         shift_days = math.ceil(span / 86400) + 1
         run_sql(
             con,
-            (SQL / "replicate.sql").read_text("utf-8"),
+            sql_file("bench", "replicate"),
             {"process": name, "copies": copies, "shift_days": shift_days},
         )
         con.execute("CHECKPOINT").fetchall()
-        run_sql(con, (SQL / "to_parquet.sql").read_text("utf-8").replace("/*PATH*/", _sql_string(parquet)))
+        run_sql(con, sql_file("bench", "to_parquet").replace("/*PATH*/", _sql_string(parquet)))
         events, cases = con.execute(
             "SELECT count(*), count(DISTINCT case_id) FROM events WHERE process = $p", {"p": name}
         ).fetchall()[0]

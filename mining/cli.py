@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mining import pipeline
+from mining import pipeline, shell
 from mining.config import ConfigError
 from mining.sources import SourceError
 
@@ -116,10 +116,8 @@ def sql(
     wait: float = typer.Option(60.0, "--wait", help="Seconds to wait while a run holds the live warehouse"),
 ) -> None:
     """Query a warehouse with SQL: the views and macros of queries/ are there (FROM mot_queries)."""
-    from mining import queries
-
     try:
-        queries.sql_command(
+        shell.sql_command(
             warehouse,
             file,
             command,
@@ -129,7 +127,7 @@ def sql(
             max_rows=max_rows,
             say=lambda msg: console.print(msg, markup=False, highlight=False),
         )
-    except queries.SqlError as exc:
+    except shell.SqlError as exc:
         _fail(exc)
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from mining import pipeline
-from mining.queries import publish_snapshot
 from mining.warehouse import connect, engine_settings, run_sql
+from mining.warehouse.snapshot import publish_snapshot
 
 
 def test_engine_settings_reads_and_validates_the_environment():

@@ -17,9 +17,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from mining import discovery, pipeline, queries
+from mining import discovery, pipeline, shell, sqllib
 from mining.cli import app
 from mining.warehouse import connect
+from mining.warehouse.snapshot import open_for_reading, publish_snapshot
 
 DEMO_CASES = 600
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def demo_con(demo_out):
 def empty_con(tmp_path_factory):
     """A migrated warehouse without any event, with the library installed."""
     con = connect(tmp_path_factory.mktemp("queries-empty") / "warehouse.duckdb")
-    queries.install_queries(con)
+    sqllib.install_queries(con)
     yield con
     con.close()
 
@@ -76,7 +77,7 @@ def tiny_con(tmp_path_factory):
                     [f"k{seq}", process, case_id, activity, offset, resource, seq],
                 ).fetchall()
         discovery.prepare(con, process)
-    queries.install_queries(con)
+    sqllib.install_queries(con)
     yield con
     con.close()
 
@@ -87,7 +88,7 @@ def rows(con, sql: str) -> list[tuple]:
 
 # --- the files and their headers -----------------------------------------------------------------
 
-FILES = queries.query_files()
+FILES = sqllib.query_files()
 
 
 def test_the_package_sees_the_files_of_the_top_level_folder():
@@ -106,7 +107,7 @@ def test_header_says_question_objects_and_examples(query_file):
 
 def test_a_file_without_a_question_is_refused():
     with pytest.raises(ValueError, match=r"queries/x\.sql: the header lacks -- Question:"):
-        queries.parse_query_file(
+        sqllib.parse_query_file(
             "x.sql", "-- Gives: view v\n-- Example:\n--   FROM v;\nCREATE OR REPLACE VIEW v AS SELECT 1;\n"
         )
 
@@ -160,13 +161,13 @@ def test_a_plain_duckdb_connection_uses_the_library(demo_out):
 def test_install_is_repeatable_and_drops_what_the_library_lost(tmp_path):
     con = connect(tmp_path / "warehouse.duckdb")
     try:
-        first = queries.install_queries(con)
+        first = sqllib.install_queries(con)
         con.execute("CREATE VIEW retired_view AS SELECT 1 AS x").fetchall()
         con.execute("CREATE MACRO retired_macro(a) AS TABLE SELECT a").fetchall()
         con.execute(
             "INSERT INTO mot_queries VALUES ('99_old.sql', 'retired_view', 'view', 'q?', ''), ('99_old.sql', 'retired_macro', 'macro', 'q?', '')"
         ).fetchall()
-        assert queries.install_queries(con) == first
+        assert sqllib.install_queries(con) == first
         assert rows(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'retired_view'") == [(0,)]
         assert rows(con, "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'retired_macro'") == [(0,)]
     finally:
@@ -498,7 +499,7 @@ def test_mot_sql_csv_and_json(demo_out, demo_con):
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "rank,n_cases,median_duration"
     assert [line.split(",")[:2] for line in lines[1:]] == [[str(r), str(n)] for r, n, _ in expected]
-    assert lines[1].split(",")[2] == queries.interval_text(expected[0][2])
+    assert lines[1].split(",")[2] == shell.interval_text(expected[0][2])
     result = runner.invoke(app, ["sql", str(demo_out), "-c", sql, "-f", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -542,7 +543,7 @@ def test_mot_sql_prompt(demo_out):
 
 def test_statements_split_outside_quotes_and_comments():
     text = "SELECT 'a;b' AS s; -- c;d\nSELECT \"x;y\" FROM t; /* e;f */ SELECT 3"
-    assert queries.split_statements(text) == ["SELECT 'a;b' AS s", '-- c;d\nSELECT "x;y" FROM t', "/* e;f */ SELECT 3"]
+    assert shell.split_statements(text) == ["SELECT 'a;b' AS s", '-- c;d\nSELECT "x;y" FROM t', "/* e;f */ SELECT 3"]
 
 
 # --- reading while a pipeline writes ---------------------------------------------------------------
@@ -574,7 +575,7 @@ def test_reads_succeed_during_a_real_pipeline_run(demo_out, tmp_path):
         while writer.poll() is None:
             busy = _locked(out / "warehouse.duckdb")
             buffer = io.StringIO()
-            queries.sql_command(
+            shell.sql_command(
                 out, command="SELECT count(*) AS n FROM cases", fmt="csv", out=buffer, say=lambda _m: None
             )
             assert buffer.getvalue() == f"n\n{DEMO_CASES}\n"
@@ -608,18 +609,16 @@ def test_live_reads_wait_for_the_writer_and_then_succeed(demo_out, tmp_path):
         # The snapshot needs no wait at all.
         started = time.monotonic()
         buffer = io.StringIO()
-        queries.sql_command(out, command="SELECT count(*) FROM processes", fmt="csv", out=buffer, say=lambda _m: None)
+        shell.sql_command(out, command="SELECT count(*) FROM processes", fmt="csv", out=buffer, say=lambda _m: None)
         assert buffer.getvalue().splitlines()[1] == "1"
         assert time.monotonic() - started < 2.5
         # The live file: a short wait gives up with a message naming the writer ...
-        with pytest.raises(
-            queries.SqlError, match=rf"is being written by process {writer.pid} .*stayed busy for 0.2 s"
-        ):
-            queries.sql_command(out, command="SELECT 1", live=True, wait_s=0.2, say=lambda _m: None)
+        with pytest.raises(shell.SqlError, match=rf"is being written by process {writer.pid} .*stayed busy for 0.2 s"):
+            shell.sql_command(out, command="SELECT 1", live=True, wait_s=0.2, say=lambda _m: None)
         # ... a longer one retries until the writer lets go, and sees what it wrote.
         said = []
         buffer = io.StringIO()
-        queries.sql_command(
+        shell.sql_command(
             out, command="SELECT x FROM busy_marker", fmt="csv", live=True, wait_s=60, out=buffer, say=said.append
         )
         assert buffer.getvalue() == "x\n1\n"
@@ -628,19 +627,19 @@ def test_live_reads_wait_for_the_writer_and_then_succeed(demo_out, tmp_path):
         writer.wait(timeout=30)
     # The snapshot is older than the live file now, and a reader is told so.
     said = []
-    queries.sql_command(out, command="SELECT 1", fmt="csv", out=io.StringIO(), say=said.append)
+    shell.sql_command(out, command="SELECT 1", fmt="csv", out=io.StringIO(), say=said.append)
     assert any("the live warehouse has changed since" in s for s in said)
 
 
 def test_a_new_snapshot_does_not_disturb_an_open_reader(demo_out, tmp_path):
     out = tmp_path / "swap"
     shutil.copytree(demo_out, out)
-    old_reader, _ = queries.open_for_reading(out)
+    old_reader, _ = open_for_reading(out)
     try:
         con = connect(out / "warehouse.duckdb")
         con.execute("CREATE TABLE swap_marker AS SELECT 7 AS x").fetchall()
         con.close()
-        queries.publish_snapshot(out / "warehouse.duckdb")
+        publish_snapshot(out / "warehouse.duckdb")
         assert old_reader.execute("SELECT count(*) FROM cases").fetchall() == [(DEMO_CASES,)]
         assert old_reader.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'swap_marker'"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mining import pipeline, queries
+from mining import pipeline, shell, sqllib
 from mining.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,7 @@ def bpic(tmp_path_factory):
     pipeline.ingest_source(warehouse, config, config.sources[0])
     pipeline.prepare_process(warehouse, "bpic2012")
     con = connect(warehouse)
-    queries.install_queries(con)
+    sqllib.install_queries(con)
     yield con
     con.close()
 
@@ -94,13 +94,13 @@ def test_coverage_of_the_top_variants(bpic):
 # --- docs/sql.md -------------------------------------------------------------------------------
 
 
-def markdown_table(result: queries.Result) -> str:
+def markdown_table(result: shell.Result) -> str:
     """A result as the markdown table docs/sql.md shows (numbers rounded to 3 decimals)."""
 
     def cell(value) -> str:
         if isinstance(value, float):
             value = round(value, 3)
-        return queries.text_value(value).replace("|", "\\|")
+        return shell.text_value(value).replace("|", "\\|")
 
     lines = ["| " + " | ".join(result.columns) + " |", "|" + "---|" * len(result.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.rows]
@@ -122,5 +122,5 @@ def test_the_doc_shows_five_questions():
 @pytest.mark.parametrize("index", range(5))
 def test_the_doc_shows_the_real_results(bpic, index):
     sql, table = doc_questions()[index]
-    result = queries.execute(bpic, sql)[-1]
+    result = shell.execute(bpic, sql)[-1]
     assert markdown_table(result) == table

@@ -96,7 +96,7 @@ def report_sql(name: str) -> str:
 @cache
 def library_objects() -> dict[str, LibraryObject]:
     """Every view and macro of the SQL library by name."""
-    from mining.queries import query_files
+    from mining.sqllib import query_files
 
     return {name: LibraryObject(name, kind, f.name) for f in query_files() for kind, name in f.objects}
 
@@ -143,7 +143,7 @@ def _without_comments(sql: str) -> str:
 @cache
 def library_statements() -> dict[str, str]:
     """The CREATE statement of every library object by name."""
-    from mining.queries import query_files
+    from mining.sqllib import query_files
 
     found = {}
     for f in query_files():
@@ -254,7 +254,7 @@ def install_library(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     connection and leaves the warehouse as it was. A file whose tables are missing (an older
     warehouse) fails for its objects only; the report says so where it needs them.
     """
-    from mining.queries import query_files
+    from mining.sqllib import query_files
 
     errors: dict[str, str] = {}
     for f in query_files():

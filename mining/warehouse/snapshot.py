@@ -1,0 +1,147 @@
+"""The read snapshot of a warehouse, and opening a warehouse for people's queries.
+
+DuckDB lets one process hold a database file for writing, and a process that merely reads it also
+blocks the writer. So the ``queries`` pipeline step, the last one of a run that writes, publishes a
+snapshot copy of the finished warehouse next to it (``warehouse.snapshot.duckdb``, replaced
+atomically). ``open_for_reading`` reads that snapshot, so neither side waits for the other; it
+reads the live file only when asked to (``live``) or when there is no snapshot, and then retries
+with back-off while a writer holds the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from mining.warehouse import apply_engine_settings
+
+WAREHOUSE_FILE = "warehouse.duckdb"
+SNAPSHOT_SUFFIX = ".snapshot.duckdb"
+SNAPSHOT_STORAGE_VERSION = "v1.5.0"
+
+
+class SqlError(Exception):
+    """A problem running SQL for a person: bad arguments, a busy warehouse, a failing query."""
+
+
+def snapshot_path(warehouse: str | Path) -> Path:
+    """Where the read snapshot of a warehouse lives: ``warehouse.snapshot.duckdb`` beside it."""
+    warehouse = Path(warehouse)
+    stem = warehouse.name[: -len(".duckdb")] if warehouse.name.endswith(".duckdb") else warehouse.name
+    return warehouse.with_name(stem + SNAPSHOT_SUFFIX)
+
+
+def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:
+    """Copy a closed warehouse to its snapshot path, replacing the old snapshot atomically.
+
+    The copy is written in DuckDB's v1.5 storage format when the data allows it, so that the duckdb
+    CLI from PyPI (``duckdb-cli``, 1.5 at the time of writing) opens it as well as DuckDB 2 does;
+    otherwise in the current format. Readers that have the old snapshot open keep reading the old
+    file; new readers get the new one; nobody sees a half-written snapshot, because the copy is
+    built under a temporary name first. Returns the path and the storage version written.
+    """
+    warehouse = Path(warehouse)
+    target = snapshot_path(warehouse)
+    partial = target.with_name(target.name + ".partial")
+    storage = SNAPSHOT_STORAGE_VERSION
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        apply_engine_settings(con)
+        con.execute(f"SET temp_directory = {_literal(partial.with_name(partial.name + '.tmp'))}").fetchall()
+        con.execute(f"ATTACH {_literal(warehouse)} AS live (READ_ONLY)").fetchall()
+        try:
+            con.execute(f"ATTACH {_literal(partial)} AS snap (STORAGE_VERSION '{storage}')").fetchall()
+            con.execute("COPY FROM DATABASE live TO snap").fetchall()
+            con.execute("DETACH snap").fetchall()
+        except duckdb.Error:
+            # Something in the warehouse needs the newer format: the snapshot then opens in DuckDB 2
+            # only, and the step's figures say so (snapshot_storage).
+            con.execute("DETACH DATABASE IF EXISTS snap").fetchall()
+            partial.unlink(missing_ok=True)
+            con.execute("DETACH live").fetchall()
+            shutil.copyfile(warehouse, partial)
+            storage = "current"
+    finally:
+        con.close()
+    os.replace(partial, target)
+    return target, storage
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def resolve_warehouse(path: str | Path) -> Path:
+    """A warehouse file from what a person typed: the file itself or an output folder holding it."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / WAREHOUSE_FILE
+    if not path.is_file():
+        raise SqlError(f"no warehouse at {path}: give a .duckdb file or the output folder of `mot run`")
+    return path
+
+
+def open_for_reading(
+    path: str | Path,
+    *,
+    live: bool = False,
+    wait_s: float = 60.0,
+    say: Callable[[str], None] | None = None,
+) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """Open a warehouse read-only for queries; return the connection and the file it reads.
+
+    Reads the snapshot of the last completed run when there is one (never blocks a pipeline), else
+    the live file; while a writer holds the live file it retries with back-off for ``wait_s``
+    seconds, telling ``say`` once why it waits.
+    """
+    say = say or (lambda _msg: None)
+    warehouse = resolve_warehouse(path)
+    snapshot = snapshot_path(warehouse)
+    if warehouse.name.endswith(SNAPSHOT_SUFFIX) or live or not snapshot.is_file():
+        target = warehouse
+    else:
+        target = snapshot
+        if warehouse.stat().st_mtime > snapshot.stat().st_mtime + 1:
+            say(
+                f"reading the snapshot of the last completed run ({snapshot.name}); the live warehouse "
+                "has changed since (a run in progress, or one that stopped early): --live reads it"
+            )
+    return _connect_with_retry(target, wait_s, say), target
+
+
+def _connect_with_retry(path: Path, wait_s: float, say: Callable[[str], None]) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            con.execute("SET TimeZone = 'UTC'").fetchall()
+            return con
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise SqlError(f"cannot open {path}: {exc}") from exc
+            holder = _lock_holder(str(exc))
+            if time.monotonic() >= deadline:
+                raise SqlError(
+                    f"{path} is being written by {holder} and stayed busy for {wait_s:g} s; "
+                    "try again when the run has finished, or raise --wait"
+                ) from exc
+            if not told:
+                say(f"{path.name} is being written by {holder}; waiting up to {wait_s:g} s for it")
+                told = True
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, 2.0)
+
+
+def _lock_holder(message: str) -> str:
+    match = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+    return f"process {match.group(2)} ({Path(match.group(1)).name})" if match else "another process"

@@ -19,22 +19,14 @@ from pathlib import Path
 
 import duckdb
 
+from mining.outputs import SNAPSHOT_SUFFIX, WAREHOUSE_FILE, snapshot_path
 from mining.warehouse import apply_engine_settings
 
-WAREHOUSE_FILE = "warehouse.duckdb"
-SNAPSHOT_SUFFIX = ".snapshot.duckdb"
 SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 
 
 class SqlError(Exception):
     """A problem running SQL for a person: bad arguments, a busy warehouse, a failing query."""
-
-
-def snapshot_path(warehouse: str | Path) -> Path:
-    """Where the read snapshot of a warehouse lives: ``warehouse.snapshot.duckdb`` beside it."""
-    warehouse = Path(warehouse)
-    stem = warehouse.name[: -len(".duckdb")] if warehouse.name.endswith(".duckdb") else warehouse.name
-    return warehouse.with_name(stem + SNAPSHOT_SUFFIX)
 
 
 def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:

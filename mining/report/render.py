@@ -20,8 +20,9 @@ import jinja2
 from markupsafe import Markup
 
 from mining.report.bpmn import Viewer, find_viewer, script_safe
-from mining.report.build import build_sections, fmt_date, fmt_duration, fmt_int
 from mining.report.data import Reader
+from mining.report.formats import fmt_date, fmt_duration, fmt_int
+from mining.report.sections import build_sections
 
 REPORT_FILE = "report.html"
 

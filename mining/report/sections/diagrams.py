@@ -26,7 +26,7 @@ def bpmn_section(ctx: Context) -> Section:
             if ctx.viewer is None:
                 figure.bpmn["static_svg"] = static_svg(xml, side)
                 figure.notes.append(
-                    "bpmn-js is not installed (make node-deps), so this is a static drawing of the file's diagram interchange."
+                    "This report was rendered without the bpmn-js viewer, so this is a static drawing of the file's diagram interchange."
                 )
             if side == "to-be":
                 rows, removed = comparison(xml)

@@ -1,10 +1,13 @@
 """The as-is and to-be BPMN files in the report: where they are, bpmn-js to show them, a fallback.
 
 The ``bpmn`` step writes ``as-is.bpmn`` and ``to-be.bpmn`` (mining/bpmn/step.py decides the
-folder). The report embeds each file's XML and, when the bpmn-js viewer is installed (``make
-node-deps`` puts it in tools/bpmn-check/node_modules), inlines the viewer's script and styles so
-the diagrams render, zoom and pan offline. Without bpmn-js the report draws the diagram
-interchange (the shapes and waypoints in the file) as a static SVG and says so.
+folder). The report embeds each file's XML and inlines the bpmn-js navigated viewer with its
+styles, so the diagrams render, zoom and pan offline. The viewer ships inside this package
+(``vendor/bpmn-js``: the script, its two style sheets and its licence), copied from the bpmn-js
+version that tools/bpmn-check/package-lock.json pins (tests/test_report_vendor.py keeps the two
+equal); so the report's bytes do not depend on what is installed on the machine. A report
+rendered without the viewer draws the diagram interchange (the shapes and waypoints in the
+file) as a static SVG and says so.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 from html import escape
+from importlib import resources
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -24,11 +29,11 @@ BIOC = "http://bpmn.io/schema/bpmn/biocolor/1.0"
 MOT = "urn:mot-mining:bpmn:1.0"
 AS_IS_FILE = "as-is.bpmn"
 TO_BE_FILE = "to-be.bpmn"
-REPO = Path(__file__).resolve().parents[2]
-# Where `make node-deps` installs bpmn-js (the navigated viewer can zoom and pan; the plain one cannot).
-VIEWER_DIRS = (REPO / "tools" / "bpmn-check" / "node_modules" / "bpmn-js" / "dist",)
-VIEWER_SCRIPTS = ("bpmn-navigated-viewer.production.min.js", "bpmn-viewer.production.min.js")
-VIEWER_STYLES = ("assets/diagram-js.css", "assets/bpmn-js.css")
+# The navigated viewer, not the plain one: it can zoom and pan.
+VIEWER_SCRIPT = "bpmn-navigated-viewer.production.min.js"
+VIEWER_STYLES = ("diagram-js.css", "bpmn-js.css")
+# The bundle's first line names its version: /*! bpmn-js - bpmn-navigated-viewer v18.31.1 | ...
+_BANNER_VERSION = re.compile(r"/\*! bpmn-js - [\w-]+ v(\d+\.\d+\.\d+\S*) ")
 
 
 @dataclass(frozen=True)
@@ -40,29 +45,28 @@ class Viewer:
     origin: str  # e.g. 'bpmn-js 18.31.1 (bpmn-navigated-viewer.production.min.js)'
 
 
-def find_viewer(dirs: tuple[Path, ...] = VIEWER_DIRS) -> Viewer | None:
-    """The installed bpmn-js viewer, or None."""
-    for folder in dirs:
-        for name in VIEWER_SCRIPTS:
-            script = folder / name
-            styles = [folder / s for s in VIEWER_STYLES]
-            if script.is_file() and all(s.is_file() for s in styles):
-                version = _package_version(folder.parent)
-                return Viewer(
-                    script=script.read_text("utf-8"),
-                    styles="\n".join(s.read_text("utf-8") for s in styles),
-                    origin=f"bpmn-js {version} ({name})" if version else name,
-                )
-    return None
+def vendored_file(name: str) -> str:
+    """The text of ``mining/report/vendor/bpmn-js/<name>`` (package data, read with importlib.resources)."""
+    return resources.files("mining.report").joinpath("vendor", "bpmn-js", name).read_text("utf-8")
 
 
-def _package_version(package_dir: Path) -> str | None:
-    import json
+def viewer_version(script: str) -> str:
+    """The bpmn-js version named in the banner of a viewer bundle."""
+    match = _BANNER_VERSION.match(script)
+    if not match:
+        raise ValueError("the bpmn-js bundle does not start with its version banner")
+    return match.group(1)
 
-    try:
-        return json.loads((package_dir / "package.json").read_text("utf-8")).get("version")
-    except (OSError, ValueError):
-        return None
+
+@cache
+def find_viewer() -> Viewer:
+    """The bpmn-js navigated viewer shipped with the package (the same on every machine)."""
+    script = vendored_file(VIEWER_SCRIPT)
+    return Viewer(
+        script=script,
+        styles="\n".join(vendored_file(name) for name in VIEWER_STYLES),
+        origin=f"bpmn-js {viewer_version(script)} ({VIEWER_SCRIPT})",
+    )
 
 
 def bpmn_folder(processes: list[str], process: str, out_dir: Path) -> Path:

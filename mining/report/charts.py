@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import altair as alt
+import vl_convert as vlc
 
 WIDTH = 640
 CHART_FONT = "Helvetica, Arial, 'Liberation Sans', 'Nimbus Sans', sans-serif"
@@ -51,8 +52,6 @@ class Chart:
 @cache
 def _vl_version() -> str:
     """The Vega-Lite version of Altair's schema, as vl-convert names it ('6.4')."""
-    import vl_convert as vlc
-
     wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     known = vlc.get_vegalite_versions()
     return wanted if wanted in known else known[-1]
@@ -60,8 +59,6 @@ def _vl_version() -> str:
 
 def render(chart: alt.TopLevelMixin, key: str, description: str) -> Chart:
     """Render ``chart`` to SVG; element ids get the prefix ``key`` so charts can share a page."""
-    import vl_convert as vlc
-
     # vl-convert compiles the spec and fails on an invalid one, so Altair's slow jsonschema check is skipped.
     spec = chart.to_dict(validate=False)
     svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())

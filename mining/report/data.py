@@ -21,7 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from mining.warehouse import connect, statements
+from mining.sqllib import query_files
+from mining.warehouse import connect
+from mining.warehouse.sqlfiles import sql_file, statements
 
 _FROM = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", re.I)
 _LIBRARY_OBJECT = re.compile(r"^(CREATE\s+OR\s+REPLACE)\s+(VIEW|MACRO)\b", re.I | re.M)
@@ -88,16 +90,8 @@ class Result:
 
 
 @cache
-def report_sql(name: str) -> str:
-    """The text of ``mining/report/sql/<name>.sql``."""
-    return resources.files("mining.report").joinpath("sql", f"{name}.sql").read_text("utf-8")
-
-
-@cache
 def library_objects() -> dict[str, LibraryObject]:
     """Every view and macro of the SQL library by name."""
-    from mining.sqllib import query_files
-
     return {name: LibraryObject(name, kind, f.name) for f in query_files() for kind, name in f.objects}
 
 
@@ -120,7 +114,7 @@ def sql_literal(value: str) -> str:
 
 def source_of(name: str, process: str) -> Source:
     """The ``Source`` of report query ``name`` for ``process``."""
-    text = report_sql(name)
+    text = sql_file("mining.report", name)
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")).strip()
     names = sorted(set(_FROM.findall(_without_comments(body))))
     body = body.rstrip(";").strip().replace("$process", sql_literal(process)) + ";"
@@ -143,8 +137,6 @@ def _without_comments(sql: str) -> str:
 @cache
 def library_statements() -> dict[str, str]:
     """The CREATE statement of every library object by name."""
-    from mining.sqllib import query_files
-
     found = {}
     for f in query_files():
         for statement in statements(f.sql):
@@ -169,18 +161,29 @@ def tables_behind(name: str, seen: frozenset[str] = frozenset()) -> frozenset[st
 
 
 class Reader:
-    """A read-only view of a warehouse with the SQL library installed as temporary objects."""
+    """A read-only view of a warehouse with the SQL library installed as temporary objects.
 
-    def __init__(self, warehouse: str | Path):
-        self.path = Path(warehouse)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no warehouse at {self.path}: run `mot run` or `mot demo` first")
-        self.con = connect(self.path, read_only=True)
+    ``warehouse`` is the warehouse file (opened read-only, closed with the reader) or an open
+    DuckDB connection to it (used as it is and left open; the library's temporary views and
+    macros stay in it).
+    """
+
+    def __init__(self, warehouse: str | Path | duckdb.DuckDBPyConnection):
+        if isinstance(warehouse, duckdb.DuckDBPyConnection):
+            self.con, self.owns_connection = warehouse, False
+            self.name = database_name(warehouse)
+        else:
+            path = Path(warehouse)
+            if not path.is_file():
+                raise FileNotFoundError(f"no warehouse at {path}: run `mot run` or `mot demo` first")
+            self.con, self.owns_connection = connect(path, read_only=True), True
+            self.name = path.name
         self.library_errors = install_library(self.con)
 
     def close(self) -> None:
-        """Close the connection."""
-        self.con.close()
+        """Close the connection if the reader opened it."""
+        if self.owns_connection:
+            self.con.close()
 
     def __enter__(self) -> Reader:
         return self
@@ -197,7 +200,7 @@ class Reader:
         """
         source = source_of(name, process)
         try:
-            cursor = self.con.execute(report_sql(name), {"process": process})
+            cursor = self.con.execute(sql_file("mining.report", name), {"process": process})
             columns = [d[0] for d in cursor.description]
             rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         except duckdb.Error as exc:
@@ -247,6 +250,14 @@ class Reader:
             return []
 
 
+def database_name(con: duckdb.DuckDBPyConnection) -> str:
+    """The file name of the database ``con`` works on (its catalog name when it has no file)."""
+    name, path = con.execute(
+        "SELECT database_name, path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()[0]
+    return Path(path).name if path else name
+
+
 def install_library(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Create the views and macros of ``queries/`` as temporary objects; return {name: error} of failures.
 
@@ -254,8 +265,6 @@ def install_library(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     connection and leaves the warehouse as it was. A file whose tables are missing (an older
     warehouse) fails for its objects only; the report says so where it needs them.
     """
-    from mining.sqllib import query_files
-
     errors: dict[str, str] = {}
     for f in query_files():
         for statement in statements(f.sql):

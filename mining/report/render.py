@@ -1,11 +1,15 @@
-"""Render the report to one self-contained HTML file, and the pipeline step that writes it.
+"""Render the report to self-contained HTML pages, and the pipeline step that writes them.
 
 One process: ``DIR/report.html``. Several processes: ``DIR/report-<process>.html`` each, and
 ``DIR/report.html`` as an index that links them with their headline numbers (rewritten after each
 process's report, so it lists the reports that exist). Everything the page needs is inside the
-file: styles, the charts as SVG, the BPMN XML and, when installed, the bpmn-js viewer; nothing is
+file: styles, the charts as SVG, the BPMN XML and the bpmn-js viewer (package data); nothing is
 fetched, so the file works offline and can be mailed. No clock time goes into the file: the same
 warehouse gives the same bytes.
+
+``report_pages`` (and ``render_report``, ``render_index`` under it) only read: the warehouse and
+the BPMN files in the output folder they are given. ``write_report`` and ``report_step`` write
+the pages.
 """
 
 from __future__ import annotations
@@ -16,14 +20,18 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import duckdb
 import jinja2
 from markupsafe import Markup
 
 from mining.report.bpmn import Viewer, find_viewer, script_safe
-from mining.report.build import build_sections, fmt_date, fmt_duration, fmt_int
 from mining.report.data import Reader
+from mining.report.formats import fmt_date, fmt_duration, fmt_int
+from mining.report.sections import build_sections
 
 REPORT_FILE = "report.html"
+# What the report reads: the warehouse file, or an open connection to it.
+Warehouse = str | Path | duckdb.DuckDBPyConnection
 
 
 def report_file(processes: list[str], process: str) -> str:
@@ -58,8 +66,23 @@ def _asset(name: str) -> str:
     return resources.files("mining.report").joinpath("templates", name).read_text("utf-8")
 
 
+def report_pages(warehouse: Warehouse, config, process: str, out_dir: str | Path) -> dict[str, str]:
+    """The pages the report step writes for ``process``, by file name; nothing is written.
+
+    The process's report and, with several processes, the index ``report.html`` (which links the
+    reports already in ``out_dir`` and this one). ``warehouse`` is the warehouse file or an open
+    connection to it; ``out_dir`` is read for the BPMN files (and the reports already there).
+    """
+    processes = list(config.processes)
+    name = report_file(processes, process)
+    pages = {name: render_report(warehouse, process, out_dir, processes, project=config.project)}
+    if len(processes) > 1:
+        pages[REPORT_FILE] = render_index(warehouse, processes, out_dir, config.project, written=(name,))
+    return pages
+
+
 def render_report(
-    warehouse: str | Path,
+    warehouse: Warehouse,
     process: str,
     out_dir: str | Path,
     processes: list[str] | None = None,
@@ -68,9 +91,10 @@ def render_report(
 ) -> str:
     """The HTML report of ``process`` from ``warehouse`` (``out_dir`` holds the BPMN files).
 
-    ``processes`` are the processes of the config (default: the ones in the warehouse); they
-    decide where the BPMN files are. ``viewer``: True finds the installed bpmn-js, None or False
-    draws the BPMN statically.
+    ``warehouse`` is the warehouse file or an open connection to it. ``processes`` are the
+    processes of the config (default: the ones in the warehouse); they decide where the BPMN files
+    are. ``viewer``: True inlines the bpmn-js viewer shipped with the package, None or False draws
+    the BPMN statically.
     """
     out_dir = Path(out_dir)
     if viewer is True:
@@ -80,6 +104,7 @@ def render_report(
     with Reader(warehouse) as reader:
         processes = list(processes) if processes is not None else reader.processes()
         sections, key_findings = build_sections(reader, process, processes, out_dir, viewer)
+        warehouse_name = reader.name
     has_bpmn = any(f.bpmn for s in sections for f in s.figures)
     return (
         _environment()
@@ -93,7 +118,7 @@ def render_report(
             script=Markup(script_safe(_asset("report.js"))),
             viewer_script=Markup(script_safe(viewer.script)) if viewer and has_bpmn else None,
             viewer_styles=Markup(script_safe(viewer.styles)) if viewer and has_bpmn else None,
-            warehouse_name=Path(warehouse).name,
+            warehouse_name=warehouse_name,
             others=[p for p in processes if p != process and len(processes) > 1],
             index=REPORT_FILE if len(processes) > 1 else None,
             report_file=report_file,
@@ -102,8 +127,13 @@ def render_report(
     )
 
 
-def render_index(warehouse: str | Path, processes: list[str], out_dir: str | Path, project: str = "") -> str:
-    """The index page of a several-process run: one row per process with its report (if written)."""
+def render_index(
+    warehouse: Warehouse, processes: list[str], out_dir: str | Path, project: str = "", written: tuple[str, ...] = ()
+) -> str:
+    """The index page of a several-process run: one row per process with its report (if written).
+
+    A report counts as written when its file is in ``out_dir`` or its name is in ``written``.
+    """
     out_dir = Path(out_dir)
     rows = []
     with Reader(warehouse) as reader:
@@ -114,7 +144,7 @@ def render_index(warehouse: str | Path, processes: list[str], out_dir: str | Pat
             rows.append(
                 {
                     "process": process,
-                    "file": name if (out_dir / name).is_file() else None,
+                    "file": name if name in written or (out_dir / name).is_file() else None,
                     "cases": fmt_int(s.get("n_cases")),
                     "events": fmt_int(s.get("n_events")),
                     "period": f"{fmt_date(s.get('first_event_at'))} – {fmt_date(s.get('last_event_at'))}"
@@ -131,19 +161,13 @@ def render_index(warehouse: str | Path, processes: list[str], out_dir: str | Pat
     )
 
 
-def write_report(warehouse: str | Path, config, process: str, out_dir: str | Path) -> Path:
+def write_report(warehouse: Warehouse, config, process: str, out_dir: str | Path) -> Path:
     """Write the report of ``process`` (and, with several processes, the index); return its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    processes = list(config.processes)
-    path = out_dir / report_file(processes, process)
-    html = render_report(warehouse, process, out_dir, processes, project=config.project)
-    path.write_text(html, encoding="utf-8")
-    if len(processes) > 1:
-        (out_dir / REPORT_FILE).write_text(
-            render_index(warehouse, processes, out_dir, config.project), encoding="utf-8"
-        )
-    return path
+    for name, html in report_pages(warehouse, config, process, out_dir).items():
+        (out_dir / name).write_text(html, encoding="utf-8")
+    return out_dir / report_file(list(config.processes), process)
 
 
 def report_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:

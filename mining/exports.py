@@ -23,7 +23,7 @@ import duckdb
 from mining import outputs
 from mining.config import ProjectConfig
 from mining.registry import PROCESS_STEPS, csv_files
-from mining.report.render import render_index, render_report
+from mining.report.render import render_index, report_pages
 from mining.warehouse import connect
 
 STAGING_PREFIX = ".export-"
@@ -107,11 +107,12 @@ def write_bpmn(con: duckdb.DuckDBPyConnection, processes: list[str], process: st
     ]
 
 
-def write_report(warehouse: str | Path, config: ProjectConfig, process: str, out_dir: Path) -> Path:
-    """The HTML report of ``process`` (its BPMN files are read from ``out_dir``)."""
-    processes = list(config.processes)
-    html = render_report(warehouse, process, out_dir, processes, project=config.project)
-    return write_text(out_dir / outputs.report_file(processes, process), html)
+def write_report(warehouse: str | Path, config: ProjectConfig, process: str, out_dir: str | Path) -> Path:
+    """Write the HTML report of ``process`` (and, with several processes, the index); return its path."""
+    out_dir = Path(out_dir)
+    for name, html in report_pages(warehouse, config, process, out_dir).items():
+        write_text(out_dir / name, html)
+    return out_dir / outputs.report_file(config.processes, process)
 
 
 # --- files -----------------------------------------------------------------------------------------

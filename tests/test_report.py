@@ -19,7 +19,10 @@ from mining.report import bpmn as report_bpmn
 from mining.report import layout as lay
 from mining.report import processmap as pm
 from mining.report.data import Reader, install_library, source_of
-from mining.report.render import render_report, report_file, write_report
+from mining import outputs
+from mining.outputs import report_file
+from mining.exports import write_report
+from mining.report.render import render_report
 from mining.sources.delimited import read_csv
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
@@ -362,14 +365,10 @@ def test_to_be_comparison_comes_from_the_process_attributes():
     assert [(r.label, r.as_is, r.to_be) for r in rows] == [("moments per case", 2.5, 2.0), ("tasks", 5.0, 3.0)]
 
 
-def test_bpmn_folder_matches_the_bpmn_step():
-    from mining.bpmn.step import output_folder
-
-    for processes in (["p"], ["p", "q"]):
-        config = parse_config(
-            {"sources": [{"name": n, "kind": "csv", "process": n, "path": "x.csv"} for n in processes]}
-        )
-        assert report_bpmn.bpmn_folder(processes, "p", Path("out")) == output_folder(config, "p", Path("out"))
+def test_bpmn_folder_is_the_output_folder_for_one_process_else_a_folder_per_process():
+    # One rule in mining.outputs, used by the bpmn step's figures, the exports and the report.
+    assert outputs.bpmn_folder(["p"], "p", Path("out")) == Path("out")
+    assert outputs.bpmn_folder(["p", "q"], "p", Path("out")) == Path("out") / "bpmn" / "p"
 
 
 def test_inline_scripts_cannot_end_early():

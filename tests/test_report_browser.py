@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from mining import pipeline
-from mining.report.render import write_report
+from mining.exports import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 BPIC = ROOT.parent / "shared" / "data" / "logs" / "bpic2012.xes.gz"

@@ -27,8 +27,6 @@ DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
 BIOC = "http://bpmn.io/schema/bpmn/biocolor/1.0"
 MOT = "urn:mot-mining:bpmn:1.0"
-AS_IS_FILE = "as-is.bpmn"
-TO_BE_FILE = "to-be.bpmn"
 # The navigated viewer, not the plain one: it can zoom and pan.
 VIEWER_SCRIPT = "bpmn-navigated-viewer.production.min.js"
 VIEWER_STYLES = ("diagram-js.css", "bpmn-js.css")
@@ -67,17 +65,6 @@ def find_viewer() -> Viewer:
         styles="\n".join(vendored_file(name) for name in VIEWER_STYLES),
         origin=f"bpmn-js {viewer_version(script)} ({VIEWER_SCRIPT})",
     )
-
-
-def bpmn_folder(processes: list[str], process: str, out_dir: Path) -> Path:
-    """The folder the bpmn step writes to: ``out_dir`` for one process, else ``out_dir/bpmn/<process>``.
-
-    The same rule as mining.bpmn.step.output_folder (kept here so the report does not import the
-    discovery code); tests/test_report.py checks that the two agree.
-    """
-    if len(processes) == 1:
-        return Path(out_dir)
-    return Path(out_dir) / "bpmn" / process
 
 
 def script_safe(text: str) -> str:

@@ -8,8 +8,8 @@ fetched, so the file works offline and can be mailed. No clock time goes into th
 warehouse gives the same bytes.
 
 ``report_pages`` (and ``render_report``, ``render_index`` under it) only read: the warehouse and
-the BPMN files in the output folder they are given. ``write_report`` and ``report_step`` write
-the pages.
+the BPMN documents in the warehouse and, for the index, the reports already in the output folder.
+``mining.exports`` writes the pages.
 """
 
 from __future__ import annotations
@@ -24,21 +24,14 @@ import duckdb
 import jinja2
 from markupsafe import Markup
 
+from mining.outputs import REPORT_FILE, report_file
 from mining.report.bpmn import Viewer, find_viewer, script_safe
 from mining.report.data import Reader
 from mining.report.formats import fmt_date, fmt_duration, fmt_int
 from mining.report.sections import build_sections
 
-REPORT_FILE = "report.html"
 # What the report reads: the warehouse file, or an open connection to it.
 Warehouse = str | Path | duckdb.DuckDBPyConnection
-
-
-def report_file(processes: list[str], process: str) -> str:
-    """The report's file name: ``report.html`` for a one-process config, else ``report-<process>.html``."""
-    if len(processes) <= 1:
-        return REPORT_FILE
-    return f"report-{re.sub(r'[^A-Za-z0-9_.-]', '_', process)}.html"
 
 
 @cache
@@ -159,18 +152,3 @@ def render_index(
         .get_template("index.html.j2")
         .render(project=project, rows=rows, styles=Markup(script_safe(_asset("report.css"))))
     )
-
-
-def write_report(warehouse: Warehouse, config, process: str, out_dir: str | Path) -> Path:
-    """Write the report of ``process`` (and, with several processes, the index); return its path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, html in report_pages(warehouse, config, process, out_dir).items():
-        (out_dir / name).write_text(html, encoding="utf-8")
-    return out_dir / report_file(list(config.processes), process)
-
-
-def report_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
-    """Pipeline step, kept last: the HTML report of ``process`` (DIR/report.html or DIR/report-<process>.html)."""
-    path = write_report(warehouse, config, process, out_dir)
-    return {"report": str(path)}

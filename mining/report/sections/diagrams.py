@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mining.report.bpmn import AS_IS_FILE, TO_BE_FILE, bpmn_folder, comparison, static_svg
+from mining import outputs
+from mining.report.bpmn import comparison, static_svg
 from mining.report.context import Context
 from mining.report.page import Column, Figure, Section, table
 
 
 def bpmn_section(ctx: Context) -> Section:
     """The as-is and to-be BPMN diagrams."""
-    folder = bpmn_folder(ctx.processes, ctx.process, ctx.out_dir)
+    folder = outputs.bpmn_folder(ctx.processes, ctx.process, ctx.out_dir)
+    stored = ctx.reader.fetch("bpmn_documents", ctx.process)
     figures = []
-    for side, name, title in (("as-is", AS_IS_FILE, "As-is BPMN"), ("to-be", TO_BE_FILE, "To-be BPMN")):
+    for side, name, title in (("as-is", outputs.AS_IS_FILE, "As-is BPMN"), ("to-be", outputs.TO_BE_FILE, "To-be BPMN")):
         figure = Figure(f"bpmn-{side}", title)
-        path = folder / name
-        rel = _relative(path, ctx.out_dir)
+        rel = _relative(folder / name, ctx.out_dir)
         figure.notes.append(f"File: {rel} (open it in Camunda Modeler or bpmn.io to edit).")
-        if not path.is_file():
+        if not stored.ok:
             figure.missing.append(f"{rel} is not there: the bpmn step has not run for this process")
         else:
-            xml = path.read_bytes()
+            xml = bytes(stored.rows[0]["as_is" if side == "as-is" else "to_be"])
             figure.bpmn = {"side": side, "file": rel, "xml": xml.decode("utf-8"), "static_svg": None}
             if ctx.viewer is None:
                 figure.bpmn["static_svg"] = static_svg(xml, side)

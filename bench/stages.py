@@ -230,7 +230,8 @@ def ours_dfg_variants_raw(ctx: Context) -> dict:
 
 def _dfg_variants_sql(ctx: Context, file: str) -> dict:
     """Run a bench SQL file whose last two statements return the DFG and the variants."""
-    from mining.warehouse import connect, statements
+    from mining.warehouse import connect
+    from mining.warehouse.sqlfiles import statements
 
     con = connect(ctx.warehouse, read_only=True)
     try:

@@ -20,6 +20,7 @@ from mining.sources import extract
 from mining.sources.files import kind_from_path
 from mining.warehouse import connect
 from mining.warehouse.load import LoadResult, load_batch
+from mining.warehouse.prepare import prepare, process_counts
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 Progress = Callable[[str], None]
@@ -70,22 +71,10 @@ def prepare_process(warehouse: str | Path, process: str) -> dict:
     """Rebuild the prepared tables of ``process``; return its case, event and variant counts."""
     con = connect(warehouse)
     try:
-        discovery.prepare(con, process)
+        prepare(con, process)
         return process_counts(con, process)
     finally:
         con.close()
-
-
-def process_counts(con, process: str) -> dict:
-    """Cases, events, activities and variants of a prepared process."""
-    row = con.execute(
-        "SELECT (SELECT count(*) FROM cases WHERE process = $p), "
-        "(SELECT count(*) FROM event_log WHERE process = $p), "
-        "(SELECT count(*) FROM activity_stats WHERE process = $p), "
-        "(SELECT count(*) FROM variants WHERE process = $p)",
-        {"p": process},
-    ).fetchall()[0]
-    return dict(zip(("cases", "events", "activities", "variants"), row, strict=True))
 
 
 def discover_process(warehouse: str | Path, config: ProjectConfig, process: str, out_dir: str | Path) -> list[dict]:

@@ -34,7 +34,8 @@ from typing import TextIO
 
 import duckdb
 
-from mining.warehouse import apply_engine_settings, connect, quote_ident, run_sql, statements
+from mining.warehouse import apply_engine_settings, connect, quote_ident, run_sql
+from mining.warehouse.sqlfiles import statements
 
 QUERIES_PACKAGE_DIR = "queries_sql"
 WAREHOUSE_FILE = "warehouse.duckdb"

@@ -351,14 +351,14 @@ def test_csv_duplicate_events_are_kept_once_per_occurrence_and_never_doubled(tmp
 
 
 def test_csv_out_of_order_events_are_ordered_by_time_then_file_order(tmp_path):
-    from mining import discovery
+    from mining.warehouse.prepare import prepare
 
     text = (
         HEADER
         + "c1,c,2024-01-01 12:00\nc1,a,2024-01-01 10:00\nc1,b2,2024-01-01 11:00\nc1,b1,2024-01-01 11:00\nc2,x,2024-01-02\n"
     )
     _, con = ingest(tmp_path, src(write(tmp_path / "order.csv", text)))
-    discovery.prepare(con, "p")
+    prepare(con, "p")
     log = con.execute("SELECT activity, pos FROM event_log WHERE case_id = 'c1' ORDER BY pos").fetchall()
     assert log == [("a", 1), ("b2", 2), ("b1", 3), ("c", 4)]  # equal times keep their file order
 

@@ -17,9 +17,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from mining import discovery, pipeline, queries
+from mining import pipeline, queries
 from mining.cli import app
 from mining.warehouse import connect
+from mining.warehouse.prepare import prepare
 
 DEMO_CASES = 600
 REPO = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def tiny_con(tmp_path_factory):
                     "TIMESTAMPTZ '2024-03-01 09:00:00+00' + to_seconds(?), ?, 'complete', ?, 1, NULL)",
                     [f"k{seq}", process, case_id, activity, offset, resource, seq],
                 ).fetchall()
-        discovery.prepare(con, process)
+        prepare(con, process)
     queries.install_queries(con)
     yield con
     con.close()

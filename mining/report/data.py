@@ -21,7 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from mining.warehouse import connect, statements
+from mining.warehouse import connect
+from mining.warehouse.sqlfiles import statements
 
 _FROM = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", re.I)
 _LIBRARY_OBJECT = re.compile(r"^(CREATE\s+OR\s+REPLACE)\s+(VIEW|MACRO)\b", re.I | re.M)

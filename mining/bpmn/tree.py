@@ -54,6 +54,7 @@ class Tree:
 
 def from_pm4py(tree) -> Tree:
     """Our ``Tree`` from a pm4py ``ProcessTree``; interleaving (not produced by IMf) is refused."""
+    # Imported here: pm4py takes seconds to import, and drawing a stored tree does not need it.
     from pm4py.objects.process_tree.obj import Operator
 
     names = {

@@ -231,7 +231,8 @@ def ours_dfg_variants_raw(ctx: Context) -> dict:
 
 def _dfg_variants_sql(ctx: Context, name: str) -> dict:
     """Run the bench SQL file ``bench/sql/<name>.sql`` whose last two statements return the DFG and the variants."""
-    from mining.warehouse import connect, statements
+    from mining.warehouse import connect
+    from mining.warehouse.sqlfiles import statements
 
     con = connect(ctx.warehouse, read_only=True)
     try:

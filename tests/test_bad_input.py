@@ -352,14 +352,14 @@ def test_csv_duplicate_events_are_kept_once_per_occurrence_and_never_doubled(tmp
 
 
 def test_csv_out_of_order_events_are_ordered_by_time_then_file_order(tmp_path):
-    from mining import discovery
+    from mining.warehouse.prepare import prepare
 
     text = (
         HEADER
         + "c1,c,2024-01-01 12:00\nc1,a,2024-01-01 10:00\nc1,b2,2024-01-01 11:00\nc1,b1,2024-01-01 11:00\nc2,x,2024-01-02\n"
     )
     _, con = ingest(tmp_path, src(write(tmp_path / "order.csv", text)))
-    discovery.prepare(con, "p")
+    prepare(con, "p")
     log = con.execute("SELECT activity, pos FROM event_log WHERE case_id = 'c1' ORDER BY pos").fetchall()
     assert log == [("a", 1), ("b2", 2), ("b1", 3), ("c", 4)]  # equal times keep their file order
 
@@ -714,10 +714,10 @@ def test_mapping_that_yields_no_rows_loads_nothing_and_says_so(tmp_path):
     assert [(r.rows_read, r.rows_loaded) for r in results] == [(0, 0)]
     assert con.execute("SELECT location, rows_read, status FROM load_audit").fetchall() == [("s.m", 0, "committed")]
     con.close()
-    from mining.pipeline import discover_process
+    from mining.discovery.step import discover_process
 
     with pytest.raises(ValueError, match=r"process 'p' has no events to mine"):
-        discover_process(tmp_path / "warehouse.duckdb", config(), "p", tmp_path / "out")
+        discover_process(tmp_path / "warehouse.duckdb", config(), "p")
 
 
 def test_source_table_that_disappears_between_runs(tmp_path):

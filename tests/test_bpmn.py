@@ -7,6 +7,7 @@ pm4py's own BPMN importer for the behaviour, and a tiny warehouse for the figure
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -17,17 +18,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mining import discovery
-from mining.bpmn.diagram import Diagram, Tree, from_pm4py, layout
+from mining.bpmn.diagram import Diagram
 from mining.bpmn.export import export, first_clauses
 from mining.bpmn.figures import ActivityFigures, ProcessFigures, duration, load_figures, number
+from mining.bpmn.layout import layout
 from mining.bpmn.serialize import BIOC, BPMN, BPMNDI, COLOR, MOT
 from mining.config.bpmn import Bpmn
 from mining.bpmn.step import bpmn_step, stored_imf
 from mining.bpmn.tobe import plan_removals, project
+from mining.bpmn.tree import Tree, from_pm4py, from_stored
 from mining.config import ConfigError, ProjectConfig, Source, parse_config
 from mining.sources.delimited import read_csv
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -479,7 +483,7 @@ def tiny(tmp_path):
     con = connect(warehouse)
     try:
         load_batch(con, read_csv(csv), process="p", source="tiny", location=str(csv), timezone="UTC")
-        discovery.prepare(con, "p")
+        prepare(con, "p")
         discovery.discover(con, "p", config.discovery.model_copy(update={"algorithms": ["imf"]}))
     finally:
         con.close()
@@ -542,4 +546,44 @@ def test_step_names_the_config_key_for_an_unknown_activity(tiny, tmp_path):
         bpmn_step(warehouse, config, "p", tmp_path)
     config = config.model_copy(update={"bpmn": Bpmn(remove=["a", "b", "c"])})
     with pytest.raises(ValueError, match="removes every activity of process 'p'"):
+        bpmn_step(warehouse, config, "p", tmp_path)
+
+
+def test_the_stored_tree_reads_back_as_the_mined_one():
+    from pm4py.objects.process_tree.obj import Operator, ProcessTree
+
+    # Labels that pm4py's tree text cannot carry back: the stored data carries them unchanged.
+    root = ProcessTree(operator=Operator.SEQUENCE)
+    choice = ProcessTree(operator=Operator.XOR, parent=root)
+    choice.children = [ProcessTree(parent=choice), ProcessTree(label="b, 'quoted' (x)", parent=choice)]
+    loop = ProcessTree(operator=Operator.LOOP, parent=root)
+    loop.children = [ProcessTree(label="c", parent=loop), ProcessTree(parent=loop)]
+    both = ProcessTree(operator=Operator.PARALLEL, parent=root)
+    both.children = [ProcessTree(label="d", parent=both), ProcessTree(label="é", parent=both)]
+    root.children = [ProcessTree(label="a", parent=root), choice, loop, both]
+    text = discovery.tree_json(root)
+    assert text == discovery.tree_json(root) and json.loads(text) == discovery.tree_data(root)
+    assert from_stored(json.loads(text)) == from_pm4py(root)
+    with pytest.raises(ValueError, match="no BPMN block translation"):
+        from_stored({"op": "interleaving", "children": [{"label": "a"}, {"label": "b"}]})
+
+
+def test_the_step_needs_the_stored_imf_model(tiny, tmp_path):
+    warehouse, config = tiny
+    con = connect(warehouse)
+    try:
+        assert discovery.stored_tree(con, "p", "imf").model_id == discovery.model_id(
+            "imf", discovery.imf_parameters(0.2), discovery.variants(con, "p")
+        )
+    finally:
+        con.close()
+    stale = config.model_copy(update={"discovery": config.discovery.model_copy(update={"imf_noise_threshold": 0.3})})
+    with pytest.raises(ValueError, match="run the discover step again before the bpmn step"):
+        bpmn_step(warehouse, stale, "p", tmp_path)
+    con = connect(warehouse)
+    try:
+        con.execute("DELETE FROM model_runs").fetchall()
+    finally:
+        con.close()
+    with pytest.raises(ValueError, match="run the discover step with imf among discovery.algorithms"):
         bpmn_step(warehouse, config, "p", tmp_path)

@@ -14,6 +14,7 @@ from mining.sources.delimited import read_csv
 from mining.sources.files import SourceError
 from mining.warehouse import connect, migrations
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 
 
 def write(path: Path, text: str) -> Path:
@@ -45,7 +46,7 @@ c4,c,2024-01-04 12:00:00,r1
 def tiny(tmp_path):
     con = connect(":memory:")
     result = load_csv(con, write(tmp_path / "tiny.csv", TINY))
-    discovery.prepare(con, "p")
+    prepare(con, "p")
     yield con, result
     con.close()
 
@@ -85,7 +86,7 @@ def test_equal_timestamps_keep_file_order(tmp_path):
     con = connect(":memory:")
     log = "case,activity,time\nx,second,2024-01-01 10:00\nx,first,2024-01-01 10:00\nx,third,2024-01-01 11:00\n"
     load_csv(con, write(tmp_path / "ties.csv", log))
-    discovery.prepare(con, "p")
+    prepare(con, "p")
     assert discovery.variants(con, "p") == Counter({("second", "first", "third"): 1})
 
 
@@ -93,7 +94,7 @@ def test_out_of_order_rows_are_sorted_by_time(tmp_path):
     con = connect(":memory:")
     log = "case,activity,time\nx,b,2024-01-01 11:00\nx,a,2024-01-01 10:00\n"
     load_csv(con, write(tmp_path / "ooo.csv", log))
-    discovery.prepare(con, "p")
+    prepare(con, "p")
     assert discovery.variants(con, "p") == Counter({("a", "b"): 1})
 
 

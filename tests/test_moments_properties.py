@@ -9,11 +9,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mining import discovery
 from mining.moments.analysis import analyse
 from mining.config.moments import Moments
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 ACTIVITIES = ["Submit application", "Call customer", "Credit check", "Send offer", "Customer withdrew", "Payout"]
@@ -113,7 +113,7 @@ def same(a, b) -> bool:
 
 def analysed(con, process: str, rows: list[dict]) -> None:
     load_batch(con, table(rows), process=process, source=process, location=process)
-    discovery.prepare(con, process)
+    prepare(con, process)
     analyse(con, process, SETTINGS)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mining import pipeline
+from mining.warehouse.prepare import prepare_process
 from mining.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,7 @@ def analysed(log: Path, out: Path, config_file: Path | None = None):
     for source in config.sources:
         pipeline.ingest_source(warehouse, config, source)
     process = config.processes[0]
-    pipeline.prepare_process(warehouse, process)
+    prepare_process(warehouse, process)
     figures = pipeline.moments_step(warehouse, config, process, out)["moments"]
     return process, figures, connect(warehouse, read_only=True)
 

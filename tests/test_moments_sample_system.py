@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from mining import pipeline
+from mining.warehouse.prepare import prepare_process
 from mining.moments.analysis import analyse
 from mining.moments.export import write_csvs
 from mining.warehouse import connect
@@ -29,7 +30,7 @@ def demo(tmp_path_factory):
     warehouse = pipeline.warehouse_path(out)
     for source in config.sources:
         pipeline.ingest_source(warehouse, config, source)
-    pipeline.prepare_process(warehouse, PROCESS)
+    prepare_process(warehouse, PROCESS)
     figures = pipeline.moments_step(warehouse, config, PROCESS, out)["moments"]
     con = connect(warehouse)
     yield out, config, figures, con

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from mining import discovery
 from mining.moments.analysis import analyse, json_path, z_value
 from mining.moments.export import write_csvs
 from mining.moments.rules import Classifier
 from mining.config.moments import Moments
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 Z = z_value(0.95)
@@ -38,7 +38,7 @@ def log_table(rows: list[tuple]) -> pa.Table:
 def warehouse_with(rows: list[tuple], process: str = "p"):
     con = connect(":memory:")
     load_batch(con, log_table(rows), process=process, source="s", location="test")
-    discovery.prepare(con, process)
+    prepare(con, process)
     return con
 
 
@@ -315,7 +315,7 @@ def test_time_limit_and_precedence_of_outcomes():
 def test_reanalysis_replaces_the_rows_of_its_process_only():
     con = warehouse_with(ROWS, "p")
     load_batch(con, log_table(ROWS[:5]), process="q", source="s2", location="test2")
-    discovery.prepare(con, "q")
+    prepare(con, "q")
     analyse(con, "p", SETTINGS)
     analyse(con, "q", SETTINGS)
     analyse(con, "p", SETTINGS)
@@ -335,7 +335,7 @@ def test_attribute_names_with_any_characters():
     con = connect(":memory:")
     table = log_table(ROWS[:2]).append_column("org:group", pa.array(["front", "back"], pa.string()))
     load_batch(con, table, process="p", source="s", location="t")
-    discovery.prepare(con, "p")
+    prepare(con, "p")
     settings = Moments.model_validate(
         {"marking": {"rules": [{"name": "front office", "where": {"org:group": ["front"]}}]}}
     )

@@ -17,9 +17,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from mining import discovery, pipeline, shell, sqllib
+from mining import pipeline, shell, sqllib
 from mining.cli import app
 from mining.warehouse import connect
+from mining.warehouse.prepare import prepare
 from mining.warehouse.snapshot import open_for_reading, publish_snapshot
 
 DEMO_CASES = 600
@@ -76,7 +77,7 @@ def tiny_con(tmp_path_factory):
                     "TIMESTAMPTZ '2024-03-01 09:00:00+00' + to_seconds(?), ?, 'complete', ?, 1, NULL)",
                     [f"k{seq}", process, case_id, activity, offset, resource, seq],
                 ).fetchall()
-        discovery.prepare(con, process)
+        prepare(con, process)
     sqllib.install_queries(con)
     yield con
     con.close()

@@ -25,7 +25,7 @@ def bpic(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("queries-bpic") / "warehouse.duckdb"
     config = pipeline.config_for_log(BPIC)
     pipeline.ingest_source(warehouse, config, config.sources[0])
-    pipeline.prepare_process(warehouse, "bpic2012")
+    prepare_process(warehouse, "bpic2012")
     con = connect(warehouse)
     sqllib.install_queries(con)
     yield con

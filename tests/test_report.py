@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from mining import discovery
 from mining.config import parse_config
 from mining.report import bpmn as report_bpmn
 from mining.report import layout as lay
@@ -26,6 +25,7 @@ from mining.report.render import render_report
 from mining.sources.delimited import read_csv
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 
 # --- layered layout --------------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ def small(tmp_path_factory) -> Path:
     try:
         for process in ("p1", "p2"):
             load_batch(con, read_csv(log), process=process, source=process, location="log.csv", timezone="UTC")
-            discovery.prepare(con, process)
+            prepare(con, process)
     finally:
         con.close()
     return folder

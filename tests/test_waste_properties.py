@@ -12,9 +12,9 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mining import discovery
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 from mining.waste import analyse, what_if
 from mining.waste.score import COMPONENTS
 
@@ -48,7 +48,7 @@ def waste_tables(rows) -> tuple[list, list]:
             }
         )
         load_batch(con, table, process="p", source="s", location="gen", timezone="UTC")
-        discovery.prepare(con, "p")
+        prepare(con, "p")
         analyse(con, "p")
         activities = con.execute("SELECT * FROM waste_activities ORDER BY activity").fetchall()
         whatif = con.execute("SELECT * FROM waste_whatif ORDER BY activity, scope").fetchall()
@@ -87,7 +87,7 @@ def test_removing_a_step_that_never_occurs_saves_nothing(rows):
             }
         )
         load_batch(con, table, process="p", source="s", location="gen", timezone="UTC")
-        discovery.prepare(con, "p")
+        prepare(con, "p")
         for scope in ("all", "repeats"):
             [w] = what_if(con, "p", ["no such step"], scope)
             assert (w["cases_affected"], w["steps_removed"], w["mean_throughput_s_saved"]) == (0, 0, 0)
@@ -112,7 +112,7 @@ def test_scores_components_and_ranks_stay_in_range(rows):
             }
         )
         load_batch(con, table, process="p", source="s", location="gen", timezone="UTC")
-        discovery.prepare(con, "p")
+        prepare(con, "p")
         analyse(con, "p")
         cursor = con.execute("SELECT * FROM waste_activities ORDER BY rank")
         names = [d[0] for d in cursor.description]

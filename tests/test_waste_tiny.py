@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from mining import discovery
 from mining.config import ConfigError, parse_config
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare
 from mining.waste import Waste, analyse, what_if
 from mining.waste.score import components, protection, rate_difference, recommend, waste_score, z_value
 
@@ -29,7 +29,7 @@ def load(con, rows, process="p"):
         }
     )
     load_batch(con, table, process=process, source="s", location="tiny", timezone="UTC")
-    discovery.prepare(con, process)
+    prepare(con, process)
 
 
 def activities(con, process="p") -> dict[str, dict]:

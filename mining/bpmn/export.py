@@ -9,11 +9,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from mining import __version__
-from mining.bpmn.diagram import Diagram, Tree, digest, layout, slug
+from mining.bpmn.diagram import Diagram, digest, slug
 from mining.bpmn.figures import ProcessFigures, number, task_attributes, task_documentation
+from mining.bpmn.layout import layout
 from mining.bpmn.serialize import MOT, Annotations, Colour, serialize
 from mining.config.bpmn import Bpmn
 from mining.bpmn.tobe import ModelStats, RemovalPlan, compare, project, to_be_documentation
+from mining.bpmn.tree import Tree
 
 # A note shows the start of the waste explanation; the task's documentation holds all of it.
 NOTE_LIMIT = 140

@@ -6,10 +6,10 @@ from collections import Counter
 from pathlib import Path
 
 from mining import discovery, outputs
-from mining.bpmn.diagram import Tree, from_pm4py
 from mining.bpmn.export import Exported, export
 from mining.bpmn.figures import load_figures
 from mining.bpmn.tobe import plan_removals, project
+from mining.bpmn.tree import Tree, from_pm4py, from_stored
 from mining.warehouse import connect
 
 
@@ -18,27 +18,41 @@ def stored_imf(con, process: str, log_variants: Counter, noise_threshold: float)
     """The IMf tree and fitness that the discover step stored, if they belong to these variants.
 
     The stored row is used only when its model id (a hash of the algorithm, its parameters and the
-    variants) matches and its tree text parses back to the same text; otherwise None.
+    variants) is the one these variants and ``noise_threshold`` give; otherwise None.
     """
-    from pm4py.objects.process_tree.utils.generic import parse
+    stored = discovery.stored_tree(con, process, "imf")
+    if stale_reason(stored, process, log_variants, noise_threshold):
+        return None
+    return from_stored(stored.tree), stored.fitness
 
-    rows = con.execute(
-        "SELECT model_id, process_tree, fitness FROM model_runs WHERE process = $p AND algorithm = 'imf'",
-        {"p": process},
-    ).fetchall()
-    if not rows or rows[0][1] is None:
-        return None
-    stored_id, text, fitness = rows[0]
-    probe = discovery.Model("imf", {"noise_threshold": noise_threshold}, None, None, None)
-    if stored_id != discovery.model_id(probe, log_variants):
-        return None
-    try:
-        tree = parse(text)
-    except (AssertionError, IndexError, KeyError, RecursionError, ValueError):
-        return None  # labels that pm4py's tree syntax cannot carry: mine again
-    if str(tree) != text:
-        return None
-    return from_pm4py(tree), fitness
+
+def stale_reason(
+    stored: discovery.StoredTree | None, process: str, log_variants: Counter, noise_threshold: float
+) -> str | None:
+    """Why ``stored`` (a ``discovery.StoredTree`` or None) is not the as-is model of these variants,
+    or None when it is."""
+    if stored is None:
+        return (
+            f"process {process!r} has no IMf process tree in model_runs: run the discover step "
+            "with imf among discovery.algorithms before the bpmn step"
+        )
+    expected = discovery.model_id("imf", discovery.imf_parameters(noise_threshold), log_variants)
+    if stored.model_id != expected:
+        return (
+            f"the IMf model stored for process {process!r} (model id {stored.model_id}) was mined from other "
+            f"variants or another discovery.imf_noise_threshold than {noise_threshold} (model id {expected}): "
+            "run the discover step again before the bpmn step"
+        )
+    return None
+
+
+def as_is_model(con, process: str, log_variants: Counter, noise_threshold: float) -> tuple[Tree, float | None]:
+    """The as-is tree and its fitness, as the discover step stored them (never mined again here)."""
+    stored = discovery.stored_tree(con, process, "imf")
+    reason = stale_reason(stored, process, log_variants, noise_threshold)
+    if reason:
+        raise ValueError(reason)
+    return from_stored(stored.tree), stored.fitness
 
 
 def mine(log_variants: Counter, noise_threshold: float, fitness_max_variants: int) -> tuple[Tree, float | None]:
@@ -63,10 +77,9 @@ def build(warehouse: str | Path, config, process: str) -> Exported:
         if not log_variants:
             raise ValueError(f"process {process!r} has no events: nothing to draw as BPMN")
         figures = load_figures(con, process)
-        stored = stored_imf(con, process, log_variants, noise)
+        as_is_tree, as_is_fitness = as_is_model(con, process, log_variants, noise)
     finally:
         con.close()
-    as_is_tree, as_is_fitness = stored if stored else mine(log_variants, noise, settings.fitness_max_variants)
     plan = plan_removals(figures, settings.remove)
     if plan.unknown and len(config.processes) == 1:
         known = ", ".join(sorted(figures.activities))

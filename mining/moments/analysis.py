@@ -17,10 +17,11 @@ from statistics import NormalDist
 import duckdb
 import pyarrow as pa
 
-from mining.discovery import case_ranges, sql_sections
 from mining.moments.rules import Classifier
 from mining.config.moments import Moments
 from mining.warehouse import run_sql, scalar
+from mining.warehouse.prepare import case_ranges
+from mining.warehouse.sqlfiles import sections as sql_sections
 
 # The SQL files in run order; each reads the temporary tables of the ones before it.
 STEPS = ("macros", "fields", "marks", "outcomes", "scores", "knock_on", "dropout")

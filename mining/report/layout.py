@@ -7,7 +7,7 @@ dummy nodes on edges that span several layers, order each layer by barycentre sw
 order with the fewest crossings), and place nodes horizontally by weighted isotonic regression
 (each node as close as possible to its neighbours, without overlaps and in the chosen order).
 
-The BPMN layout in mining/bpmn/diagram.py lays out process *trees* block by block; a DFG is a
+The BPMN layout in mining/bpmn/layout.py lays out process *trees* block by block; a DFG is a
 general graph, so it needs this one. Everything here is a pure function of the nodes and edges,
 with ties broken by name, so the same graph always gives the same picture.
 """

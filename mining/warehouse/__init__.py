@@ -5,19 +5,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 
+from mining.warehouse.sqlfiles import statements
+
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The text of ``mining/warehouse/sql/<name>.sql``."""
-    return resources.files("mining.warehouse").joinpath("sql", f"{name}.sql").read_text("utf-8")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -108,16 +103,6 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
     """The single value a query returns (the whole result is consumed, as DuckDB 2 requires)."""
     rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
     return rows[0][0] if rows else None
-
-
-def statements(sql: str) -> list[str]:
-    """Split a SQL file of ours into statements (each ends with ';' at the end of a line)."""
-    parts = re.split(r";[ \t]*(?:--[^\n]*)?\n", sql + "\n")
-    return [p.strip() for p in parts if _has_code(p)]
-
-
-def _has_code(text: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> None:

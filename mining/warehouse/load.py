@@ -18,7 +18,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from mining.warehouse import execute, quote_ident, run_sql, scalar, sql_text
+from mining.warehouse import execute, quote_ident, run_sql, scalar
+from mining.warehouse.sqlfiles import sql_file
 
 STANDARD = ("case_id", "activity", "ts", "resource", "lifecycle")
 ROW = "__row"
@@ -151,7 +152,7 @@ def stage_sql(table: pa.Table, timestamp_format: str | None) -> str:
     """The staging statement for this batch (the twin of ``load_batch`` that only builds SQL)."""
     ts_type = table.schema.field("ts").type
     return (
-        sql_text("stage_events")
+        sql_file(__package__, "stage_events")
         .replace("/*TS*/", timestamp_expression(ts_type, timestamp_format))
         .replace("/*LOCAL*/", local_expression(ts_type, timestamp_format))
         .replace("/*ATTRS*/", attributes_expression(table.column_names))
@@ -160,7 +161,7 @@ def stage_sql(table: pa.Table, timestamp_format: str | None) -> str:
 
 def quarantine_sql(table: pa.Table) -> str:
     """The quarantine statement for this batch."""
-    return sql_text("quarantine_rows").replace("/*RAW*/", raw_expression(table.column_names))
+    return sql_file(__package__, "quarantine_rows").replace("/*RAW*/", raw_expression(table.column_names))
 
 
 def run_statement(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> None:
@@ -224,7 +225,7 @@ def load_batch(
         run_statement(con, stage_sql(table, timestamp_format), params)
         run_statement(con, quarantine_sql(table), {"load_id": load_id, "source": source, "location": location})
         before = scalar(con, "SELECT count(*) FROM events WHERE source = $s", {"s": source})
-        run_sql(con, sql_text("merge_events"), {"load_id": load_id, "source": source, "process": process})
+        run_sql(con, sql_file(__package__, "merge_events"), {"load_id": load_id, "source": source, "process": process})
         after = scalar(con, "SELECT count(*) FROM events WHERE source = $s", {"s": source})
         quarantined = scalar(con, "SELECT count(*) FROM staged WHERE reason IS NOT NULL")
         result = LoadResult(

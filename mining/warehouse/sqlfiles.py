@@ -36,8 +36,24 @@ def sections(sql: str) -> dict[str, str]:
 
 
 def statements(sql: str) -> list[str]:
-    """The statements of ``sql``, split by DuckDB's own parser (comments-only parts dropped)."""
-    return [s.query.strip() for s in duckdb.extract_statements(sql) if has_code(s.query)]
+    """The statements of ``sql``, split by DuckDB's own parser: each one's code without its closing
+    ``;`` and the comments around it (comments-only parts dropped)."""
+    found = (_code(s.query) for s in duckdb.extract_statements(sql) if has_code(s.query))
+    return [code for code in found if code]
+
+
+def _code(query: str) -> str:
+    """``query`` up to its last token that is not a comment, a closing ``;`` left out.
+
+    DuckDB hands each statement over with its ``;`` and the comments that follow it (up to the
+    next statement); callers bind parameters by the names in the code and show the code to people.
+    """
+    tokens = duckdb.tokenize(query)
+    starts = [start for start, _ in tokens] + [len(query)]
+    code = [i for i, (_, kind) in enumerate(tokens) if kind != duckdb.token_type.comment]
+    if code and query[starts[code[-1]] : starts[code[-1] + 1]].strip() == ";":
+        code.pop()
+    return query[: starts[code[-1] + 1]].strip() if code else ""
 
 
 def has_code(text: str) -> bool:

@@ -1,6 +1,6 @@
 -- Rebuild the prepared mining tables of one process ($process) from `events`.
 -- Event order inside a case: timestamp, then source order (seq), as pm4py orders a log.
--- mining.discovery.prepare runs the sections in order: `clear` and `chunks` once, `chunk` once per
+-- mining.warehouse.prepare runs the sections in order: `clear` and `chunks` once, `chunk` once per
 -- range of case ids [$lo, $hi) (NULL = open end), then `finish`. Working through the cases in
 -- ranges keeps the window sort of a 10-million-event log to one range's size; the ranges ascend,
 -- so the tables are written in case_id order exactly as one pass would write them.

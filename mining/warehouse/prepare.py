@@ -1,0 +1,77 @@
+"""The prepared tables every analysis reads: event_log, cases, variants, dfg_edges, activity_stats.
+
+``prepare`` rebuilds them for one process from the loaded ``events`` (mining/warehouse/sql/prepare.sql),
+working through the cases in ranges (``case_ranges``) so that the window sort of a 10-million-event
+log stays the size of one range; other steps that write per-event tables chunk with the same ranges.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pathlib import Path
+
+from mining.warehouse import connect, run_sql
+from mining.warehouse.sqlfiles import sections, sql_file
+
+# Events per range of cases that prepare orders in one go: bounds the memory of its window sort.
+PREPARE_CHUNK_EVENTS = 2_000_000
+
+
+def prepare_sections() -> dict[str, str]:
+    """The sections of prepare.sql: clear, chunks, chunk, finish."""
+    return sections(sql_file(__package__, "prepare"))
+
+
+def case_ranges(
+    con: duckdb.DuckDBPyConnection, process: str, chunk_events: int = PREPARE_CHUNK_EVENTS
+) -> list[tuple[str | None, str | None]]:
+    """Ranges ``[lo, hi)`` of the case ids of ``process`` (None: open), ascending, with about
+    ``chunk_events`` events each (from the loaded events, which hold the same cases as event_log)."""
+    n_events = con.execute("SELECT count(*) FROM events WHERE process = $p", {"p": process}).fetchall()[0][0]
+    chunks = -(-n_events // chunk_events)
+    if chunks <= 1:
+        return [(None, None)]
+    chunks_sql = prepare_sections()["chunks"]
+    starts = [row[0] for row in con.execute(chunks_sql, {"process": process, "chunks": chunks}).fetchall()]
+    lows = [None, *starts[1:]]
+    return list(zip(lows, [*starts[1:], None], strict=True))
+
+
+def prepare(con: duckdb.DuckDBPyConnection, process: str) -> None:
+    """Rebuild the prepared tables (event_log, cases, variants, dfg_edges, activity_stats)."""
+    parts = prepare_sections()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_sql(con, parts["clear"], {"process": process})
+        for lo, hi in case_ranges(con, process):
+            run_sql(con, parts["chunk"], {"process": process, "lo": lo, "hi": hi})
+        run_sql(con, parts["finish"], {"process": process})
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def process_counts(con: duckdb.DuckDBPyConnection, process: str) -> dict:
+    """Cases, events, activities and variants of a prepared process."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM cases WHERE process = $p), "
+        "(SELECT count(*) FROM event_log WHERE process = $p), "
+        "(SELECT count(*) FROM activity_stats WHERE process = $p), "
+        "(SELECT count(*) FROM variants WHERE process = $p)",
+        {"p": process},
+    ).fetchall()[0]
+    return dict(zip(("cases", "events", "activities", "variants"), row, strict=True))
+
+
+def prepare_process(warehouse: str | Path, process: str) -> dict:
+    """Rebuild the prepared tables of ``process``; return its case, event and variant counts."""
+    with connect(warehouse) as con:
+        prepare(con, process)
+        return process_counts(con, process)
+
+
+def prepare_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
+    """Pipeline step (mining.registry): the prepared tables of ``process`` and its counts."""
+    return prepare_process(warehouse, process)

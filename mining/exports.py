@@ -93,9 +93,7 @@ def write_models(con: duckdb.DuckDBPyConnection, process: str, folder: Path) -> 
 
 def write_bpmn(con: duckdb.DuckDBPyConnection, processes: list[str], process: str, out_dir: Path) -> list[Path]:
     """The as-is and to-be BPMN documents the bpmn step stored for ``process``."""
-    rows = con.execute(
-        "SELECT as_is, to_be FROM bpmn_documents WHERE process = $p", {"p": process}
-    ).fetchall()
+    rows = con.execute("SELECT as_is, to_be FROM bpmn_documents WHERE process = $p", {"p": process}).fetchall()
     if not rows:
         return []
     folder = outputs.bpmn_folder(processes, process, out_dir)

@@ -27,7 +27,6 @@ loads the results, and ``publish`` (writer) finishes the run on the merged wareh
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass

@@ -51,7 +51,9 @@ def test_mining_never_imports_airflow():
 
 
 def test_no_module_in_mining_is_above_the_size_limit():
-    sizes = {p.relative_to(ROOT).as_posix(): len(p.read_text("utf-8").splitlines()) for p in (ROOT / "mining").rglob("*.py")}
+    sizes = {
+        p.relative_to(ROOT).as_posix(): len(p.read_text("utf-8").splitlines()) for p in (ROOT / "mining").rglob("*.py")
+    }
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
 
 

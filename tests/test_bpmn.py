@@ -23,11 +23,11 @@ from mining.bpmn.export import export, first_clauses
 from mining.bpmn.figures import ActivityFigures, ProcessFigures, duration, load_figures, number
 from mining.bpmn.layout import layout
 from mining.bpmn.serialize import BIOC, BPMN, BPMNDI, COLOR, MOT
-from mining.config.bpmn import Bpmn
 from mining.bpmn.step import bpmn_step, stored_imf
 from mining.bpmn.tobe import plan_removals, project
 from mining.bpmn.tree import Tree, from_pm4py, from_stored
 from mining.config import ConfigError, ProjectConfig, Source, parse_config
+from mining.config.bpmn import Bpmn
 from mining.sources.delimited import read_csv
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch

@@ -9,8 +9,8 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mining.moments.analysis import analyse
 from mining.config.moments import Moments
+from mining.moments.analysis import analyse
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 from mining.warehouse.prepare import prepare

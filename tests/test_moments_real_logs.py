@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mining import pipeline
-from mining.warehouse.prepare import prepare_process
 from mining.warehouse import connect
+from mining.warehouse.prepare import prepare_process
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT.parent / "shared" / "data" / "logs"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mining.config import ConfigError, parse_config
-from mining.moments.rules import Classifier, CompiledMatch, default_rules, describe, effective_rules
 from mining.config.moments import Match, Moments
+from mining.moments.rules import Classifier, CompiledMatch, default_rules, describe, effective_rules
 
 
 def classifier(**moments) -> Classifier:

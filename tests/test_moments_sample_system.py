@@ -10,12 +10,12 @@ from importlib import resources
 
 import pytest
 import yaml
+from mining.moments.export import write_csvs
 
 from mining import pipeline
-from mining.warehouse.prepare import prepare_process
 from mining.moments.analysis import analyse
-from mining.moments.export import write_csvs
 from mining.warehouse import connect
+from mining.warehouse.prepare import prepare_process
 
 GROUND_TRUTH = yaml.safe_load(resources.files("mining.sample_system").joinpath("ground_truth.yaml").read_text("utf-8"))
 PROCESS = GROUND_TRUTH["process"]

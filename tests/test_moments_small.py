@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
-
-from mining.moments.analysis import analyse, json_path, z_value
 from mining.moments.export import write_csvs
-from mining.moments.rules import Classifier
+
 from mining.config.moments import Moments
+from mining.moments.analysis import analyse, json_path, z_value
+from mining.moments.rules import Classifier
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 from mining.warehouse.prepare import prepare

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mining import pipeline
+from mining import exports, pipeline
 
 LOG = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs" / "receipt.xes.gz"
 RESULT_FILES = ("as-is.bpmn", "to-be.bpmn", "moments.csv", "waste.csv", "models/receipt/imf.pnml")
@@ -42,6 +42,7 @@ def test_steps_side_by_side_give_what_one_by_one_gives(tmp_path):
     one_by_one = {}
     for _name, step in pipeline.PROCESS_STEPS:
         one_by_one.update(step(pipeline.warehouse_path(tmp_path / "one"), config, process, tmp_path / "one"))
+    exports.write_outputs(pipeline.warehouse_path(tmp_path / "one"), config, tmp_path / "one")
 
     config, process = ingested(tmp_path / "beside")
     said = []
@@ -52,6 +53,7 @@ def test_steps_side_by_side_give_what_one_by_one_gives(tmp_path):
         tmp_path / "beside",
         progress=lambda message: said.append((message, threading.current_thread().name)),
     )
+    exports.write_outputs(pipeline.warehouse_path(tmp_path / "beside"), config, tmp_path / "beside")
 
     assert list(seconds) == [name for name, _ in pipeline.PROCESS_STEPS]
     # progress comes in step order and from the caller's thread only: a printing callback called

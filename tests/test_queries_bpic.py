@@ -10,6 +10,7 @@ import pytest
 
 from mining import pipeline, shell, sqllib
 from mining.warehouse import connect
+from mining.warehouse.prepare import prepare_process
 
 pytestmark = pytest.mark.slow
 

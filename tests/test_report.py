@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from mining import outputs
 from mining.config import parse_config
+from mining.exports import write_report
+from mining.outputs import report_file
 from mining.report import bpmn as report_bpmn
 from mining.report import layout as lay
 from mining.report import processmap as pm
 from mining.report.data import Reader, install_library, source_of
-from mining import outputs
-from mining.outputs import report_file
-from mining.exports import write_report
 from mining.report.render import render_report
 from mining.sources.delimited import read_csv
 from mining.warehouse import connect

@@ -13,9 +13,9 @@ from mining.bpmn.diagram import Diagram, digest, slug
 from mining.bpmn.figures import ProcessFigures, number, task_attributes, task_documentation
 from mining.bpmn.layout import layout
 from mining.bpmn.serialize import MOT, Annotations, Colour, serialize
-from mining.config.bpmn import Bpmn
 from mining.bpmn.tobe import ModelStats, RemovalPlan, compare, project, to_be_documentation
 from mining.bpmn.tree import Tree
+from mining.config.bpmn import Bpmn
 
 # A note shows the start of the waste explanation; the task's documentation holds all of it.
 NOTE_LIMIT = 140

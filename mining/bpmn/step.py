@@ -13,7 +13,6 @@ from mining.bpmn.tree import Tree, from_pm4py, from_stored
 from mining.warehouse import connect
 
 
-
 def stored_imf(con, process: str, log_variants: Counter, noise_threshold: float) -> tuple[Tree, float | None] | None:
     """The IMf tree and fitness that the discover step stored, if they belong to these variants.
 

@@ -17,8 +17,8 @@ from statistics import NormalDist
 import duckdb
 import pyarrow as pa
 
-from mining.moments.rules import Classifier
 from mining.config.moments import Moments
+from mining.moments.rules import Classifier
 from mining.warehouse import run_sql, scalar
 from mining.warehouse.prepare import case_ranges
 from mining.warehouse.sqlfiles import sections as sql_sections

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 from html import escape
 from importlib import resources
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

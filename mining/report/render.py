@@ -15,7 +15,6 @@ the BPMN documents in the warehouse and, for the index, the reports already in t
 from __future__ import annotations
 
 import json
-import re
 from functools import cache
 from importlib import resources
 from pathlib import Path

@@ -20,9 +20,9 @@ from mining.sources.files import (
     REASON,
     SourceError,
     check_readable,
-    plain_strings,
     check_text,
     open_bytes,
+    plain_strings,
     safe_names,
     standardize_columns,
 )

@@ -18,9 +18,9 @@ from mining.config import ColumnMap
 from mining.sources.files import (
     SourceError,
     check_readable,
-    plain_strings,
     check_text,
     open_bytes,
+    plain_strings,
     standardize_columns,
 )
 

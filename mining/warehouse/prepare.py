@@ -7,9 +7,9 @@ log stays the size of one range; other steps that write per-event tables chunk w
 
 from __future__ import annotations
 
-import duckdb
-
 from pathlib import Path
+
+import duckdb
 
 from mining.warehouse import connect, run_sql
 from mining.warehouse.sqlfiles import sections, sql_file

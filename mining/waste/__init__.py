@@ -4,7 +4,7 @@
 process, activities, scope)`` projects the log without steps; ``waste_step`` is the pipeline step.
 """
 
-from mining.waste.analysis import analyse, what_if
 from mining.config.waste import Waste, Weights
+from mining.waste.analysis import analyse, what_if
 
 __all__ = ["Waste", "Weights", "analyse", "what_if"]

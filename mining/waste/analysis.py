@@ -14,9 +14,9 @@ from importlib import resources
 
 import duckdb
 
+from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
 from mining.waste import score
-from mining.config.waste import Waste
 
 TEMP_TABLES = (
     "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_metrics",

@@ -18,6 +18,7 @@ from pathlib import Path
 from mining.bpmn.step import bpmn_step
 from mining.config import ProjectConfig
 from mining.discovery.step import discover_step
+from mining.effort import step as effort
 from mining.moments import step as moments
 from mining.sqllib import queries_step
 from mining.warehouse.prepare import prepare_step
@@ -43,6 +44,7 @@ STEPS: tuple[Step, ...] = (
     Step("discover", discover_step, beside_until="bpmn"),
     Step("moments", moments.moments_step, moments.CSV_FILES),
     Step("waste", waste.waste_step, waste.CSV_FILES),
+    Step("effort", effort.effort_step, effort.CSV_FILES),
     # After moments and waste (it draws their figures).
     Step("bpmn", bpmn_step),
     # Last writer: installs the SQL library and publishes the snapshot that `mot sql` reads.

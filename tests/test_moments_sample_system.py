@@ -10,9 +10,9 @@ from importlib import resources
 
 import pytest
 import yaml
-from mining.moments.export import write_csvs
 
 from mining import pipeline
+from mining.exports import write_csvs
 from mining.moments.analysis import analyse
 from mining.warehouse import connect
 from mining.warehouse.prepare import prepare_process

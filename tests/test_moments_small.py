@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
-from mining.moments.export import write_csvs
 
 from mining.config.moments import Moments
+from mining.exports import write_csvs
 from mining.moments.analysis import analyse, json_path, z_value
 from mining.moments.rules import Classifier
 from mining.warehouse import connect

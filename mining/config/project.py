@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from mining.config.base import ConfigError, Name, Strict
 from mining.config.bpmn import Bpmn
 from mining.config.discovery import Discovery
+from mining.config.effort import Effort
 from mining.config.moments import Moments
 from mining.config.sources import Source
 from mining.config.waste import Waste
@@ -30,6 +31,7 @@ class ProjectConfig(Strict):
     moments: Moments = Field(default_factory=Moments)
     bpmn: Bpmn = Field(default_factory=Bpmn)
     waste: Waste = Field(default_factory=Waste)
+    effort: Effort = Field(default_factory=Effort)
 
     @field_validator("timezone")
     @classmethod

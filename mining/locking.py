@@ -28,8 +28,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-DEFAULT_WAIT_S = 600.0
-WAIT_ENV = "MOT_LOCK_WAIT_SECONDS"
+from mining.settings import settings as machine_settings
+
+WAIT_ENV = "MOT_LOCK_WAIT_SECONDS"  # named in the message of WarehouseBusy
 POLL_S = 0.2
 
 _held: dict[Path, list] = {}  # lock file -> [open file, depth], for re-entry in this process
@@ -50,14 +51,8 @@ def lock_path(warehouse: str | Path) -> Path:
 
 
 def wait_seconds(environ: dict[str, str] | None = None) -> float:
-    """How long to wait for another writer: ``MOT_LOCK_WAIT_SECONDS``, or 600."""
-    value = (os.environ if environ is None else environ).get(WAIT_ENV)
-    if not value:
-        return DEFAULT_WAIT_S
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        raise ValueError(f"{WAIT_ENV}={value!r} is not a number of seconds") from None
+    """How long to wait for another writer: ``MOT_LOCK_WAIT_SECONDS``, or 600 (``mining.settings``)."""
+    return machine_settings(environ).lock_wait_seconds
 
 
 def holder(warehouse: str | Path) -> str:

@@ -1,7 +1,8 @@
 """What the Airflow DAGs call: one function per task, and the settings the DAG files are built from.
 
 This module never imports Airflow (the DAG files in ``dags/`` import it, and stay thin). Settings
-come from the environment, so the same code runs under any scheduler:
+come from the environment, so the same code runs under any scheduler. ``Settings`` holds the five
+the DAGs need, taken from the machine settings (``mining.settings``; docs/settings.md):
 
 - ``MOT_CONFIG``: the project config (YAML); unset, the embedded sample system's demo config, whose
   database is expected at ``$MOT_OUT/sample_system.sqlite`` (``mot generate`` writes it).
@@ -27,7 +28,6 @@ loads the results, and ``publish`` (writer) finishes the run on the merged wareh
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,17 +38,20 @@ import yaml
 from mining.config import ProjectConfig, Source, load_config, parse_config
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
+from mining.settings import settings as machine_settings
 
 POOL = "mot_duckdb"  # one slot: DuckDB allows one writing process per file
 MINING_DAG_ID = "mot_mining"
 START_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # the earliest interval a scheduler or backfill knows
-DEFAULT_OUT = "out/airflow"
 DEMO_DATABASE = "sample_system.sqlite"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the config, the warehouse and the staged extracts are."""
+    """Where the config, the warehouse and the staged extracts are (paths resolved, for the DAGs).
+
+    A view of the machine settings, kept as a dataclass so that tests can build one directly.
+    """
 
     config_file: Path | None
     out_dir: Path
@@ -86,15 +89,14 @@ class Settings:
 
 
 def settings(environ: dict[str, str] | None = None) -> Settings:
-    """Settings from the environment (see the module docstring)."""
-    env = os.environ if environ is None else environ
-    config = env.get("MOT_CONFIG") or None
+    """Settings from the environment, or from ``environ`` (see the module docstring)."""
+    machine = machine_settings(environ)
     return Settings(
-        config_file=Path(config).resolve() if config else None,
-        out_dir=Path(env.get("MOT_OUT") or DEFAULT_OUT).resolve(),
-        retry_delay_s=float(env.get("MOT_RETRY_DELAY_SECONDS") or 60),
-        shared_url=env.get("MOT_SHARED") or None,
-        writer_queue=env.get("MOT_WRITER_QUEUE") or None,
+        config_file=machine.config.resolve() if machine.config else None,
+        out_dir=machine.out.resolve(),
+        retry_delay_s=machine.retry_delay_seconds,
+        shared_url=machine.shared,
+        writer_queue=machine.writer_queue,
     )
 
 

@@ -21,7 +21,6 @@ Nothing here imports Airflow.
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import shutil
 import socket
@@ -36,14 +35,13 @@ from mining.exports import write_outputs
 from mining.locking import atomic_path
 from mining.pipeline import run_process_steps
 from mining.registry import PROCESS_STEPS, StepFunction
+from mining.settings import settings as machine_settings
 from mining.warehouse import connect, quote_ident, scalar
 
 WAREHOUSE_STEPS = ("queries",)  # run on the warehouse itself, after the merge
 EXTRACTION_TABLES = ("events", "load_audit", "quarantine", "watermarks")  # never mined per process
 MANIFEST = "manifest.json"
 EVENTS_FILE = "events.parquet"
-HOSTNAME_ENV = "MOT_WORKER_HOSTNAME"
-SCRATCH_ENV = "MOT_SCRATCH"
 
 
 def hostname() -> str:
@@ -52,7 +50,7 @@ def hostname() -> str:
     ``MOT_WORKER_HOSTNAME`` when set (several workers on one machine need distinct names), else the
     machine's fully qualified name, as Airflow's default does.
     """
-    return os.environ.get(HOSTNAME_ENV) or socket.getfqdn()
+    return machine_settings().worker_hostname or socket.getfqdn()
 
 
 # --- URLs ------------------------------------------------------------------------------------------
@@ -221,7 +219,7 @@ def publish(warehouse: str | Path, config, out_dir: str | Path, processes: list[
 @contextmanager
 def _scratch(scratch: str | Path | None) -> Iterator[Path]:
     """A private local folder for one analysis (under ``MOT_SCRATCH`` or the system temp folder)."""
-    base = scratch or os.environ.get(SCRATCH_ENV) or None
+    base = scratch or machine_settings().scratch
     if base is not None:
         Path(base).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="mot-analyse-", dir=base))

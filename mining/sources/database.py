@@ -10,8 +10,6 @@ written into an error message, an audit row or a log line as it is: ``redact`` d
 from __future__ import annotations
 
 import logging
-import os
-import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +17,8 @@ from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from mining.config import Source
+from mining.settings import MachineSettings, SettingsError, connection_variables
+from mining.settings import settings as machine_settings
 from mining.sources.files import SourceError
 
 # Airflow connection types / URI schemes per source kind, and the scheme connectorx expects.
@@ -39,19 +39,12 @@ class SourceUnavailable(SourceError):
     """The source's server cannot be reached: worth retrying later, unlike a bad mapping."""
 
 
-def env_names(conn_id: str) -> tuple[str, str]:
-    """The environment variables that may hold the URI of ``conn_id``, in the order they are read."""
-    key = re.sub(r"[^A-Za-z0-9]", "_", conn_id).upper()
-    return f"MOT_CONN_{key}", f"AIRFLOW_CONN_{key}"
-
-
 def uri_from_env(source: Source, environ: Mapping[str, str] | None = None) -> str:
     """The URI of ``source``'s connection from the environment; SourceError names the variables."""
-    environ = os.environ if environ is None else environ
-    names = env_names(source.conn_id or "")
-    for name in names:
-        if environ.get(name):
-            return environ[name]
+    uri = _machine(environ).connection_uri(source.conn_id or "")
+    if uri:
+        return uri
+    names = connection_variables(source.conn_id or "")
     raise SourceError(
         f"source {source.name!r}: no connection {source.conn_id!r}; set the environment variable "
         f"{names[0]} (or {names[1]}) to its URI, e.g. postgresql://user:password@host:5432/database"
@@ -132,15 +125,19 @@ def check_reachable(source: Source, uri: str, timeout: float = REACH_TIMEOUT_S) 
 def retry_settings(environ: Mapping[str, str] | None = None) -> tuple[int, float]:
     """Retries after a first failed attempt, and the first delay in seconds (it doubles each time).
 
-    From ``MOT_SOURCE_RETRIES`` (default 2) and ``MOT_SOURCE_RETRY_DELAY_SECONDS`` (default 5).
+    From ``MOT_SOURCE_RETRIES`` (default 2) and ``MOT_SOURCE_RETRY_DELAY_SECONDS`` (default 5);
+    a bad value is a SourceError naming the variable.
     """
-    environ = os.environ if environ is None else environ
+    machine = _machine(environ)
+    return machine.source_retries, machine.source_retry_delay_seconds
+
+
+def _machine(environ: Mapping[str, str] | None) -> MachineSettings:
+    """The machine settings (``mining.settings``); a bad one is a SourceError here, as it always was."""
     try:
-        retries = int(environ.get("MOT_SOURCE_RETRIES") or 2)
-        delay = float(environ.get("MOT_SOURCE_RETRY_DELAY_SECONDS") or 5)
-    except ValueError as exc:
-        raise SourceError(f"MOT_SOURCE_RETRIES / MOT_SOURCE_RETRY_DELAY_SECONDS: {exc}") from None
-    return max(0, retries), max(0.0, delay)
+        return machine_settings(environ)
+    except SettingsError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def with_retries(call: Callable[[], T], what: str, retries: int | None = None, delay_s: float | None = None) -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from importlib import resources
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from mining.settings import settings as machine_settings
 from mining.warehouse.sqlfiles import statements
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -49,32 +49,17 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return done
 
 
-# DuckDB settings a deployment can set from the environment (an Airflow worker, a small VM):
-# the variable, the DuckDB setting, and the values it accepts.
-ENGINE_SETTINGS = {
-    "MOT_DUCKDB_MEMORY_LIMIT": ("memory_limit", re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)),
-    "MOT_DUCKDB_THREADS": ("threads", re.compile(r"^[1-9]\d{0,3}$")),
-}
-
-
 def engine_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The DuckDB settings the environment asks for, validated (``{setting: value}``).
 
     ``MOT_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``) caps DuckDB's memory: beyond it, sorts, joins and
     temporary tables spill to disk next to the warehouse instead of growing the process.
     ``MOT_DUCKDB_THREADS`` caps its threads. Unset, DuckDB's defaults apply (80 % of the memory,
-    one thread per core).
+    one thread per core). The machine settings (``mining.settings``) validate them.
     """
-    environ = os.environ if environ is None else environ
-    found = {}
-    for variable, (setting, pattern) in ENGINE_SETTINGS.items():
-        value = environ.get(variable, "").strip()
-        if not value:
-            continue
-        if not pattern.match(value):
-            raise ValueError(f"environment variable {variable}={value!r} is not a valid DuckDB {setting}")
-        found[setting] = value
-    return found
+    machine = machine_settings(environ)
+    found = {"memory_limit": machine.duckdb_memory_limit, "threads": machine.duckdb_threads}
+    return {setting: str(value) for setting, value in found.items() if value is not None}
 
 
 def apply_engine_settings(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,7 +104,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None
 
 def execute(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None = None) -> None:
     """Run one statement and consume its result (timed into ``MOT_SQL_PROFILE`` when that is set)."""
-    profile = os.environ.get("MOT_SQL_PROFILE")
+    profile = machine_settings().sql_profile
     started = time.perf_counter()
     try:
         con.execute(statement, params).fetchall()
@@ -128,7 +113,7 @@ def execute(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None 
             _profile_line(profile, time.perf_counter() - started, statement)
 
 
-def _profile_line(path: str, seconds: float, statement: str) -> None:
+def _profile_line(path: str | Path, seconds: float, statement: str) -> None:
     code = next(line.strip() for line in statement.splitlines() if line.strip() and not line.strip().startswith("--"))
     with open(path, "a", encoding="utf-8") as out:
         out.write(f"{seconds:.3f}\t{code[:120]}\n")

@@ -33,17 +33,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
-
-from mining.config import ProjectConfig, Source, load_config, parse_config
+from mining.config import ProjectConfig, Source, load_config
+from mining.handover import join, read_parquet, remove, write_parquet
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
+from mining.sample_system.demo import DEMO_DATABASE
+from mining.sample_system.demo import demo_project as sample_demo_project
 from mining.settings import settings as machine_settings
+from mining.sources import DATABASES, Bounds, extract_item, work_items
+from mining.sources.sql import later
+from mining.warehouse import connect
+from mining.warehouse.load import load_batch
 
 POOL = "mot_duckdb"  # one slot: DuckDB allows one writing process per file
 MINING_DAG_ID = "mot_mining"
 START_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # the earliest interval a scheduler or backfill knows
-DEMO_DATABASE = "sample_system.sqlite"
 
 
 @dataclass(frozen=True)
@@ -77,13 +81,11 @@ class Settings:
     @property
     def staging_url(self) -> str:
         """Where the staged Parquet extracts go: ``<source>/<data interval>/<run>/<item>.parquet``."""
-        from mining.scaleout import join
 
         return join(self.shared_url, "staging") if self.shared_url else str(self.staging)
 
     def mining_url(self, run_id: str, process: str) -> str:
         """The folder of one process's mining hand-over in one run."""
-        from mining.scaleout import join
 
         return join(self.shared, "mining", _key(run_id), _key(process))
 
@@ -110,12 +112,7 @@ def project(s: Settings | None = None) -> ProjectConfig:
 
 def demo_project(out_dir: Path) -> ProjectConfig:
     """The packaged demo config, reading the sample system at ``out_dir/sample_system.sqlite``."""
-    from importlib import resources
-
-    text = resources.files("mining.sample_system").joinpath("demo.yaml").read_text("utf-8")
-    config = parse_config(yaml.safe_load(text), "mining/sample_system/demo.yaml")
-    database = str(Path(out_dir).resolve() / DEMO_DATABASE)
-    return config.model_copy(update={"sources": [s.model_copy(update={"path": database}) for s in config.sources]})
+    return sample_demo_project(Path(out_dir) / DEMO_DATABASE)
 
 
 # --- what the DAG files are built from -------------------------------------------------------------
@@ -206,8 +203,6 @@ def plan(source_name: str, *, run_type: object = None, backfill: bool = False, s
     A backfill (``run_type`` 'backfill' or ``backfill=True``) reads its data interval without the
     watermark filter; the watermark itself never moves back.
     """
-    from mining.sources import work_items
-    from mining.warehouse import connect
 
     s = s or settings()
     source = project(s).source(source_name)
@@ -242,8 +237,6 @@ def extract(
     ``uri`` is the connection URI of a database source (the DAG resolves the Airflow connection);
     it is used, never returned or written anywhere.
     """
-    from mining.scaleout import join, write_parquet
-    from mining.sources import Bounds, extract_item
 
     s = s or settings()
     config = project(s)
@@ -274,11 +267,6 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
     advances the item's watermark (never backwards), so a failed load leaves no trace but its
     audit row, and re-running an interval adds nothing.
     """
-    from mining.scaleout import join, read_parquet, remove
-    from mining.sources import DATABASES
-    from mining.sources.sql import later
-    from mining.warehouse import connect
-    from mining.warehouse.load import load_batch
 
     s = s or settings()
     config = project(s)
@@ -321,7 +309,6 @@ def processes(s: Settings | None = None) -> list[str]:
     A process whose sources have not loaded yet is left out, so the first source to load (its Asset
     triggers the mining DAG) does not fail the run for the others.
     """
-    from mining.warehouse import connect
 
     s = s or settings()
     configured = project(s).processes
@@ -339,7 +326,7 @@ def processes(s: Settings | None = None) -> list[str]:
 
 def snapshot(process: str, run_id: str = "manual", s: Settings | None = None) -> dict:
     """Task ``snapshot`` (writer): hand the events of ``process`` over to ``analyse`` as Parquet."""
-    from mining.scaleout import snapshot as write_snapshot
+    from mining.scaleout import snapshot as write_snapshot  # heavy (every analysis): kept out of DAG parsing
 
     s = s or settings()
     with run_lock(s.warehouse, purpose=f"airflow snapshot {process}"):
@@ -358,7 +345,6 @@ def analyse(work: dict, s: Settings | None = None) -> dict:
 def merge(work: dict, s: Settings | None = None) -> dict:
     """Task ``merge`` (writer): load one process's results into the warehouse, then drop its folder."""
     from mining.scaleout import merge as load_results
-    from mining.scaleout import remove
 
     s = s or settings()
     with run_lock(s.warehouse, purpose=f"airflow merge {work['process']}"):

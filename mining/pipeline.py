@@ -11,16 +11,14 @@ import time
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from mining import exports
-from mining.config import ProjectConfig, Source, load_config, parse_config
+from mining.config import ProjectConfig, Source, load_config
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
 from mining.registry import BESIDE, PROCESS_STEPS, StepFunction
+from mining.sample_system.demo import DEMO_DATABASE, demo_project
 from mining.sample_system.generator import generate
 from mining.sources import extract
 from mining.sources.files import kind_from_path
@@ -159,9 +157,6 @@ def demo_config(out_dir: str | Path, n_cases: int = 2000, seed: int = 42) -> Pro
     """Generate the sample business system into ``out_dir`` and return its extraction config."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    database = out_dir / "sample_system.sqlite"
+    database = out_dir / DEMO_DATABASE
     generate(database, n_cases=n_cases, seed=seed)
-    text = resources.files("mining.sample_system").joinpath("demo.yaml").read_text("utf-8")
-    config = parse_config(yaml.safe_load(text), "mining/sample_system/demo.yaml")
-    sources = [s.model_copy(update={"path": str(database.resolve())}) for s in config.sources]
-    return config.model_copy(update={"sources": sources})
+    return demo_project(database)

@@ -13,6 +13,7 @@ A part that cannot be computed (a table of a step that has not run, a view that 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -48,6 +49,9 @@ STEP_OF_TABLE = {
 
 
 TABLES_WITHOUT_PROCESS = {"quarantine", "watermarks", "schema_migrations"}
+
+# Every float leaves the report's SQL rounded to this many significant digits (see ``stable_figure``).
+SIGNIFICANT_DIGITS = 12
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,24 @@ def table_migrations() -> dict[str, str]:
             for table in _CREATE_TABLE.findall(entry.read_text("utf-8")):
                 found.setdefault(table, f"mining/warehouse/migrations/{entry.name}")
     return found
+
+
+def stable_figure(value):
+    """``value`` with every float in it rounded to ``SIGNIFICANT_DIGITS`` significant digits.
+
+    DuckDB adds floats up in parallel, in an order that changes from run to run, so an average can
+    come out as -1.068256713942107 in one run and -1.0682567139420653 in the next. Rounded here,
+    where figures leave SQL for the report, the same warehouse gives the same bytes. Lists and
+    structs (dicts) are rounded inside; NaN, infinities and everything that is not a float pass as
+    they are.
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
+    if isinstance(value, list | tuple):
+        return type(value)(stable_figure(v) for v in value)
+    if isinstance(value, dict):
+        return {k: stable_figure(v) for k, v in value.items()}
+    return value
 
 
 def sql_literal(value: str) -> str:
@@ -202,7 +224,7 @@ class Reader:
         try:
             cursor = self.con.execute(sql_file("mining.report", name), {"process": process})
             columns = [d[0] for d in cursor.description]
-            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            rows = [dict(zip(columns, stable_figure(row), strict=True)) for row in cursor.fetchall()]
         except duckdb.Error as exc:
             return Result(source, missing=self.explain(exc, source))
         if not rows:

@@ -212,7 +212,7 @@ def ours_ingest(ctx: Context) -> dict:
 
 def ours_prepare(ctx: Context) -> dict:
     """The prepare step: ordered event log, cases, variants, DFG, activity statistics."""
-    from mining.pipeline import prepare_step
+    from mining.warehouse.prepare import prepare_step
 
     with ctx.clock("prepare"):
         counts = prepare_step(ctx.warehouse, ctx.workload.config(), ctx.workload.process, ctx.rep_dir)
@@ -281,7 +281,7 @@ def ours_fitness(ctx: Context) -> dict:
 
 
 def ours_step(name: str) -> Callable[[Context], dict]:
-    """A pipeline step (mining.pipeline.PROCESS_STEPS) as a stage."""
+    """A pipeline step (mining.registry.STEPS) as a stage."""
 
     def stage(ctx: Context) -> dict:
         from mining.pipeline import PROCESS_STEPS
@@ -312,7 +312,7 @@ TARGET_STEPS = ("prepare", "discover", "moments", "waste", "bpmn")
 
 
 def ours_end_to_end_scope(ctx: Context) -> dict:
-    """``mot run`` without its last two steps (queries, report): ingest, then model, MOT, waste, BPMN.
+    """``mot run`` in the target's scope: ingest, then model, MOT, waste, BPMN (no SQL library, no files).
 
     This is the work the pm4py-only end-to-end stage is compared with (it makes a model and a BPMN
     file, and no report).

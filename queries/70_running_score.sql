@@ -9,17 +9,20 @@
 --   FROM score_by_outcome WHERE process = 'loan_origination';
 --   FROM low_score_cases('loan_origination', max_final_score := -3) LIMIT 5;
 --
+-- Averages are rounded to 12 significant digits (mot_figure): parallel sums differ in their last
+-- bits from run to run.
+--
 -- mot_seq is the n-th moment of truth of a case; the running score after it is the sum of the
 -- scores of the case's moments so far (mining/moments computes both).
 
 CREATE OR REPLACE VIEW running_score_curve AS
 SELECT process, mot_seq,
     count(*) AS n_cases,
-    avg(running_score) AS mean_running_score,
-    quantile_cont(running_score, 0.1) AS p10_running_score,
+    mot_figure(avg(running_score)) AS mean_running_score,
+    mot_figure(quantile_cont(running_score, 0.1)) AS p10_running_score,
     median(running_score) AS median_running_score,
-    quantile_cont(running_score, 0.9) AS p90_running_score,
-    avg(score) AS mean_score,
+    mot_figure(quantile_cont(running_score, 0.9)) AS p90_running_score,
+    mot_figure(avg(score)) AS mean_score,
     avg(CASE WHEN poor THEN 1.0 ELSE 0.0 END) AS poor_share
 FROM mot_events
 WHERE is_moment_of_truth AND mot_seq IS NOT NULL
@@ -31,8 +34,8 @@ SELECT process, activity,
     count(*) AS n_moments,
     count(DISTINCT case_id) AS n_cases,
     mode(channel) AS main_channel,
-    avg(score) AS mean_score,
-    avg(experience_score) AS mean_experience_score,
+    mot_figure(avg(score)) AS mean_score,
+    mot_figure(avg(experience_score)) AS mean_experience_score,
     count(*) FILTER (WHERE poor) AS n_poor,
     avg(CASE WHEN poor THEN 1.0 ELSE 0.0 END) AS poor_share,
     mot_duration(median(wait_s)) AS median_wait
@@ -45,11 +48,11 @@ CREATE OR REPLACE VIEW score_by_outcome AS
 SELECT process, outcome,
     count(*) AS n_cases,
     count(*) / sum(count(*)) OVER (PARTITION BY process) AS share,
-    avg(final_score) AS mean_final_score,
+    mot_figure(avg(final_score)) AS mean_final_score,
     median(final_score) AS median_final_score,
-    avg(min_score) AS mean_min_score,
-    avg(n_moments) AS mean_moments,
-    avg(n_poor) AS mean_poor_moments
+    mot_figure(avg(min_score)) AS mean_min_score,
+    mot_figure(avg(n_moments)) AS mean_moments,
+    mot_figure(avg(n_poor)) AS mean_poor_moments
 FROM case_scores
 GROUP BY process, outcome
 ORDER BY process, n_cases DESC, outcome;

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mining import discovery
+from mining import discovery, exports
 from mining.bpmn.diagram import Diagram
 from mining.bpmn.export import export, first_clauses
 from mining.bpmn.figures import ActivityFigures, ProcessFigures, duration, load_figures, number
@@ -514,11 +514,19 @@ def test_figures_from_the_warehouse(tiny):
     assert stale is None  # mined with other settings than asked for: not reused
 
 
+def write_bpmn_files(warehouse, config, out):
+    """The files mining.exports writes from what the bpmn step stored (steps write tables only)."""
+    with connect(warehouse) as con:
+        exports.write_bpmn(con, config.processes, "p", out)
+
+
 def test_step_writes_both_files_and_they_are_byte_identical_on_a_rerun(tiny, tmp_path):
     warehouse, config = tiny
     config = config.model_copy(update={"bpmn": Bpmn(remove=["b"])})
     first = bpmn_step(warehouse, config, "p", tmp_path / "one")
+    write_bpmn_files(warehouse, config, tmp_path / "one")
     second = bpmn_step(warehouse, config, "p", tmp_path / "two")
+    write_bpmn_files(warehouse, config, tmp_path / "two")
     for name in ("as-is.bpmn", "to-be.bpmn"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
     assert first["bpmn"]["removed"] == ["b"] and first["bpmn"]["comparison"] == second["bpmn"]["comparison"]
@@ -533,6 +541,7 @@ def test_to_be_fitness_is_not_replayed_above_the_variant_limit(tiny, tmp_path):
     warehouse, config = tiny
     config = config.model_copy(update={"bpmn": Bpmn(remove=["b"], fitness_max_variants=0)})
     figures = bpmn_step(warehouse, config, "p", tmp_path)["bpmn"]
+    write_bpmn_files(warehouse, config, tmp_path)
     assert figures["to_be"]["fitness"] is None and figures["as_is"]["fitness"] is not None  # as-is: stored
     doc = ET.parse(tmp_path / "to-be.bpmn").getroot().find(f"{{{BPMN}}}process").find(f"{{{BPMN}}}documentation").text
     assert "- fitness (token-based replay on its own log): 1.000 -> n/a" in doc

@@ -623,7 +623,7 @@ def test_disk_full_during_mining_leaves_the_previous_results_readable(tmp_path, 
 
 def test_killed_during_mining_leaves_the_previous_results_readable(tmp_path, two_versions):
     out = fresh_copy(two_versions, tmp_path / "out")
-    for step, delay in (("discover", 0.3), ("report", 0.2)):
+    for step, delay in (("discover", 0.3), ("export", 0.2)):
         proc = run_child(two_versions["config"], out)
         wait_for_line(proc, f"{step} loans")
         time.sleep(delay)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from mining import pipeline
+from mining.exports import write_csvs
+from mining.moments.step import moments_step
 from mining.warehouse import connect
 from mining.warehouse.prepare import prepare_process
 
@@ -31,7 +33,9 @@ def analysed(log: Path, out: Path, config_file: Path | None = None):
         pipeline.ingest_source(warehouse, config, source)
     process = config.processes[0]
     prepare_process(warehouse, process)
-    figures = pipeline.moments_step(warehouse, config, process, out)["moments"]
+    figures = moments_step(warehouse, config, process, out)["moments"]
+    with connect(warehouse) as con:
+        write_csvs(con, config.processes, out)  # what mining.exports writes after the steps
     return process, figures, connect(warehouse, read_only=True)
 
 

@@ -14,6 +14,7 @@ import yaml
 from mining import pipeline
 from mining.exports import write_csvs
 from mining.moments.analysis import analyse
+from mining.moments.step import moments_step
 from mining.warehouse import connect
 from mining.warehouse.prepare import prepare_process
 
@@ -31,8 +32,9 @@ def demo(tmp_path_factory):
     for source in config.sources:
         pipeline.ingest_source(warehouse, config, source)
     prepare_process(warehouse, PROCESS)
-    figures = pipeline.moments_step(warehouse, config, PROCESS, out)["moments"]
+    figures = moments_step(warehouse, config, PROCESS, out)["moments"]
     con = connect(warehouse)
+    write_csvs(con, config.processes, out)  # what mining.exports writes after the steps
     yield out, config, figures, con
     con.close()
 

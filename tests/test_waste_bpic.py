@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mining import pipeline
+from mining import exports, pipeline
 from mining.warehouse import connect
 from mining.waste import Waste
 
@@ -28,6 +28,8 @@ def bpic(tmp_path_factory):
     steps = dict(pipeline.PROCESS_STEPS)
     for name in ("prepare", "moments", "waste"):
         steps[name](warehouse, config, PROCESS, out)
+    with connect(warehouse) as con:
+        exports.write_csvs(con, config.processes, out)
     con = connect(warehouse, read_only=True)
     yield con, out
     con.close()

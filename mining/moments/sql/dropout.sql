@@ -196,13 +196,13 @@ DELETE FROM dropout_attribution WHERE process = $process;
 
 INSERT INTO dropout_attribution BY NAME
 SELECT $process AS process, s.factor_kind, s.factor, s.activity, s.value, s.n_cases, s.n_dropout,
-    s.n_dropout / s.n_all AS support,
-    s.n_dropout / s.d_all AS coverage,
-    s.confidence, s.base_rate,
-    s.confidence / s.base_rate AS lift,
-    s.confidence / nullif(s.p_without, 0) AS relative_risk,
-    s.p_low / s.base_rate AS ci_low,
-    s.p_high / s.base_rate AS ci_high,
+    mot_figure(s.n_dropout / s.n_all) AS support,
+    mot_figure(s.n_dropout / s.d_all) AS coverage,
+    mot_figure(s.confidence) AS confidence, mot_figure(s.base_rate) AS base_rate,
+    mot_figure(s.confidence / s.base_rate) AS lift,
+    mot_figure(s.confidence / nullif(s.p_without, 0)) AS relative_risk,
+    mot_figure(s.p_low / s.base_rate) AS ci_low,
+    mot_figure(s.p_high / s.base_rate) AS ci_high,
     s.n_reached, e.echo_of,
     CAST(row_number() OVER (
         ORDER BY e.echo_of IS NOT NULL, s.p_low / s.base_rate DESC, s.confidence / s.base_rate DESC, s.factor

@@ -49,11 +49,12 @@ rates AS (
     FROM all_rows
 )
 SELECT $process AS process, a AS from_activity, b AS to_activity, n,
-    p_poor_given_poor, base_rate,
-    p_poor_given_poor / nullif(base_rate, 0) AS lift,
-    ci_low, ci_high, n_from_poor, n_poor_poor, p_poor_given_good,
-    adjusted AS adjusted_base_rate,
-    p_poor_given_poor / nullif(adjusted, 0) AS adjusted_lift,
+    mot_figure(p_poor_given_poor) AS p_poor_given_poor, mot_figure(base_rate) AS base_rate,
+    mot_figure(p_poor_given_poor / nullif(base_rate, 0)) AS lift,
+    mot_figure(ci_low) AS ci_low, mot_figure(ci_high) AS ci_high, n_from_poor, n_poor_poor,
+    mot_figure(p_poor_given_good) AS p_poor_given_good,
+    mot_figure(adjusted) AS adjusted_base_rate,
+    mot_figure(p_poor_given_poor / nullif(adjusted, 0)) AS adjusted_lift,
     CASE WHEN ci_low > adjusted THEN 'vicious' WHEN ci_high < adjusted THEN 'damping' ELSE 'none' END AS effect
 FROM rates
 ORDER BY (a = '*') DESC, a, b;

@@ -135,12 +135,24 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
 
 
 def config_for_log(log: str | Path, config_file: str | Path | None = None) -> ProjectConfig:
-    """The config for ``mot run LOG``: the file's settings plus one source for the log file."""
+    """The config for ``mot run LOG``: the file's settings plus one source for the log file.
+
+    When the config has a file source of the log's kind, the log takes its place and keeps its
+    settings (column mapping, delimiter, timestamp format, process name); the other sources stay.
+    Otherwise the log becomes a new source named after the file.
+    """
     config = load_config(config_file)
     log = Path(log).resolve()
-    name = source_name(log)
-    source = Source(name=name, kind=kind_from_path(log), process=name, path=str(log))
-    others = [s for s in config.sources if s.name != name]
+    kind = kind_from_path(log)
+    template = next((s for s in config.sources if s.kind == kind and s.path), None)
+    if template is not None:
+        process = template.process if template.process != "default" else source_name(log)
+        source = template.model_copy(update={"path": str(log), "process": process})
+        others = [s for s in config.sources if s is not template]
+    else:
+        name = source_name(log)
+        source = Source(name=name, kind=kind, process=name, path=str(log))
+        others = [s for s in config.sources if s.name != name]
     return config.model_copy(update={"sources": [*others, source]})
 
 

@@ -16,6 +16,7 @@ from mining.config.base import ConfigError, Name, Strict
 from mining.config.bpmn import Bpmn
 from mining.config.discovery import Discovery
 from mining.config.effort import Effort
+from mining.config.instances import Instances
 from mining.config.moments import Moments
 from mining.config.sources import Source
 from mining.config.waste import Waste
@@ -27,6 +28,7 @@ class ProjectConfig(Strict):
     project: Name = "mot"
     timezone: str = "UTC"
     sources: list[Source] = Field(default_factory=list)
+    instances: Instances = Field(default_factory=Instances)
     discovery: Discovery = Field(default_factory=Discovery)
     moments: Moments = Field(default_factory=Moments)
     bpmn: Bpmn = Field(default_factory=Bpmn)

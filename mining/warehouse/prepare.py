@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from mining.config.instances import Instances
 from mining.warehouse import connect, run_sql
 from mining.warehouse.sqlfiles import sections, sql_file
 
@@ -38,14 +39,31 @@ def case_ranges(
     return list(zip(lows, [*starts[1:], None], strict=True))
 
 
-def prepare(con: duckdb.DuckDBPyConnection, process: str) -> None:
-    """Rebuild the prepared tables (event_log, cases, variants, dfg_edges, activity_stats)."""
+def instance_parameters(process: str, settings: Instances) -> dict:
+    """The parameters of instances.sql for ``process`` under ``settings``."""
+    return {
+        "process": process,
+        "classifier": settings.classifier,
+        "pair": settings.pairs_lifecycle,
+        "schedule": settings.schedule,
+        "start": settings.start,
+        "start_key": settings.start_timestamp,
+    }
+
+
+def prepare(con: duckdb.DuckDBPyConnection, process: str, instances: Instances | None = None) -> None:
+    """Rebuild the prepared tables (event_log, cases, variants, dfg_edges, activity_stats) and the
+    activity instances (activity_instances, event_instances) under ``instances`` (default settings)."""
     parts = prepare_sections()
+    merge = sections(sql_file(__package__, "instances"))
+    params = instance_parameters(process, instances or Instances())
     con.execute("BEGIN TRANSACTION")
     try:
         run_sql(con, parts["clear"], {"process": process})
+        run_sql(con, merge["clear"], params)
         for lo, hi in case_ranges(con, process):
             run_sql(con, parts["chunk"], {"process": process, "lo": lo, "hi": hi})
+            run_sql(con, merge["chunk"], params | {"lo": lo, "hi": hi})
         run_sql(con, parts["finish"], {"process": process})
         con.execute("COMMIT")
     except Exception:
@@ -65,13 +83,13 @@ def process_counts(con: duckdb.DuckDBPyConnection, process: str) -> dict:
     return dict(zip(("cases", "events", "activities", "variants"), row, strict=True))
 
 
-def prepare_process(warehouse: str | Path, process: str) -> dict:
+def prepare_process(warehouse: str | Path, process: str, instances: Instances | None = None) -> dict:
     """Rebuild the prepared tables of ``process``; return its case, event and variant counts."""
     with connect(warehouse) as con:
-        prepare(con, process)
+        prepare(con, process, instances)
         return process_counts(con, process)
 
 
 def prepare_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
     """Pipeline step (mining.registry): the prepared tables of ``process`` and its counts."""
-    return prepare_process(warehouse, process)
+    return prepare_process(warehouse, process, config.instances)

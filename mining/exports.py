@@ -139,9 +139,14 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 @contextmanager
 def staging(out_dir: Path) -> Iterator[Path]:
-    """A fresh staging folder inside ``out_dir``, removed afterwards whatever happens."""
+    """A fresh staging folder inside ``out_dir``, removed afterwards whatever happens.
+
+    Staging folders that a killed export left behind are removed first: exports run under the
+    warehouse's one-writer lock, so no other export is using them.
+    """
+    for leftover in out_dir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     stage = out_dir / f"{STAGING_PREFIX}{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     try:
         yield stage

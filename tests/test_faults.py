@@ -524,11 +524,14 @@ WAREHOUSE_FILES = ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb
 
 
 def outputs(out: Path) -> dict[str, bytes]:
-    """Every result file of a run (not the warehouse files), by relative path."""
+    """Every result file of a run (not the warehouse files, not hidden work files and folders such
+    as a killed export's staging folder), by relative path."""
     return {
         str(p.relative_to(out)): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name not in WAREHOUSE_FILES and not p.name.startswith(".")
+        if p.is_file()
+        and p.name not in WAREHOUSE_FILES
+        and not any(part.startswith(".") for part in p.relative_to(out).parts)
     }
 
 
@@ -630,6 +633,7 @@ def test_killed_during_mining_leaves_the_previous_results_readable(tmp_path, two
         kill(proc)
         assert_whole(out, two_versions, f"killed in {step}")
     assert_recovers(out, two_versions)
+    assert list(out.glob(".export-*")) == []  # a killed export's staging folder is cleared by the next run
 
 
 def test_failing_step_output_is_replaced_whole_or_not_at_all(tmp_path):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mining.attribution import step as attribution
 from mining.bpmn.step import bpmn_step
 from mining.config import ProjectConfig
 from mining.discovery.step import discover_step
@@ -43,6 +44,7 @@ STEPS: tuple[Step, ...] = (
     # pm4py in pure Python, beside moments -> waste (DuckDB SQL, which releases the GIL): both cores.
     Step("discover", discover_step, beside_until="bpmn"),
     Step("moments", moments.moments_step, moments.CSV_FILES),
+    Step("attribution", attribution.attribution_step, attribution.CSV_FILES),
     Step("waste", waste.waste_step, waste.CSV_FILES),
     Step("effort", effort.effort_step, effort.CSV_FILES),
     # After moments and waste (it draws their figures).

@@ -218,6 +218,7 @@ def test_report_says_what_is_missing_and_never_writes_the_warehouse(small):
         "journey",
         "knock-on",
         "dropout",
+        "removal",
         "waste",
         "models",
         "review",

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from mining.config.attribution_markov import AttributionMarkov
 from mining.config.base import ConfigError, Name, Strict
 from mining.config.bpmn import Bpmn
 from mining.config.discovery import Discovery
@@ -34,6 +35,7 @@ class ProjectConfig(Strict):
     bpmn: Bpmn = Field(default_factory=Bpmn)
     waste: Waste = Field(default_factory=Waste)
     effort: Effort = Field(default_factory=Effort)
+    attribution_markov: AttributionMarkov = Field(default_factory=AttributionMarkov)
 
     @field_validator("timezone")
     @classmethod

@@ -43,6 +43,7 @@ STEP_OF_TABLE = {
     "dropout_funnel": "moments",
     "dropout_places": "moments",
     "dropout_attribution": "moments",
+    "dropout_removal": "attribution",
     "waste_activities": "waste",
     "waste_whatif": "waste",
 }

@@ -20,6 +20,7 @@ from mining.report.sections.journey import journey_section
 from mining.report.sections.knock_on import knock_on_section
 from mining.report.sections.models import models_section
 from mining.report.sections.process_map import map_section
+from mining.report.sections.removal import removal_section
 from mining.report.sections.review import review_section
 from mining.report.sections.summary import summary_section
 from mining.report.sections.waste import waste_section
@@ -31,6 +32,7 @@ SECTIONS = (
     journey_section,
     knock_on_section,
     dropout_section,
+    removal_section,
     waste_section,
     models_section,
     review_section,

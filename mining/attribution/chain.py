@@ -1,0 +1,171 @@
+"""The absorbing Markov chain over the journeys: states, counting, absorption into drop-out.
+
+A journey is ``start -> its moment states in order -> an end state`` ('dropout', 'success' or
+'other'). A moment state is the activity split by its poor flag. The chain's *state* is the last
+``order`` moment states and, with ``memory``, the set of activities that were poor earlier in the
+journey (what the customer remembers of missed expectations: without it, a first-order chain forgets
+an upstream poor moment at the next step). ``start`` and the three end states are states too.
+
+Everything here is a pure function of the journeys; cases enter only as counts of identical
+journeys (``Chain.weights``), so renaming cases or shuffling rows cannot change a figure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order
+from scipy.sparse.linalg import spsolve
+
+Moment = tuple[str, bool]  # (activity, poor)
+# A transient state: (last `order` moments, activities poor before the current moment), or START.
+State = tuple[tuple[Moment, ...], tuple[str, ...]]
+START: State = ((), ())
+ENDS = ("dropout", "success", "other")
+END_OF_OUTCOME = {"dropout": "dropout", "success": "success"}  # declined, open, other -> 'other'
+
+
+@dataclass(frozen=True)
+class Journey:
+    """The moments of one case in order, and how it ended ('dropout' | 'success' | 'other')."""
+
+    moments: tuple[Moment, ...]
+    end: str
+
+
+def journey(moments: Iterable[Moment], outcome: str) -> Journey:
+    """A journey from its moments in order and the case outcome of ``case_outcomes``."""
+    return Journey(tuple((str(a), bool(p)) for a, p in moments), END_OF_OUTCOME.get(outcome, "other"))
+
+
+def states_of(j: Journey, order: int, memory: bool) -> list[State]:
+    """The transient states a journey passes, start first."""
+    found: list[State] = [START]
+    hist: tuple[Moment, ...] = ()
+    poor_before: set[str] = set()
+    for activity, poor in j.moments:
+        hist = (*hist, (activity, poor))[-order:]
+        found.append((hist, tuple(sorted(poor_before)) if memory else ()))
+        if poor and memory:
+            poor_before.add(activity)
+    return found
+
+
+@dataclass
+class Chain:
+    """The chain of a set of distinct journeys (``groups``, canonically sorted) for one order/memory.
+
+    ``weights`` are the number of cases of each journey; a bootstrap resample gives other weights
+    over the same journeys, so every resample shares the state index.
+    """
+
+    order: int
+    memory: bool
+    groups: list[Journey]
+    weights: np.ndarray  # cases per journey
+    states: list[State]  # transient states; index 0 is START
+    index: dict[State, int]
+    group_transitions: sparse.csr_matrix  # groups x transitions (count of each transition per journey)
+    src: np.ndarray  # transition -> source state index
+    dst: np.ndarray  # transition -> target index (transient index, or n_states + end index)
+    visits: sparse.csr_matrix  # groups x states: 1 when the journey passes the state
+
+    @property
+    def n_states(self) -> int:
+        return len(self.states)
+
+    def end_index(self, end: str) -> int:
+        return self.n_states + ENDS.index(end)
+
+
+def group_journeys(journeys: Iterable[Journey]) -> tuple[list[Journey], np.ndarray]:
+    """Distinct journeys in a canonical order (by content, never by case id) and their case counts."""
+    counts = Counter(journeys)
+    groups = sorted(counts, key=lambda j: (j.end, len(j.moments), j.moments))
+    return groups, np.array([counts[g] for g in groups], dtype=float)
+
+
+def build_chain(groups: Sequence[Journey], weights: np.ndarray, order: int, memory: bool) -> Chain:
+    """Index the states and transitions of ``groups``."""
+    paths = [states_of(j, order, memory) for j in groups]
+    seen = {START}
+    for path in paths:
+        seen.update(path)
+    states = [START, *sorted(s for s in seen if s != START)]
+    index = {s: i for i, s in enumerate(states)}
+    n = len(states)
+    pairs: dict[tuple[int, int], int] = {}
+    rows, cols, vals, vrows, vcols = [], [], [], [], []
+    for g, (j, path) in enumerate(zip(groups, paths, strict=True)):
+        ids = [index[s] for s in path] + [n + ENDS.index(j.end)]
+        for a, b in zip(ids, ids[1:], strict=False):
+            t = pairs.setdefault((a, b), len(pairs))
+            rows.append(g)
+            cols.append(t)
+            vals.append(1.0)
+        for s in sorted(set(ids[:-1])):
+            vrows.append(g)
+            vcols.append(s)
+    m = len(groups)
+    group_transitions = sparse.csr_matrix((vals, (rows, cols)), shape=(m, len(pairs)))
+    visits = sparse.csr_matrix((np.ones(len(vrows)), (vrows, vcols)), shape=(m, n))
+    src = np.array([a for a, _ in pairs], dtype=np.int64)
+    dst = np.array([b for _, b in pairs], dtype=np.int64)
+    return Chain(order, memory, list(groups), weights, states, index, group_transitions, src, dst, visits)
+
+
+def transition_matrix(chain: Chain, weights: np.ndarray) -> sparse.csr_matrix:
+    """P over transient + end states (n x (n + 3)) estimated from the journeys with ``weights``."""
+    counts = chain.group_transitions.T @ weights
+    n = chain.n_states
+    out = np.bincount(chain.src, weights=counts, minlength=n)
+    keep = counts > 0
+    probs = counts[keep] / out[chain.src[keep]]
+    return sparse.csr_matrix((probs, (chain.src[keep], chain.dst[keep])), shape=(n, n + len(ENDS)))
+
+
+def p_dropout(chain: Chain, matrix: sparse.csr_matrix) -> float:
+    """P(absorbed in 'dropout' | start): solve (I - Q) x = R[:, dropout] (x = N R, column dropout)."""
+    n = chain.n_states
+    q = matrix[:, :n]
+    r = np.asarray(matrix[:, chain.end_index("dropout")].todense()).ravel()
+    if not r.any():
+        return 0.0
+    # Only states from which some end state can be reached: the others (never left in this sample,
+    # or a loop that a removal closed) absorb nothing, x = 0 there, and would make I - Q singular.
+    live = reaches_an_end(matrix, n)
+    if not live[0]:
+        return 0.0
+    keep = np.flatnonzero(live)
+    system = (sparse.identity(len(keep), format="csc") - q[keep][:, keep].tocsc()).tocsc()
+    x = spsolve(system, r[keep])
+    return float(np.atleast_1d(x)[0])
+
+
+def reaches_an_end(matrix: sparse.csr_matrix, n: int) -> np.ndarray:
+    """Transient states from which an end state is reachable (breadth-first on the reversed graph)."""
+    absorbing = np.asarray(matrix[:, n:].sum(axis=1)).ravel() > 0
+    q = matrix[:, :n].tocoo()
+    # node n stands for 'an end state': edges reversed, so a search from n finds who reaches it
+    rows = np.concatenate([q.col, np.full(absorbing.sum(), n)])
+    cols = np.concatenate([q.row, np.flatnonzero(absorbing)])
+    graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
+    found = breadth_first_order(graph, n, directed=True, return_predecessors=False)
+    live = np.zeros(n, dtype=bool)
+    live[found[found < n]] = True
+    return live
+
+
+def support(chain: Chain, min_state_cases: int) -> float:
+    """Share of all state visits (cases x moment states) at states that >= ``min_state_cases`` cases pass."""
+    cases_per_state = chain.visits.T @ chain.weights
+    moment_states = np.arange(1, chain.n_states)  # START is passed by every case
+    if not len(moment_states):
+        return 1.0
+    visits = cases_per_state[moment_states]
+    total = visits.sum()
+    return 1.0 if total == 0 else float(visits[visits >= min_state_cases].sum() / total)

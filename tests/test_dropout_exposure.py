@@ -51,8 +51,7 @@ def noise_and_cause():
         "crude_ci_low, n_strata, relative_risk, status, echo_of FROM dropout_attribution "
         "WHERE process = 'nc' ORDER BY rank"
     ).fetchall()
-    names = ("rank kind factor activity value n_cases lift ci_low ci_high crude_lift crude_ci_low n_strata rr "
-             "status echo_of").split()  # fmt: skip
+    names = ["rank", "kind", "factor", "activity", "value", "n_cases", "lift", "ci_low", "ci_high", "crude_lift", "crude_ci_low", "n_strata", "rr", "status", "echo_of"]  # fmt: skip
     yield con, [dict(zip(names, r, strict=True)) for r in rows]
     con.close()
 

@@ -13,7 +13,12 @@
 --
 -- From the tables mining/moments writes: dropout_funnel (the place) and dropout_attribution (the
 -- cause, with lift and its interval; echo_of names an earlier factor that holds in nearly the same
--- cases, and such echoes rank last). The drill-downs re-derive the cases from mot_events and
+-- cases, or '<MOT> repeated' when a factor at a repeated MOT is over-represented only because its
+-- cases have more occurrences of that MOT; such echoes rank last). lift, base_rate, ci_low, ci_high
+-- are exposure-controlled (compared within cases with the same number of occurrences of the MOT);
+-- crude_lift ignores exposure. status: 'finding' (interval above 1, enough cases), 'no clear
+-- effect', 'echo', 'too few cases' (below attribution.min_cases / min_dropout_cases: never a
+-- finding); note says why. The drill-downs re-derive the cases from mot_events and
 -- case_outcomes with the same definitions, so their counts equal the figures.
 
 CREATE OR REPLACE VIEW funnel AS
@@ -25,7 +30,7 @@ ORDER BY process, step, activity;
 CREATE OR REPLACE VIEW dropout_causes AS
 SELECT process, rank, factor_kind, factor, activity, value, n_cases, n_dropout,
     n_reached, support, coverage, confidence, base_rate, lift, relative_risk, ci_low, ci_high,
-    echo_of
+    echo_of, status, note, crude_lift, crude_ci_low, n_strata, rr_low, rr_high
 FROM dropout_attribution
 ORDER BY process, rank;
 
@@ -72,8 +77,8 @@ chosen AS (
 ),
 -- The population the attribution compared: drop-outs plus the outcomes in its settings.
 population AS (
-    SELECT coalesce(CAST(json_extract(r.settings, '$.attribution.population') AS VARCHAR[]),
-        ['success', 'declined', 'dropout', 'other']) AS outcomes
+    -- null in the settings: every outcome but 'open'
+    SELECT CAST(json_extract(r.settings, '$.attribution.population') AS VARCHAR[]) AS outcomes
     FROM guard LEFT JOIN mot_runs r ON r.process = guard.g_process
 ),
 before_outcome AS (
@@ -84,7 +89,8 @@ before_outcome AS (
     CROSS JOIN guard
     CROSS JOIN population
     WHERE guard.ok AND m.process = guard.g_process AND m.is_moment_of_truth
-        AND (o.outcome = 'dropout' OR list_contains(population.outcomes, o.outcome))
+        AND (o.outcome = 'dropout' OR list_contains(population.outcomes, o.outcome)
+            OR (population.outcomes IS NULL AND o.outcome <> 'open'))
         AND (o.outcome_pos IS NULL OR m.pos < o.outcome_pos)
 ),
 with_factor AS (

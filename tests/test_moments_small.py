@@ -234,15 +234,18 @@ def test_attribution_upstream_only_with_echoes_last(small):
     # 'poor score at X' equals 'long wait before X' here and is left out; factors at the outcome
     # event (Paid, Withdraw) are not upstream; 'Call: channel = phone' holds in every case that
     # reached Call, so it has no comparison group; factors without drop-outs are left out.
+    # Exposure control: 'long wait before Call' is compared within the cases with as many Calls as
+    # its case b (two); b is the only such case, so its expected drop-out rate is b's own (1) and the
+    # lift is 1: no evidence (it was lift 2 against all cases that reached Call, a with one Call).
     assert [g[:6] for g in got] == [
         (1, "repeated", "Call repeated", 1, 1, 2),
-        (2, "long_wait", "long wait before Call", 1, 1, 2),
-        (3, "attribute", "Submit: channel = portal", 2, 1, 3),
+        (2, "attribute", "Submit: channel = portal", 2, 1, 3),
+        (3, "long_wait", "long wait before Call", 1, 1, 2),
         (4, "attribute", "Offer: channel = letter", 1, 1, 3),
     ]
-    assert [x for g in got for x in g[6:9]] == pytest.approx([1, 0.5, 2, 1, 0.5, 2, 0.5, 1 / 3, 1.5, 1, 1 / 3, 3])
+    assert [x for g in got for x in g[6:9]] == pytest.approx([1, 0.5, 2, 0.5, 1 / 3, 1.5, 1, 1, 1, 1, 1 / 3, 3])
     assert [g[9] for g in got] == pytest.approx(
-        [wilson(1, 1)[0] / 0.5] * 2 + [wilson(1, 2)[0] * 3, wilson(1, 1)[0] * 3]
+        [wilson(1, 1)[0] / 0.5, wilson(1, 2)[0] * 3, wilson(1, 1)[0], wilson(1, 1)[0] * 3]
     )
     # b's letter offer holds in exactly the case of an earlier factor: an echo, ranked last
     assert [g[10] for g in got] == [None, None, None, "Call repeated"]

@@ -17,6 +17,10 @@ from mining.config.base import Strict
 # Fields of event_log that rules can test besides the attributes in its ``attrs`` JSON.
 COLUMNS = ("activity", "resource", "lifecycle")
 OUTCOME_KINDS = ("dropout", "declined", "success")
+# The built-in kinds' polarity: declined is the organisation's decision, drop-out the customer's.
+BUILTIN_POLARITY = {"dropout": "negative", "declined": "negative", "success": "positive"}
+# Outcome values that are not kinds: no outcome event yet (open), none defined or matched (other).
+RESERVED_OUTCOMES = (*OUTCOME_KINDS, "open", "other")
 
 
 def _text(value: object) -> object:
@@ -212,11 +216,34 @@ class Scoring(Strict):
         return value
 
 
-class Outcomes(Strict):
-    """How a case ends: success, drop-out or declined, from its events or a time limit.
+class OutcomeKind(Strict):
+    """A kind of outcome of the user's own (a return to the ER, a complaint, a reopened ticket).
 
-    A case's outcome is the kind of its latest outcome event, or, with ``precedence``, the first
-    kind in that list it has events of. The outcome event is the first event of that kind.
+    ``rules``: events matching any of them are outcome events of this kind (the same conditions as
+    marking rules). ``polarity``: how the analyses read the kind: ``positive`` counts with success,
+    ``negative`` with the bad outcomes, ``neutral`` with neither.
+    """
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][\w .'-]*$")
+    polarity: Literal["positive", "negative", "neutral"]
+    rules: list[Match] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_OUTCOMES:
+            raise ValueError(f"{value!r} is reserved: give rules for it under outcomes.{value}, or pick another name")
+        return value
+
+
+class Outcomes(Strict):
+    """How a case ends: success, declined, drop-out or a kind of the user's own, from its events or a time limit.
+
+    Each kind has a polarity: success positive, declined negative (the organisation's decision),
+    drop-out negative (the customer left), the user's ``kinds`` as configured. A case's outcome is
+    the kind of its latest outcome event, or, with ``precedence``, the first kind in that list it
+    has events of. The outcome event is the first event of that kind. An event matching several
+    kinds counts as a drop-out first, then declined, success, then the user's kinds in their order.
     A case without outcome events is a drop-out when ``success_within_days`` is set and the case
     started at least that long before the end of the log, 'open' when it started later, and
     'other' when no time limit is set. ``use_default_rules`` works as in ``marking``.
@@ -225,13 +252,31 @@ class Outcomes(Strict):
     success: list[Match] = Field(default_factory=list)
     declined: list[Match] = Field(default_factory=list)
     dropout: list[Match] = Field(default_factory=list)
-    precedence: list[Literal["dropout", "declined", "success"]] = Field(default_factory=list)
+    kinds: list[OutcomeKind] = Field(default_factory=list)
+    precedence: list[str] = Field(default_factory=list)
     success_within_days: float | None = Field(None, gt=0)
     use_default_rules: bool | None = None
 
+    @model_validator(mode="after")
+    def _known_kinds(self) -> Outcomes:
+        names = [k.name for k in self.kinds]
+        doubles = sorted({n for n in names if names.count(n) > 1})
+        if doubles:
+            raise ValueError("kinds: duplicate names: " + ", ".join(doubles))
+        known = set(OUTCOME_KINDS) | set(names)
+        unknown = [k for k in self.precedence if k not in known]
+        if unknown:
+            raise ValueError(f"precedence: unknown kind(s) {unknown}; known: {sorted(known)}")
+        return self
+
     def configured(self) -> bool:
         """Whether the config gives any outcome rule."""
-        return bool(self.success or self.declined or self.dropout)
+        return bool(self.success or self.declined or self.dropout or self.kinds)
+
+    def all_kinds(self) -> list[tuple[str, str, list[Match]]]:
+        """(name, polarity, rules) of every kind: the built-in ones in matching order, then the user's."""
+        builtin = [(k, BUILTIN_POLARITY[k], list(getattr(self, k))) for k in OUTCOME_KINDS]
+        return builtin + [(k.name, k.polarity, list(k.rules)) for k in self.kinds]
 
 
 class Attribution(Strict):
@@ -242,10 +287,9 @@ class Attribution(Strict):
     )
     # Event attributes of MOTs tested as 'activity: attribute = value' (the channel always is).
     attributes: list[str] = Field(default_factory=list)
-    # Which cases are compared: every case whose outcome is in this list (drop-outs always are).
-    population: list[Literal["success", "declined", "dropout", "other"]] = Field(
-        default_factory=lambda: ["success", "declined", "dropout", "other"]
-    )
+    # Which cases are compared: every case whose outcome is in this list (drop-outs always are);
+    # outcome kinds by name (the user's own too) or 'other'. null: every case that is not 'open'.
+    population: list[str] | None = None
     # A factor at MOT X is compared within the cases that reached X ('reached'), or all cases ('all').
     baseline: Literal["reached", "all"] = "reached"
     min_cases: int = Field(20, ge=1)  # cases with the factor
@@ -253,6 +297,10 @@ class Attribution(Strict):
     # (Jaccard index); echoes are ranked after the others.
     echo_jaccard: float = Field(0.9, gt=0.0, le=1.0)
     min_dropout_cases: int = Field(5, ge=1)  # drop-out cases with the factor
+    # Exposure control: a factor at a repeated MOT is compared within the cases with the same number
+    # of occurrences of that MOT (strata), so that more occurrences (more chances to carry any value)
+    # do not pass for a cause. Occurrence counts above this are pooled into one stratum.
+    max_occurrence_stratum: int = Field(4, ge=1)
 
 
 class Moments(Strict):

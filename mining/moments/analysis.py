@@ -79,13 +79,24 @@ def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
         "poor_threshold": scoring.poor_threshold,
         **{f"p_{name}": float(name in scoring.poor_signals) for name in SIGNALS},
         "z": z_value(settings.confidence_level),
-        "population": list(settings.attribution.population),
+        "population": population(settings, classifier),
+        "kind_names": [k for k, _ in classifier.outcome_kinds],
+        "kind_polarities": [p for _, p in classifier.outcome_kinds],
+        "kind_rules": [classifier.outcome_rule_counts[k] for k, _ in classifier.outcome_kinds],
+        "rule_source": classifier.outcome_source,
+        "max_stratum": settings.attribution.max_occurrence_stratum,
         "kinds": list(settings.attribution.kinds),
         "baseline": settings.attribution.baseline,
         "echo_jaccard": settings.attribution.echo_jaccard,
         "min_cases": settings.attribution.min_cases,
         "min_dropout": settings.attribution.min_dropout_cases,
     }
+
+
+def population(settings: Moments, classifier: Classifier) -> list[str]:
+    """The outcomes the drop-out attribution compares (null in config: every kind and 'other', not 'open')."""
+    chosen = settings.attribution.population
+    return list(chosen) if chosen is not None else [k for k, _ in classifier.outcome_kinds] + ["other"]
 
 
 def classify_combinations(rows: list[tuple], classifier: Classifier) -> pa.Table:
@@ -177,7 +188,7 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 TEMPORARY = (
     "mot_combos", COMBO_TABLE, "mot_base", "mot_handoffs", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
-    "mot_population", "mot_factors", "mot_exposure",
+    "mot_population", "mot_factors", "mot_exposure", "mot_occurrences", "mot_strata",
     "mot_factor_stats", "mot_echoes",
 )  # fmt: skip
 

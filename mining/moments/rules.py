@@ -119,6 +119,16 @@ def effective_outcomes(settings: Moments) -> Outcomes:
     )
 
 
+def outcome_source(settings: Moments) -> str:
+    """Where the outcome rules in force come from: 'config', 'config and built-in words', 'built-in words', 'none'."""
+    own = settings.outcomes.configured()
+    builtin = settings.outcomes.use_default_rules
+    if builtin is None:
+        builtin = not own
+    names = {(True, False): "config", (True, True): "config and built-in words", (False, True): "built-in words"}
+    return names.get((own, bool(builtin)), "none")
+
+
 @dataclass(frozen=True)
 class Classification:
     """Everything the rules say about one combination of event fields."""
@@ -157,11 +167,11 @@ class Classifier:
         self.signals = [(s, CompiledMatch(s)) for s in scoring.attribute_signals]
         self.handoff_attribute = scoring.handoff_attribute
         outcomes = effective_outcomes(settings)
-        self.outcomes = [
-            (kind, getattr(outcomes, kind)[i], CompiledMatch(m))
-            for kind in OUTCOME_KINDS
-            for i, m in enumerate(getattr(outcomes, kind))
-        ]
+        # (kind, rule, compiled) in matching order: drop-out, declined, success, then the user's kinds.
+        self.outcome_kinds = [(name, polarity) for name, polarity, _ in outcomes.all_kinds()]
+        self.outcome_rule_counts = {name: len(rules) for name, _, rules in outcomes.all_kinds()}
+        self.outcome_source = outcome_source(settings)
+        self.outcomes = [(kind, m, CompiledMatch(m)) for kind, _, rules in outcomes.all_kinds() for m in rules]
         self.factor_attributes = list(settings.attribution.attributes)
         matches: list[Match] = [r for r, _ in self.exclusions + self.inclusions]
         matches += list(marking.automated) + list(scoring.effort) + list(scoring.attribute_signals)
@@ -230,7 +240,8 @@ class Classifier:
         return value.strip().lower()
 
     def _outcome(self, fields: Fields) -> tuple[str | None, str | None]:
-        # Kinds are tried in OUTCOME_KINDS order: an event that matches several is a drop-out first.
+        # Kinds are tried in order: an event that matches several is a drop-out first, then declined,
+        # success, then the user's kinds in their configured order.
         for kind, match, compiled in self.outcomes:
             if compiled.matches(fields):
                 return kind, f"{kind}: {describe(match)}"

@@ -8,11 +8,15 @@ library view where one exists and a warehouse table otherwise; ``Source`` record
 exact statement with the process filled in, so the report can print both next to the figure.
 
 A part that cannot be computed (a table of a step that has not run, a view that fails) yields a
-``Result`` with ``missing`` set to a sentence saying what is missing, never an exception.
+``Result`` with ``missing`` set to a sentence saying what is missing, never an exception. A part
+whose step ran and found nothing, or could not measure anything, yields no rows and ``empty`` set
+to a sentence saying which ("the moments step ran and found no drop-out factor with at least 20
+cases ..." or "not measurable: no outcome defined ...").
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -44,10 +48,18 @@ STEP_OF_TABLE = {
     "dropout_places": "moments",
     "dropout_attribution": "moments",
     "dropout_removal": "attribution",
+    "outcome_kinds": "moments",
+    "outcome_status": "moments",
     "waste_activities": "waste",
     "waste_whatif": "waste",
 }
 
+
+# The table in which each step records that it ran for a process (one row per process).
+RUN_TABLE_OF_STEP = {"discover": "model_runs", "moments": "mot_runs", "waste": "waste_runs"}
+
+# Tables whose rows need case outcomes: empty, they are "not measurable" when no outcome is defined.
+NEEDS_OUTCOMES = {"dropout_attribution", "dropout_places"}
 
 TABLES_WITHOUT_PROCESS = {"quarantine", "watermarks", "schema_migrations"}
 
@@ -82,11 +94,16 @@ class Source:
 
 @dataclass
 class Result:
-    """The rows of one report query (as dicts), or why there are none."""
+    """The rows of one report query (as dicts), or why there are none.
+
+    ``missing``: the query could not answer (its step has not run, it failed). ``empty``: it ran
+    over tables its step filled and has no rows: why (found nothing, or not measurable and why).
+    """
 
     source: Source
     rows: list[dict] = field(default_factory=list)
     missing: str | None = None
+    empty: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -229,7 +246,8 @@ class Reader:
         except duckdb.Error as exc:
             return Result(source, missing=self.explain(exc, source))
         if not rows:
-            return Result(source, missing=self.explain_empty(source, process))
+            missing = self.explain_empty(source, process)
+            return Result(source, missing=missing, empty=None if missing else self.why_empty(source, process))
         return Result(source, rows)
 
     def explain(self, exc: duckdb.Error, source: Source) -> str:
@@ -246,13 +264,76 @@ class Reader:
         return f"query mining/report/sql/{source.query}.sql failed: {str(exc).splitlines()[0]}"
 
     def explain_empty(self, source: Source, process: str) -> str | None:
-        """Why a query returned no rows: a table behind it without the process, or None (a real empty answer)."""
+        """Why a query returned no rows when its step has not run: a table behind it without the
+        process whose step has no run for it; None when every step behind it ran (a real empty answer)."""
         for table in source.reads:
             if not self.has_rows(table, process):
                 step = STEP_OF_TABLE.get(table)
+                if step and self.step_ran(step, process):
+                    continue
                 run = f": the {step} step has not run for it" if step else ""
                 return f"table {table} holds no rows for process {process!r}{run}"
         return None
+
+    def why_empty(self, source: Source, process: str) -> str | None:
+        """Why a query over tables whose steps ran has no rows: found nothing, or not measurable (why)."""
+        for table in source.reads:
+            if self.has_rows(table, process):
+                continue
+            step = STEP_OF_TABLE.get(table)
+            if table in NEEDS_OUTCOMES:
+                reason = self.outcomes_unmeasurable(process)
+                if reason:
+                    return f"not measurable: {reason}"
+            if table == "dropout_attribution":
+                mins = self.run_settings("mot_runs", process, "$.attribution")
+                return (
+                    f"the {step} step ran and found no drop-out factor with at least "
+                    f"{mins.get('min_cases', '?')} cases and {mins.get('min_dropout_cases', '?')} drop-outs "
+                    "that can be compared with cases without it"
+                )
+            if step:
+                return f"the {step} step ran and found nothing for table {table}"
+        return None
+
+    def step_ran(self, step: str, process: str) -> bool:
+        """True when ``step`` recorded a run for ``process`` in its run table."""
+        table = RUN_TABLE_OF_STEP.get(step)
+        return bool(table) and self.has_rows(table, process)
+
+    def outcomes_unmeasurable(self, process: str) -> str | None:
+        """Why nothing outcome-based is measurable for ``process`` (outcome_status), or None."""
+        row = self.first_row(
+            "SELECT outcomes_defined, reason, n_decided, n_dropout, n_kinds_observed "
+            "FROM outcome_status WHERE process = $p",
+            process,
+        )
+        if row is None:
+            return None
+        defined, reason, n_decided, n_dropout, n_kinds = row
+        if not defined:
+            return reason
+        if not n_dropout:
+            return f"no drop-out case among the {n_decided:,} cases with an outcome"
+        if n_kinds == 1:
+            return "one outcome class: every case with an outcome is a drop-out, nothing to compare them with"
+        return None
+
+    def run_settings(self, table: str, process: str, path: str) -> dict:
+        """A part of the settings JSON a step recorded for ``process`` ({} when there is none)."""
+        row = self.first_row(f"SELECT json_extract(settings, '{path}') FROM {table} WHERE process = $p", process)
+        if row is None or row[0] is None:
+            return {}
+        value = row[0]
+        return json.loads(value) if isinstance(value, str) else dict(value)
+
+    def first_row(self, sql: str, process: str) -> tuple | None:
+        """The first row of ``sql`` (parameter ``$p`` = process), or None (no row, or no such table)."""
+        try:
+            rows = self.con.execute(sql, {"p": process}).fetchall()
+        except duckdb.Error:
+            return None
+        return rows[0] if rows else None
 
     def has_rows(self, table: str, process: str) -> bool:
         """True when ``table`` holds rows of ``process`` (tables without a process column: always)."""

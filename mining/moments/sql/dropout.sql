@@ -136,6 +136,27 @@ SELECT r.activity,
 FROM reached r CROSS JOIN total t
 GROUP BY r.activity;
 
+-- Exposure: how often each MOT occurs upstream in each case. A case with four replies has four
+-- chances to meet clerk X; comparing it with one-reply cases would credit the clerk with the effect
+-- of the repetition. Factors are therefore compared within strata of the same occurrence count
+-- (counts above $max_stratum pooled); 'repeated' factors, defined by the count, in one stratum (0).
+CREATE OR REPLACE TEMP TABLE mot_occurrences AS
+SELECT j.case_id, j.activity, p.is_dropout,
+    CASE WHEN $baseline = 'all' THEN 0 ELSE least(count(*), $max_stratum) END AS stratum
+FROM mot_journey j JOIN mot_population p USING (case_id)
+WHERE j.upstream
+GROUP BY j.case_id, j.activity, p.is_dropout;
+
+-- Cases and drop-outs per (MOT, stratum); stratum 0 = every case that reached the MOT (or, with
+-- baseline 'all', the whole population).
+CREATE OR REPLACE TEMP TABLE mot_strata AS
+SELECT activity, stratum, count(*) AS n_s, count(*) FILTER (WHERE is_dropout) AS d_s
+FROM mot_occurrences
+WHERE stratum > 0
+GROUP BY activity, stratum
+UNION ALL
+SELECT e.activity, 0, e.n_reached, e.d_reached FROM mot_exposure e;
+
 CREATE OR REPLACE TEMP TABLE mot_factor_stats AS
 WITH counted AS (
     SELECT factor_kind, activity, value,
@@ -157,19 +178,45 @@ distinct_factors AS (
     WHERE NOT (c.factor_kind = 'poor_score' AND EXISTS (
         SELECT 1 FROM counted w
         WHERE w.factor_kind = 'long_wait' AND w.activity = c.activity AND w.case_set = c.case_set))
+),
+-- factor cases per stratum of their MOT's occurrence count
+factor_strata AS (
+    SELECT f.factor_kind, f.activity, f.value,
+        CASE WHEN f.factor_kind = 'repeated' THEN 0 ELSE o.stratum END AS stratum,
+        count(*) AS n1, count(*) FILTER (WHERE f.is_dropout) AS a
+    FROM mot_factors f
+    JOIN mot_occurrences o ON o.case_id = f.case_id AND o.activity = f.activity
+    GROUP BY ALL
+),
+stratified AS (
+    SELECT fs.factor_kind, fs.activity, fs.value,
+        -- expected drop-outs among the factor's cases at their strata's own drop-out rates
+        sum(fs.n1 * st.d_s / st.n_s) AS expected,
+        count(*) FILTER (WHERE fs.n1 < st.n_s) AS n_strata,
+        -- Mantel-Haenszel risk ratio (factor vs. no factor within each stratum), Greenland-Robins variance
+        sum(fs.a * (st.n_s - fs.n1) / st.n_s) AS mh_r,
+        sum((st.d_s - fs.a) * fs.n1 / st.n_s) AS mh_s,
+        sum(fs.n1 * (st.n_s - fs.n1) * st.d_s / (st.n_s * st.n_s) - fs.a * (st.d_s - fs.a) / st.n_s) AS mh_v
+    FROM factor_strata fs
+    JOIN mot_strata st ON st.activity = fs.activity AND st.stratum = fs.stratum
+    GROUP BY ALL
 )
 SELECT c.*, e.n_all, e.d_all, e.n_reached, e.d_reached, f.step,
     c.n_dropout / c.n_cases AS confidence,
-    e.d_reached / e.n_reached AS base_rate,
+    e.d_reached / e.n_reached AS crude_base_rate,
+    x.expected / c.n_cases AS base_rate,
+    x.n_strata, x.mh_r, x.mh_s, x.mh_v,
     mot_wilson_low(c.n_dropout, c.n_cases, $z) AS p_low,
     mot_wilson_high(c.n_dropout, c.n_cases, $z) AS p_high,
-    (e.d_reached - c.n_dropout) / nullif(e.n_reached - c.n_cases, 0) AS p_without
+    c.n_cases >= $min_cases AND c.n_dropout >= $min_dropout AS enough
 FROM distinct_factors c
 JOIN mot_exposure e USING (activity)
+JOIN stratified x
+  ON x.factor_kind = c.factor_kind AND x.activity = c.activity AND x.value IS NOT DISTINCT FROM c.value
 JOIN dropout_funnel f ON f.process = $process AND f.activity = c.activity
--- a factor needs a comparison group: some exposed cases without it, and some drop-outs
-WHERE e.d_reached > 0 AND c.n_cases < e.n_reached
-    AND c.n_cases >= $min_cases AND c.n_dropout >= $min_dropout;
+-- a factor needs a comparison group (some exposed cases without it, and some drop-outs) and at
+-- least one drop-out; below min_cases / min_dropout it is listed, never a finding
+WHERE e.d_reached > 0 AND c.n_cases < e.n_reached AND c.n_dropout > 0 AND x.expected > 0;
 
 -- Echoes: a factor that holds in nearly the same cases (Jaccard >= echo_jaccard) as a factor at
 -- an earlier MOT of the journey carries no information of its own: a reply by letter echoes a
@@ -180,6 +227,7 @@ WITH kept AS (
     FROM mot_factors f
     JOIN mot_factor_stats s
       ON s.factor_kind = f.factor_kind AND s.activity = f.activity AND s.value IS NOT DISTINCT FROM f.value
+    WHERE s.enough
 ),
 shared AS (
     SELECT a.factor, b.factor AS upstream, any_value(a.n_cases) AS n_a, any_value(b.n_cases) AS n_b,
@@ -195,18 +243,57 @@ GROUP BY factor;
 DELETE FROM dropout_attribution WHERE process = $process;
 
 INSERT INTO dropout_attribution BY NAME
-SELECT $process AS process, s.factor_kind, s.factor, s.activity, s.value, s.n_cases, s.n_dropout,
-    mot_figure(s.n_dropout / s.n_all) AS support,
-    mot_figure(s.n_dropout / s.d_all) AS coverage,
-    mot_figure(s.confidence) AS confidence, mot_figure(s.base_rate) AS base_rate,
-    mot_figure(s.confidence / s.base_rate) AS lift,
-    mot_figure(s.confidence / nullif(s.p_without, 0)) AS relative_risk,
-    mot_figure(s.p_low / s.base_rate) AS ci_low,
-    mot_figure(s.p_high / s.base_rate) AS ci_high,
-    s.n_reached, e.echo_of,
+WITH judged AS (
+    SELECT s.*, e.echo_of AS jaccard_echo,
+        s.confidence / s.base_rate AS lift_s,
+        s.p_low / s.base_rate AS ci_low_s,
+        s.p_high / s.base_rate AS ci_high_s,
+        s.confidence / s.crude_base_rate AS crude_lift_s,
+        s.p_low / s.crude_base_rate AS crude_ci_low_s,
+        CASE WHEN s.mh_r > 0 AND s.mh_s > 0 THEN s.mh_r / s.mh_s END AS rr,
+        CASE WHEN s.mh_r > 0 AND s.mh_s > 0 AND s.mh_v > 0 THEN sqrt(s.mh_v / (s.mh_r * s.mh_s)) END AS rr_se
+    FROM mot_factor_stats s
+    LEFT JOIN mot_echoes e USING (factor)
+),
+labelled AS (
+    SELECT *,
+        -- exposure echo: over-represented only because its cases have more occurrences of the MOT
+        enough AND jaccard_echo IS NULL AND n_strata > 1 AND crude_ci_low_s > 1 AND ci_low_s <= 1 AS exposure_echo
+    FROM judged
+)
+SELECT $process AS process, factor_kind, factor, activity, value, n_cases, n_dropout,
+    mot_figure(n_dropout / n_all) AS support,
+    mot_figure(n_dropout / d_all) AS coverage,
+    mot_figure(confidence) AS confidence, mot_figure(base_rate) AS base_rate,
+    mot_figure(lift_s) AS lift,
+    mot_figure(rr) AS relative_risk,
+    mot_figure(ci_low_s) AS ci_low,
+    mot_figure(ci_high_s) AS ci_high,
+    n_reached,
+    CASE WHEN jaccard_echo IS NOT NULL THEN jaccard_echo
+         WHEN exposure_echo THEN activity || ' repeated' END AS echo_of,
+    mot_figure(crude_lift_s) AS crude_lift,
+    mot_figure(crude_ci_low_s) AS crude_ci_low,
+    CAST(n_strata AS INTEGER) AS n_strata,
+    mot_figure(exp(ln(rr) - $z * rr_se)) AS rr_low,
+    mot_figure(exp(ln(rr) + $z * rr_se)) AS rr_high,
+    CASE WHEN NOT enough THEN 'too few cases'
+         WHEN jaccard_echo IS NOT NULL OR exposure_echo THEN 'echo'
+         WHEN ci_low_s > 1 THEN 'finding'
+         ELSE 'no clear effect' END AS status,
+    CASE WHEN NOT enough THEN 'too few cases: ' || n_cases || ' cases (minimum ' || $min_cases || '), '
+             || n_dropout || ' drop-outs (minimum ' || $min_dropout || ')'
+         WHEN jaccard_echo IS NOT NULL THEN 'holds in nearly the same cases as ' || jaccard_echo
+         WHEN exposure_echo THEN 'an echo of how often ' || activity || ' happens: crude lift '
+             || printf('%.2f', crude_lift_s) || ' (lower bound ' || printf('%.2f', crude_ci_low_s)
+             || '), within cases with the same number of ' || activity || ' lift '
+             || printf('%.2f', lift_s) || ' (' || printf('%.2f', ci_low_s) || '-' || printf('%.2f', ci_high_s) || ')'
+         WHEN ci_low_s > 1 THEN 'over-represented in drop-outs'
+             || CASE WHEN n_strata > 1 THEN ' within cases with the same number of ' || activity ELSE '' END
+         WHEN ci_high_s < 1 THEN 'under-represented in drop-outs'
+         ELSE 'interval includes 1' END AS note,
     CAST(row_number() OVER (
-        ORDER BY e.echo_of IS NOT NULL, s.p_low / s.base_rate DESC, s.confidence / s.base_rate DESC, s.factor
+        ORDER BY NOT enough, jaccard_echo IS NOT NULL OR exposure_echo, ci_low_s DESC, lift_s DESC, factor
     ) AS INTEGER) AS rank
-FROM mot_factor_stats s
-LEFT JOIN mot_echoes e USING (factor)
+FROM labelled
 ORDER BY rank;

@@ -60,11 +60,15 @@ def dropout_section(ctx: Context) -> Section:
                 ],
             )
         )
+    elif places.empty:
+        place.empty = _sentence(places.empty)
     cause = Figure("dropout-cause", "What drives them out: upstream causes")
     causes = ctx.get("dropout_causes")
     if use_result(cause, causes):
-        chart = charts.causes_chart(causes.rows)
+        chart = charts.causes_chart([r for r in causes.rows if r["status"] != "too few cases"] or causes.rows)
         cause.svg, cause.caption = chart.svg, chart.description
+        findings = sum(r["status"] == "finding" for r in causes.rows)
+        cause.stats = [stat("dropout_findings", "upstream findings", findings)]
         cause.tables.append(
             table(
                 "dropout-causes",
@@ -79,13 +83,23 @@ def dropout_section(ctx: Context) -> Section:
                     Column("lift", "lift", "num"),
                     Column("ci_low", "interval low", "num"),
                     Column("ci_high", "interval high", "num"),
+                    Column("crude_lift", "lift ignoring exposure", "num"),
                     Column("support", "support", "pct"),
+                    Column("status", "status"),
                 ],
-                note="Only events before the outcome count; population: cases that are not open. Lift above 1 with an interval above 1: over-represented in drop-outs.",
+                note="Only events before the outcome count; population: cases that are not open. A factor at a "
+                "repeated moment is compared within the cases with the same number of that moment, so that more "
+                "occurrences (more chances to carry any value) do not pass for a cause. Status 'finding': the "
+                "interval lies above 1 and the factor has the minimum cases; 'echo': it repeats an earlier factor or "
+                "the repetition itself; 'too few cases': listed, never a finding.",
+                detail=lambda r: r["note"] or "",
+                detail_label="why",
             )
         )
-    elif not causes.missing:
-        cause.empty = "No upstream factor has enough cases to be measured."
+    elif causes.empty:
+        cause.empty = _sentence(causes.empty)
+    if funnel.empty and not place.empty:
+        place.empty = _sentence(funnel.empty)
     return Section(
         "dropout",
         "Drop-out: the place and the cause",
@@ -94,3 +108,8 @@ def dropout_section(ctx: Context) -> Section:
         "drop-out cases. Fix the cause, not the place.",
         [place, cause],
     )
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: capitalised, with a full stop."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -86,7 +86,10 @@ def test_one_call_is_one_moment_on_lifecycle_queues(lifecycle_queues):
     assert calls == [(truth["measured"]["events_per_activity"]["Customer call"], instances, instances)]
     # one row per instance, and no consecutive pair of moments inside one call
     assert rows(con, "SELECT count(*) FROM mot_events") == [(truth["measured"]["instances"],)]
-    assert rows(con, "SELECT n FROM knock_on WHERE from_activity = 'Customer call' AND to_activity = 'Customer call'") == []
+    assert (
+        rows(con, "SELECT n FROM knock_on WHERE from_activity = 'Customer call' AND to_activity = 'Customer call'")
+        == []
+    )
     # repeats count instances: the document rounds
     repeats = rows(con, "SELECT count(*) FROM mot_events WHERE activity = 'Request documents' AND occurrence > 1")
     assert repeats == [(truth["measured"]["rework"]["repeated_requests"],)]

@@ -73,7 +73,10 @@ TABLES = {
     ),
     "case_outcomes": (("case_id",), "outcome, outcome_activity, outcome_pos, outcome_rule"),
     "case_scores": (("case_id",), "n_moments, final_score, min_score, outcome, n_poor, mean_score, trajectory"),
-    "mot_activities": (("activity",), "is_moment_of_truth, share, channel, rule, n_events, decided, channels, rules, n_instances"),
+    "mot_activities": (
+        ("activity",),
+        "is_moment_of_truth, share, channel, rule, n_events, decided, channels, rules, n_instances",
+    ),
     "mot_timers": (("activity", "anchor"), "kind, gap_s, n, n_equal, share"),
     "knock_on": (
         ("from_activity", "to_activity"),

@@ -88,8 +88,10 @@ def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
         "beaten_share": expectations.beaten_share,
         "effort_activities": [a for a, _ in efforts],
         "effort_units": [u for _, u in efforts],
-        **{f"e_{k}": int(name in expectations.effort_counts)
-           for k, name in (("action", "customer_action"), ("repeat", "repeat"), ("switch", "channel_switch"))},
+        **{
+            f"e_{k}": int(name in expectations.effort_counts)
+            for k, name in (("action", "customer_action"), ("repeat", "repeat"), ("switch", "channel_switch"))
+        },
         "t_tol": timers.tolerance_s,
         "t_share": timers.min_share,
         "t_min_n": timers.min_n,

@@ -7,7 +7,8 @@
 --   FROM mot_journey('loan_origination', '1');
 --
 -- From mot_events, case_scores and case_outcomes (mining/moments). The journey text lists each
--- moment of truth as 'activity [channel] score'; a '!' marks a poor one.
+-- moment of truth (one activity instance) as 'activity [channel] score'; a '!' marks a poor one
+-- (its expectation was missed).
 
 CREATE OR REPLACE VIEW mot_journeys AS
 WITH moments AS (
@@ -28,7 +29,8 @@ LEFT JOIN case_outcomes o USING (process, case_id)
 LEFT JOIN moments m USING (process, case_id)
 ORDER BY s.process, s.case_id;
 
--- Every event of one case with its moment-of-truth mark, score signals and running score.
+-- Every activity instance of one case (pos = instance_pos) with its moment-of-truth mark, its
+-- expectation and how it was judged, the score signals and the running score.
 CREATE OR REPLACE MACRO mot_journey(p, c) AS TABLE
 WITH guard AS MATERIALIZED (
     SELECT mot_check_process(p) AND mot_check_case(p, c) AS ok,
@@ -36,13 +38,15 @@ WITH guard AS MATERIALIZED (
 )
 SELECT m.process, m.case_id, m.pos, m.ts, m.activity, m.resource, m.is_moment_of_truth,
     m.mot_seq, m.channel, m.rule,
-    m.wait_s, mot_duration(m.wait_s) AS wait,
-    m.score, m.running_score, m.poor,
+    m.wait_s, mot_duration(m.wait_s) AS wait, mot_duration(m.ref_wait_s) AS wait_budget,
+    m.expectation_source, m.wait_status, m.effort_units, m.effort_budget, m.timer, m.timer_rule,
+    m.score, m.running_score, m.poor, m.s_met,
     m.s_wait, m.s_repeat, m.s_channel_switch, m.s_handoff, m.s_effort, m.s_attribute, m.s_outcome,
     m.attribute_signals,
-    m.pos = o.outcome_pos AS decides_outcome
+    coalesce(ei.instance_pos = m.pos, false) AS decides_outcome
 FROM mot_events m
 LEFT JOIN case_outcomes o USING (process, case_id)
+LEFT JOIN event_instances ei ON ei.process = m.process AND ei.case_id = m.case_id AND ei.pos = o.outcome_pos
 CROSS JOIN guard
 WHERE guard.ok AND m.process = guard.g_process AND m.case_id = guard.g_case
 ORDER BY m.pos;

@@ -12,8 +12,9 @@
 -- Averages are rounded to 12 significant digits (mot_figure): parallel sums differ in their last
 -- bits from run to run.
 --
--- mot_seq is the n-th moment of truth of a case; the running score after it is the sum of the
--- scores of the case's moments so far (mining/moments computes both).
+-- mot_seq is the n-th moment of truth (activity instance) of a case; the running score after it is
+-- the sum of the scores of the case's moments so far (mining/moments computes both). A moment that
+-- meets its expectation adds, one that misses it subtracts; mean_score is per moment.
 
 CREATE OR REPLACE VIEW running_score_curve AS
 SELECT process, mot_seq,
@@ -38,7 +39,13 @@ SELECT process, activity,
     mot_figure(avg(experience_score)) AS mean_experience_score,
     count(*) FILTER (WHERE poor) AS n_poor,
     avg(CASE WHEN poor THEN 1.0 ELSE 0.0 END) AS poor_share,
-    mot_duration(median(wait_s)) AS median_wait
+    mot_duration(median(wait_s)) AS median_wait,
+    -- the expectation: where its wait budget comes from ('learned' = from the data, a fallback)
+    mode(expectation_source) AS expectation_source,
+    mot_duration(median(ref_wait_s)) AS wait_budget,
+    count(*) FILTER (WHERE wait_status = 'missed') AS n_wait_missed,
+    count(*) FILTER (WHERE effort_over) AS n_effort_over,
+    count(*) FILTER (WHERE timer) AS n_timer_driven
 FROM mot_events
 WHERE is_moment_of_truth
 GROUP BY process, activity
@@ -52,7 +59,8 @@ SELECT process, outcome,
     median(final_score) AS median_final_score,
     mot_figure(avg(min_score)) AS mean_min_score,
     mot_figure(avg(n_moments)) AS mean_moments,
-    mot_figure(avg(n_poor)) AS mean_poor_moments
+    mot_figure(avg(n_poor)) AS mean_poor_moments,
+    mot_figure(avg(mean_score)) AS mean_moment_score   -- the per-moment mean: length alone does not decide it
 FROM case_scores
 GROUP BY process, outcome
 ORDER BY process, n_cases DESC, outcome;

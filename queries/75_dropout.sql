@@ -47,7 +47,7 @@ last_moment AS (
     JOIN case_outcomes o USING (process, case_id)
     CROSS JOIN guard
     WHERE guard.ok AND m.process = guard.g_process AND o.outcome = 'dropout' AND m.is_moment_of_truth
-        AND (o.outcome_pos IS NULL OR m.pos < o.outcome_pos)
+        AND (o.outcome_pos IS NULL OR m.event_pos < o.outcome_pos)
     GROUP BY m.process, m.case_id
 )
 SELECT l.process, l.case_id, l.left_after_ts, o.outcome_activity, o.outcome_ts, o.outcome_rule,
@@ -85,13 +85,13 @@ before_outcome AS (
     SELECT m.*, e.attrs
     FROM mot_events m
     JOIN case_outcomes o USING (process, case_id)
-    JOIN event_log e USING (process, case_id, pos)
+    JOIN event_log e ON e.process = m.process AND e.case_id = m.case_id AND e.pos = m.event_pos
     CROSS JOIN guard
     CROSS JOIN population
     WHERE guard.ok AND m.process = guard.g_process AND m.is_moment_of_truth
         AND (o.outcome = 'dropout' OR list_contains(population.outcomes, o.outcome)
             OR (population.outcomes IS NULL AND o.outcome <> 'open'))
-        AND (o.outcome_pos IS NULL OR m.pos < o.outcome_pos)
+        AND (o.outcome_pos IS NULL OR m.event_pos < o.outcome_pos)
 ),
 with_factor AS (
     SELECT b.process, b.case_id

@@ -7,12 +7,15 @@
 --   FROM knock_on_pairs('loan_origination', '*', '*') WHERE from_poor AND to_poor LIMIT 5;
 --
 -- From the knock_on table (mining/moments): P(next MOT poor | this MOT poor) against the base
--- rate, with a Wilson interval; effect is 'vicious' when the interval lies above the base rate.
+-- rate, with a Wilson interval; effect is 'vicious' when the interval lies above the base rate,
+-- 'not measurable: n < 30' on fewer pairs (scoring.knock_on_min_pairs). Pairs are consecutive moment
+-- instances; a pair whose second moment waited on a timer (mot_events.timer) is left out and
+-- counted in n_timer_excluded.
 -- The overall row has from_activity = to_activity = '*'; the drill-down accepts '*' for any.
 
 CREATE OR REPLACE VIEW knock_on_effects AS
 SELECT process, from_activity, to_activity, n, n_from_poor, n_poor_poor,
-    p_poor_given_poor, p_poor_given_good, base_rate, lift, ci_low, ci_high, effect
+    p_poor_given_poor, p_poor_given_good, base_rate, lift, ci_low, ci_high, effect, n_timer_excluded
 FROM knock_on
 ORDER BY process, from_activity <> '*', effect <> 'vicious', lift DESC NULLS LAST, from_activity, to_activity;
 
@@ -28,14 +31,14 @@ pairs AS (
     SELECT process, case_id, pos AS from_pos, activity AS from_activity, poor AS from_poor,
         score AS from_score,
         lead(pos) OVER w AS to_pos, lead(activity) OVER w AS to_activity,
-        lead(poor) OVER w AS to_poor, lead(score) OVER w AS to_score
+        lead(poor) OVER w AS to_poor, lead(score) OVER w AS to_score, lead(timer) OVER w AS to_timer
     FROM mot_events, guard
     WHERE guard.ok AND process = guard.g_process AND is_moment_of_truth
     WINDOW w AS (PARTITION BY process, case_id ORDER BY pos)
 )
 SELECT pairs.*
 FROM pairs, guard
-WHERE guard.ok AND to_pos IS NOT NULL
+WHERE guard.ok AND to_pos IS NOT NULL AND NOT to_timer
     AND (guard.g_from = '*' OR from_activity = guard.g_from)
     AND (guard.g_to = '*' OR to_activity = guard.g_to)
 ORDER BY case_id, from_pos;

@@ -68,14 +68,20 @@ TABLES = {
     "mot_events": (
         ("case_id", "pos"),
         "activity, is_moment_of_truth, rule, channel, wait_s, score, running_score, poor, mot_seq, occurrence, "
-        "ref_wait_s, long_wait, handoffs, channel_switch, effort, experience_score, s_outcome",
+        "ref_wait_s, long_wait, handoffs, channel_switch, effort, experience_score, s_outcome, event_pos, n_events, "
+        "expectation_source, wait_status, effort_units, effort_budget, effort_over, s_met, timer, timer_rule",
     ),
     "case_outcomes": (("case_id",), "outcome, outcome_activity, outcome_pos, outcome_rule"),
     "case_scores": (("case_id",), "n_moments, final_score, min_score, outcome, n_poor, mean_score, trajectory"),
-    "mot_activities": (("activity",), "is_moment_of_truth, share, channel, rule, n_events, decided, channels, rules"),
+    "mot_activities": (
+        ("activity",),
+        "is_moment_of_truth, share, channel, rule, n_events, decided, channels, rules, n_instances",
+    ),
+    "mot_timers": (("activity", "anchor"), "kind, gap_s, n, n_equal, share"),
     "knock_on": (
         ("from_activity", "to_activity"),
-        "n, n_from_poor, n_poor_poor, p_poor_given_poor, base_rate, lift, ci_low, ci_high, adjusted_base_rate, effect",
+        "n, n_from_poor, n_poor_poor, p_poor_given_poor, base_rate, lift, ci_low, ci_high, adjusted_base_rate, effect, "
+        "n_timer_excluded",
     ),
     "dropout_funnel": (("activity",), "step, n_cases_reached, n_dropout_reached, n_left_after, n_dropout_events"),
     "dropout_places": (("rank",), "activity, after_activity, n_dropout, share"),

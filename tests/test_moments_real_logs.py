@@ -64,12 +64,17 @@ def test_bpic_marks_the_calls_and_the_customer_visible_events(bpic):
         assert rows[call]["is_moment_of_truth"] == "true"
         assert rows[call]["channel"] == "phone" and rows[call]["lifecycles"] == "START"
         assert rows[call]["rule"] == "calls to the customer"
-        # the share is that of its STARTs among all its events (SCHEDULE, START, COMPLETE)
-        starts, total = con.execute(
-            "SELECT count(*) FILTER (WHERE lifecycle = 'START'), count(*) FROM event_log WHERE activity = $a",
+        # issue 16: one call (SCHEDULE / START / COMPLETE) is one moment: the moments of a call activity
+        # are its STARTs, one per instance, and the share counts instances
+        starts, instances, moments = con.execute(
+            "SELECT (SELECT count(*) FROM event_log WHERE activity = $a AND lifecycle = 'START'), "
+            "(SELECT count(*) FROM activity_instances WHERE activity = $a), "
+            "count(*) FILTER (WHERE is_moment_of_truth) FROM mot_events WHERE activity = $a",
             {"a": call},
         ).fetchall()[0]
-        assert float(rows[call]["share"]) == pytest.approx(starts / total, abs=1e-6)
+        assert moments == starts  # every START marked, each in a moment instance of its own
+        assert float(rows[call]["share"]) == pytest.approx(starts / instances, abs=1e-6)
+        assert int(rows[call]["n_moments"]) == starts
     for internal in ("A_PARTLYSUBMITTED", "A_PREACCEPTED", "O_CREATED", "O_SELECTED", "W_Valideren aanvraag"):
         assert rows[internal]["is_moment_of_truth"] == "false"
 
@@ -97,6 +102,33 @@ def test_bpic_cancelled_is_a_drop_out_and_declined_no_success(bpic):
     assert sum(outcomes.values()) == 13087
     assert figures["top_place"]["activity"] == "A_CANCELLED"
     assert figures["knock_on"] is not None and figures["top_cause"] is not None
+
+
+@pytest.mark.slow
+def test_bpic_poor_shares_differ_between_moments_and_budgets_are_labelled(bpic):
+    _, process, _, con = bpic
+    shares = dict(
+        con.execute(
+            "SELECT activity, avg(poor::INT) FROM mot_events WHERE process = $p AND is_moment_of_truth GROUP BY 1",
+            {"p": process},
+        ).fetchall()
+    )
+    assert set(shares) == CALLS | VISIBLE
+    assert max(shares.values()) - min(shares.values()) > 0.5  # a finding per moment, not 25% everywhere
+    sources = dict(
+        con.execute(
+            "SELECT expectation_source, count(*) FROM mot_events WHERE process = $p AND is_moment_of_truth GROUP BY 1",
+            {"p": process},
+        ).fetchall()
+    )
+    assert set(sources) <= {"activity", "channel", "learned"} and sources["channel"] > 0  # the calls: phone
+    # the per-moment mean beside the cumulative score
+    bad = con.execute(
+        "SELECT count(*) FROM case_scores WHERE process = $p AND n_moments > 0 "
+        "AND abs(mean_score - final_score / n_moments) > 1e-9",
+        {"p": process},
+    ).fetchall()
+    assert bad == [(0,)]
 
 
 @pytest.mark.slow

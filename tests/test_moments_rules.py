@@ -216,10 +216,37 @@ def test_bad_settings_are_reported_with_the_key():
         parse_config({"moments": {"scoring": {"wiat_from": "previous_event"}}})
     with pytest.raises(ConfigError, match="service level of 'Call' must be positive"):
         parse_config({"moments": {"scoring": {"service_level_hours": {"Call": 0}}}})
+    with pytest.raises(ConfigError, match="wait budget of channel 'phone' must be positive"):
+        parse_config({"moments": {"scoring": {"expectations": {"channels": {"phone": -1}}}}})
+    with pytest.raises(ConfigError, match="moments.scoring.expectations.activities.Call.wait_hours"):
+        parse_config({"moments": {"scoring": {"expectations": {"activities": {"Call": {"wait_hours": 0}}}}}})
+
+
+def test_expectation_aliases_and_activity_budgets():
+    scoring = parse_config(
+        {
+            "moments": {
+                "scoring": {
+                    "service_level_hours": {"Call": 24, "Visit": 12},
+                    "expectations": {
+                        "channels": {"email": 8, "bank_transfer": 48, "web": 2},
+                        "activities": {"Call": {"wait_hours": 48}, "Reply": {"effort": 1}},
+                    },
+                }
+            }
+        }
+    ).moments.scoring
+    channels = scoring.expectations.channels
+    assert (channels["e-mail"], channels["bank transfer"], channels["portal"], channels["letter"]) == (8, 48, 2, 120)
+    assert scoring.wait_budgets() == {"Call": 48, "Visit": 12}  # expectations.activities wins
 
 
 def test_the_moments_section_has_defaults_for_everything():
     config = parse_config({})
     assert config.moments == Moments()
-    assert config.moments.scoring.wait_reference_quantile == 0.75
+    # issue 16: budgets per channel / activity; no quantile reference by default (poor is no longer
+    # 'above the 75th percentile', 25% by construction)
+    assert config.moments.scoring.wait_reference_quantile is None
+    assert config.moments.scoring.expectations.channels["phone"] == 24.0
+    assert config.moments.scoring.expectations.channels["unknown"] is None  # learned
     assert config.moments.outcomes.configured() is False

@@ -86,12 +86,17 @@ def test_the_vicious_circle_is_detected_with_the_right_sign(demo):
         "WHERE process = $p AND from_activity = '*'",
     )[0]
     assert knock["ci_low"] > adjusted and p > given_good
-    # 'poor' is relative to each activity's own 75th percentile: about a quarter of the waits
-    (long_share,) = query(
-        con,
-        "SELECT avg(long_wait::INT) FROM mot_events WHERE process = $p AND is_moment_of_truth AND wait_s IS NOT NULL",
-    )[0]
-    assert 0.15 < long_share < 0.26
+    # issue 16: 'poor' is a missed expectation (budget per activity / channel), no longer each activity's
+    # own 75th percentile, so the share of long waits differs between moments instead of being 25% each
+    shares = [
+        s
+        for (s,) in query(
+            con,
+            "SELECT avg(long_wait::INT) FROM mot_events WHERE process = $p AND is_moment_of_truth "
+            "AND wait_status NOT LIKE 'not measurable%' GROUP BY activity",
+        )
+    ]
+    assert max(shares) - min(shares) > 0.2
 
 
 def test_the_injected_cause_ranks_first_and_the_place_is_reported_apart(demo):
@@ -148,8 +153,11 @@ def test_the_csv_files_and_their_determinism(demo, tmp_path):
 
 def test_running_scores_are_worse_for_drop_outs(demo):
     _, _, _, con = demo
-    rows = dict(query(con, "SELECT outcome, avg(min_score) FROM case_scores WHERE process = $p GROUP BY outcome"))
-    assert rows["dropout"] < rows["success"]
+    # issue 16: met expectations add, so the lowest point of a long successful journey can lie below a
+    # short drop-out's; the per-moment mean and the final score compare journeys of any length
+    for column in ("mean_score", "final_score"):
+        rows = dict(query(con, f"SELECT outcome, avg({column}) FROM case_scores WHERE process = $p GROUP BY outcome"))
+        assert rows["dropout"] < rows["success"], column
     trajectory_ok = query(
         con,
         "SELECT bool_and(len(trajectory) = n_moments AND trajectory[len(trajectory)] = final_score) "

@@ -156,9 +156,15 @@ class Signal(Match):
 
 
 class Weights(Strict):
-    """Weights of the experience signals; each signal's contribution is <= 0 (worse) unless noted."""
+    """Weights of the experience signals (docs/moments.md, "Running score").
 
-    wait: float = Field(1.0, ge=0)  # long wait: -wait * (1 + min(wait_cap, log2(wait / reference)))
+    A moment that meets its expectation adds ``met`` (``beaten`` when its wait is clearly under
+    budget); the friction signals subtract (each contribution <= 0 unless noted).
+    """
+
+    met: float = Field(0.5, ge=0)  # expectation met: wait within budget (or not judged), effort within budget
+    beaten: float = Field(1.0, ge=0)  # met, and the wait at most expectations.beaten_share of its budget
+    wait: float = Field(1.0, ge=0)  # wait over budget: -wait * (1 + min(wait_cap, log2(wait / budget)))
     wait_cap: float = Field(2.0, ge=0)
     repeat: float = Field(1.0, ge=0)  # n-th occurrence of the MOT in the case: -repeat * min(repeat_cap, n - 1)
     repeat_cap: int = Field(2, ge=0)
@@ -171,18 +177,99 @@ class Weights(Strict):
     outcome_dropout: float = -1.0
 
 
-class Scoring(Strict):
-    """The running score: an experience score per MOT from documented signals, summed per case."""
+# Wait budgets (hours) per channel: widely cited service-level rules of thumb, not laws; what each
+# rests on is in docs/moments.md ("Expectations"). None: no rule of thumb, the budget is learned.
+DEFAULT_CHANNEL_WAIT_HOURS: dict[str, float | None] = {
+    "phone": 24.0,
+    "e-mail": 24.0,
+    "letter": 120.0,
+    "portal": 24.0,
+    "face to face": 168.0,
+    "chat": 1.0,
+    "sms": 1.0,
+    "bank transfer": 72.0,
+    "unknown": None,
+}
 
-    # Wait before an MOT: since the previous MOT of the case (the customer's view) or the previous event.
-    wait_from: Literal["previous_moment", "previous_event"] = "previous_moment"
-    # The wait an MOT is held against: this quantile of that activity's own waits ...
-    wait_reference_quantile: float = Field(0.75, gt=0.0, lt=1.0)
-    # ... unless a service level (hours) is configured for the activity.
+
+def channel_key(name: str) -> str:
+    """A channel name as the expectations look it up: lower case, without spaces, '-' and '_'."""
+    key = re.sub(r"[\s_\-]+", "", name.lower())
+    return {"email": "email", "web": "portal", "online": "portal", "branch": "facetoface", "f2f": "facetoface"}.get(
+        key, key
+    )
+
+
+class ActivityExpectation(Strict):
+    """What the customer expects at one activity: a wait budget and an effort budget (units)."""
+
+    wait_hours: float | None = Field(None, gt=0)
+    effort: int | None = Field(None, ge=0)
+
+
+class Timers(Strict):
+    """Detecting fixed-timer and calendar gaps from the data (docs/moments.md, "Knock-on")."""
+
+    tolerance_s: float = Field(60.0, ge=0)  # gaps within this of the typical gap count as equal
+    min_share: float = Field(0.9, gt=0.5, le=1.0)  # of an activity's gaps from one anchor that must be equal
+    min_n: int = Field(10, ge=2)  # instances with that anchor
+    min_gap_s: float = Field(3600.0, ge=0)  # shorter fixed gaps are simultaneous records, not timers
+    lookback: int = Field(10, ge=1)  # earlier instances of the case tried as anchors
+    batch_min_cases: int = Field(5, ge=2)  # a calendar batch: one timestamp shared by at least this many cases
+
+
+class Expectations(Strict):
+    """What each moment is judged against: wait and effort budgets (docs/moments.md, "Expectations").
+
+    The wait budget of a moment: ``activities[A].wait_hours``, else ``scoring.service_level_hours[A]``,
+    else ``channels[its channel]`` (``unknown`` for channels not listed and moments without one),
+    else learned from the data: ``learned_multiple`` x the median wait of the activity (or the
+    ``scoring.wait_reference_quantile`` of its waits when that is set), at least
+    ``scoring.min_reference_wait_s``. The effort budget: ``activities[A].effort``, else 1 for the
+    customer's own steps (most of its instances are customer actions), else 0.
+    """
+
+    channels: dict[str, float | None] = Field(default_factory=lambda: dict(DEFAULT_CHANNEL_WAIT_HOURS))
+    activities: dict[str, ActivityExpectation] = Field(default_factory=dict)
+    learned_multiple: float = Field(2.0, gt=0)
+    beaten_share: float = Field(0.5, gt=0, lt=1)  # a wait at most this share of its budget 'clearly beats' it
+    # What counts as a unit of customer effort at a moment (each 1 unit; a repeat counts n - 1, capped
+    # at weights.repeat_cap; channel_switch: the customer acts in another channel than the previous
+    # moment's). channel_switch is off by default: on the corpus it made every portal signature after
+    # an e-mailed offer 'poor', which is the designed route, not extra effort (it still costs
+    # weights.channel_switch in the score).
+    effort_counts: list[Literal["customer_action", "repeat", "channel_switch"]] = Field(
+        default_factory=lambda: ["customer_action", "repeat"]
+    )
+    timers: Timers = Field(default_factory=Timers)
+
+    @field_validator("channels")
+    @classmethod
+    def _positive_channels(cls, value: dict[str, float | None]) -> dict[str, float | None]:
+        for channel, hours in value.items():
+            if hours is not None and hours <= 0:
+                raise ValueError(f"wait budget of channel {channel!r} must be positive hours or null, got {hours}")
+        merged = dict(DEFAULT_CHANNEL_WAIT_HOURS)
+        defaults = {channel_key(k): k for k in merged}
+        for channel, hours in value.items():
+            merged[defaults.get(channel_key(channel), channel)] = hours
+        return merged
+
+
+class Scoring(Strict):
+    """The running score: an experience score per MOT, judged against its expectation, summed per case."""
+
+    # Wait before an MOT: since the end of the previous MOT of the case (the first: since the case
+    # start), the previous event, or the customer's own latest action (else as previous_moment).
+    wait_from: Literal["previous_moment", "previous_event", "customer_action"] = "previous_moment"
+    # None (default): a learned budget is learned_multiple x the median wait; a quantile here
+    # replaces that (still labelled 'learned').
+    wait_reference_quantile: float | None = Field(None, gt=0.0, lt=1.0)
+    # Wait budgets (hours) per activity; expectations.activities[A].wait_hours wins over these.
     service_level_hours: dict[str, float] = Field(default_factory=dict)
-    # References below this are raised to it: a customer does not notice minutes, so an e-mail
-    # that comes 20 minutes after the usual 5 is not a long wait.
+    # Learned budgets below this are raised to it: a customer does not notice minutes.
     min_reference_wait_s: float = Field(3600.0, ge=0)
+    expectations: Expectations = Field(default_factory=Expectations)
     weights: Weights = Field(default_factory=Weights)
     # Hand-offs: changes of this field between the previous MOT and this one ('resource' or an attribute).
     handoff_attribute: str = "resource"
@@ -199,13 +286,13 @@ class Scoring(Strict):
             Signal(name="positive sentiment", where={"sentiment": ["positive"]}, weight=0.5),
         ]
     )
-    # An MOT is poor when the sum of these signals is at most poor_threshold. Repeats are left out
-    # by default: both MOTs of a repeated round (request and reply) are repeats by construction,
-    # which would couple consecutive MOTs and inflate the knock-on measure.
-    poor_signals: list[Literal["wait", "repeat", "channel_switch", "handoff", "effort", "attribute"]] = Field(
-        default_factory=lambda: ["wait", "attribute"], min_length=1
+    # A moment is poor when it misses its expectation in one of these: its wait over budget, its
+    # effort over budget, or a negative attribute signal.
+    poor_signals: list[Literal["wait", "effort", "attribute"]] = Field(
+        default_factory=lambda: ["wait", "effort", "attribute"], min_length=1
     )
-    poor_threshold: float = -1.0
+    # Knock-on effects on fewer consecutive pairs are 'not measurable: n < knock_on_min_pairs'.
+    knock_on_min_pairs: int = Field(30, ge=1)
 
     @field_validator("service_level_hours")
     @classmethod
@@ -214,6 +301,14 @@ class Scoring(Strict):
             if hours <= 0:
                 raise ValueError(f"service level of {activity!r} must be positive hours, got {hours}")
         return value
+
+    def wait_budgets(self) -> dict[str, float]:
+        """Wait budgets (hours) per activity: service_level_hours, overridden by expectations.activities."""
+        budgets = dict(self.service_level_hours)
+        for activity, e in self.expectations.activities.items():
+            if e.wait_hours is not None:
+                budgets[activity] = e.wait_hours
+        return budgets
 
 
 class OutcomeKind(Strict):

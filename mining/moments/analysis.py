@@ -17,19 +17,20 @@ from statistics import NormalDist
 import duckdb
 import pyarrow as pa
 
-from mining.config.moments import Moments
+from mining.config.moments import Moments, channel_key
 from mining.moments.rules import Classifier
 from mining.warehouse import run_sql, scalar
 from mining.warehouse.prepare import case_ranges
 from mining.warehouse.sqlfiles import sections as sql_sections
 
 # The SQL files in run order; each reads the temporary tables of the ones before it.
-STEPS = ("macros", "fields", "marks", "outcomes", "scores", "knock_on", "dropout")
+STEPS = ("macros", "fields", "marks", "outcomes", "timers", "scores", "knock_on", "dropout")
 COMBO_TABLE = "mot_combo_marks"
 # Events per range of cases written to mot_events in one sort (about 30 columns a row): one range
 # sorts in memory under a 1 GB DuckDB limit.
 MOT_EVENTS_CHUNK_EVENTS = 1_000_000
-SIGNALS = ("wait", "repeat", "channel_switch", "handoff", "effort", "attribute")
+POOR_SIGNALS = ("wait", "effort", "attribute")
+UNKNOWN_CHANNEL = "(unknown)"
 
 
 @cache
@@ -48,10 +49,27 @@ def z_value(confidence_level: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence_level / 2)
 
 
+def channel_budgets(settings: Moments, channels: list[str]) -> dict:
+    """The wait budgets of the channels present (``$ch_*``): name, whether the table lists it, hours.
+
+    Channels the table does not list fall back to its ``unknown`` entry, as do moments without a
+    channel (the row ``(unknown)``); a listed channel with ``null`` hours has its budget learned.
+    """
+    table = {channel_key(k): v for k, v in settings.scoring.expectations.channels.items()}
+    names, defined, hours = [UNKNOWN_CHANNEL], ["unknown" in table], [table.get("unknown")]
+    for channel in sorted(set(channels)):
+        key = channel_key(channel)
+        if key in table and key != "unknown":
+            names.append(channel), defined.append(True), hours.append(table[key])
+    return {"ch_names": names, "ch_defined": defined, "ch_hours": [None if h is None else float(h) for h in hours]}
+
+
 def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
     """The ``$name`` parameters of the SQL files for ``process`` and ``settings``."""
     scoring, weights, outcomes = settings.scoring, settings.scoring.weights, settings.outcomes
-    levels = sorted(scoring.service_level_hours.items())
+    expectations, timers = scoring.expectations, scoring.expectations.timers
+    levels = sorted(scoring.wait_budgets().items())
+    efforts = sorted((a, e.effort) for a, e in expectations.activities.items() if e.effort is not None)
     days = outcomes.success_within_days
     return {
         "process": process,
@@ -61,10 +79,28 @@ def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
         "within_days": days,
         "timeout_label": None if days is None else f"no success within {days:g} days",
         "wait_from": scoring.wait_from,
-        "quantile": scoring.wait_reference_quantile,
+        "quantile": scoring.wait_reference_quantile or 0.5,  # read only when use_quantile
+        "use_quantile": scoring.wait_reference_quantile is not None,
         "sl_activities": [a for a, _ in levels],
         "sl_hours": [float(h) for _, h in levels],
         "min_ref": scoring.min_reference_wait_s,
+        "learned_multiple": expectations.learned_multiple,
+        "beaten_share": expectations.beaten_share,
+        "effort_activities": [a for a, _ in efforts],
+        "effort_units": [u for _, u in efforts],
+        **{
+            f"e_{k}": int(name in expectations.effort_counts)
+            for k, name in (("action", "customer_action"), ("repeat", "repeat"), ("switch", "channel_switch"))
+        },
+        "t_tol": timers.tolerance_s,
+        "t_share": timers.min_share,
+        "t_min_n": timers.min_n,
+        "t_min_gap": timers.min_gap_s,
+        "t_lookback": timers.lookback,
+        "t_batch": timers.batch_min_cases,
+        "min_pairs": scoring.knock_on_min_pairs,
+        "w_met": weights.met,
+        "w_beaten": weights.beaten,
         "w_wait": weights.wait,
         "wait_cap": weights.wait_cap,
         "w_repeat": weights.repeat,
@@ -76,8 +112,7 @@ def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
         "w_success": weights.outcome_success,
         "w_declined": weights.outcome_declined,
         "w_dropout": weights.outcome_dropout,
-        "poor_threshold": scoring.poor_threshold,
-        **{f"p_{name}": float(name in scoring.poor_signals) for name in SIGNALS},
+        **{f"p_{name}": int(name in scoring.poor_signals) for name in POOR_SIGNALS},
         "z": z_value(settings.confidence_level),
         "population": population(settings, classifier),
         "kind_names": [k for k, _ in classifier.outcome_kinds],
@@ -152,6 +187,7 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         con.register("mot_combo_marks_arrow", marks)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {COMBO_TABLE} AS SELECT * FROM mot_combo_marks_arrow").fetchall()
         con.unregister("mot_combo_marks_arrow")
+        params.update(channel_budgets(settings, [c for c in marks.column("channel").to_pylist() if c]))
         for step in STEPS[2:]:
             run_sql(con, sql(step), params)
         insert_events(con, params)
@@ -186,7 +222,9 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 
 
 TEMPORARY = (
-    "mot_combos", COMBO_TABLE, "mot_base", "mot_handoffs", "mot_sequence", "mot_reference",
+    "mot_combos", COMBO_TABLE, "mot_base", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
+    "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches", "mot_timer_flags", "mot_inst_timed",
+    "mot_channel_budgets", "mot_handoffs", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
     "mot_population", "mot_factors", "mot_exposure", "mot_occurrences", "mot_strata",
     "mot_factor_stats", "mot_echoes",

@@ -5,13 +5,21 @@
 -- (each pair's own base rate, weighted by its poor-from pairs), and adjusted_lift against it.
 -- 'effect' compares the interval with the adjusted base rate ('vicious': ci_low above it,
 -- 'damping': ci_high below it); for a pair row the adjusted base rate is its base rate.
+-- Pairs are consecutive moment INSTANCES (a call's lifecycle events are one instance, so no pair
+-- lies inside one); a pair whose second moment's wait is timer-driven (mot_events.timer) is left
+-- out and counted in n_timer_excluded. With fewer than $min_pairs pairs the effect is
+-- 'not measurable: n < $min_pairs' (no headline on a handful of pairs).
 DELETE FROM knock_on WHERE process = $process;
 
 INSERT INTO knock_on BY NAME
 WITH sequence AS (
-    SELECT activity AS a, lead(activity) OVER w AS b, poor AS a_poor, lead(poor) OVER w AS b_poor
+    SELECT activity AS a, lead(activity) OVER w AS b, poor AS a_poor, lead(poor) OVER w AS b_poor,
+        lead(timer_wait) OVER w AS b_timer
     FROM mot_scored
-    WINDOW w AS (PARTITION BY case_id ORDER BY pos)
+    WINDOW w AS (PARTITION BY case_id ORDER BY instance_pos)
+),
+timer_excluded AS (
+    SELECT a, b, count(*) AS n_timer_excluded FROM sequence WHERE b IS NOT NULL AND b_timer GROUP BY a, b
 ),
 per_pair AS (
     SELECT a, b,
@@ -22,7 +30,7 @@ per_pair AS (
         count(*) FILTER (WHERE NOT a_poor AND b_poor) AS n_good_poor,
         count(*) FILTER (WHERE b_poor) AS n_to_poor
     FROM sequence
-    WHERE b IS NOT NULL
+    WHERE b IS NOT NULL AND NOT b_timer
     GROUP BY a, b
 ),
 overall AS (
@@ -41,6 +49,8 @@ all_rows AS (
 ),
 rates AS (
     SELECT a, b, n, n_from_poor, n_poor_poor, adjusted,
+        coalesce((SELECT sum(n_timer_excluded) FROM timer_excluded t WHERE (all_rows.a = '*' OR t.a = all_rows.a)
+            AND (all_rows.b = '*' OR t.b = all_rows.b)), 0) AS n_timer_excluded,
         n_poor_poor / nullif(n_from_poor, 0) AS p_poor_given_poor,
         n_good_poor / nullif(n_from_good, 0) AS p_poor_given_good,
         n_to_poor / n AS base_rate,
@@ -55,6 +65,9 @@ SELECT $process AS process, a AS from_activity, b AS to_activity, n,
     mot_figure(p_poor_given_good) AS p_poor_given_good,
     mot_figure(adjusted) AS adjusted_base_rate,
     mot_figure(p_poor_given_poor / nullif(adjusted, 0)) AS adjusted_lift,
-    CASE WHEN ci_low > adjusted THEN 'vicious' WHEN ci_high < adjusted THEN 'damping' ELSE 'none' END AS effect
+    CASE WHEN n < $min_pairs THEN 'not measurable: n < ' || $min_pairs
+         WHEN n_from_poor = 0 THEN 'not measurable: no poor moment'
+         WHEN ci_low > adjusted THEN 'vicious' WHEN ci_high < adjusted THEN 'damping' ELSE 'none' END AS effect,
+    CAST(n_timer_excluded AS BIGINT) AS n_timer_excluded
 FROM rates
 ORDER BY (a = '*') DESC, a, b;

@@ -1,16 +1,16 @@
--- The experience score of every MOT, the running score per case, and the per-event table.
--- Signals (each <= 0 unless a weight says otherwise; docs/moments.md explains them):
---   wait      the wait before the MOT (since the previous MOT, or previous event) above the MOT's
---             own reference (a service level, or the quantile of that activity's waits):
---             -w_wait * (1 + min(wait_cap, log2(wait / reference)))
---   repeat    the n-th occurrence of the same MOT in the case: -w_repeat * min(repeat_cap, n - 1)
---   switch    the channel differs from that of the previous MOT: -w_switch
---   hand-off  changes of the hand-off field since the previous MOT: -w_handoff * min(handoff_cap, n)
---   effort    the customer has to act: -w_effort
---   attribute the weights of the attribute signals that match (e.g. negative sentiment)
---   outcome   on the MOT at which the outcome becomes known (the first MOT at or after the
---             outcome event, else the last MOT): w_success / w_declined / w_dropout
--- poor = the sum of the signals listed in scoring.poor_signals <= poor_threshold (p_* are 1 or 0).
+-- The experience score of every MOT instance, judged against its expectation, the running score per
+-- case, and case_scores. docs/moments.md ("Expectations", "Running score") explains every rule.
+--   wait       from the end of the previous MOT of the case (the first: from the case start), the
+--              previous instance ($wait_from = 'previous_event') or the customer's own latest action
+--              ('customer_action'), to the instance's time. Judged against its budget (activity,
+--              else channel, else learned) unless timer-driven or the customer's own action.
+--   effort     units: customer action + repeats (n - 1, capped) + a customer action in another channel
+--              than the previous moment's ($e_* = 1 or 0 select which count),
+--              against the effort budget (activity config, else 1 for the customer's own steps, else 0).
+--   poor       the expectation was missed: wait over budget, effort over budget, or a negative
+--              attribute signal ($p_* = 1 or 0 select which count).
+--   score      s_met (+met / +beaten when not poor) + s_wait (graded miss) + s_repeat + s_channel_switch
+--              + s_handoff + s_effort + s_attribute (+ s_outcome on the MOT where the outcome is known).
 
 -- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively.
 CREATE OR REPLACE TEMP TABLE mot_handoffs AS
@@ -25,81 +25,147 @@ FROM (
     FROM mot_base
 );
 
-CREATE OR REPLACE TEMP TABLE mot_sequence AS
-SELECT b.case_id, b.pos, b.activity, b.channel, b.effort, b.attribute_score,
-    CAST(row_number() OVER w AS INTEGER) AS mot_seq,
-    CAST(row_number() OVER (PARTITION BY b.case_id, b.activity ORDER BY b.pos) AS INTEGER) AS occurrence,
-    epoch(b.ts) - epoch(CASE WHEN $wait_from = 'previous_event' THEN b.prev_ts ELSE lag(b.ts) OVER w END) AS wait_s,
-    lag(b.channel) OVER w AS prev_channel,
-    CAST(h.cum_handoffs - coalesce(lag(h.cum_handoffs) OVER w, 0) AS INTEGER) AS handoffs
-FROM mot_base b
-JOIN mot_handoffs h ON h.case_id = b.case_id AND h.pos = b.pos
-WHERE b.is_moment
-WINDOW w AS (PARTITION BY b.case_id ORDER BY b.pos);
+-- Every instance with its timer flag and the reference points of a wait.
+CREATE OR REPLACE TEMP TABLE mot_inst_timed AS
+SELECT b.*, coalesce(t.timer, false) AS timer, t.timer_rule,
+    sum(CASE WHEN t.timer THEN 1 ELSE 0 END) OVER w AS cum_timer,
+    lag(b.end_ts) OVER w AS prev_inst_end,
+    max(CASE WHEN b.is_moment AND b.effort THEN b.end_ts END) OVER (
+        PARTITION BY b.case_id ORDER BY b.instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS customer_end
+FROM mot_inst_base b
+LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
+WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos);
 
--- Each MOT activity's own reference wait: its service level, else the quantile of its waits.
+CREATE OR REPLACE TEMP TABLE mot_sequence AS
+WITH moments AS (
+    SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coalesce(t.effort, false) AS effort,
+        t.attribute_score, t.ts, t.timer, t.timer_rule,
+        CAST(row_number() OVER w AS INTEGER) AS mot_seq,
+        CAST(row_number() OVER (PARTITION BY t.case_id, t.activity ORDER BY t.instance_pos) AS INTEGER) AS occurrence,
+        CASE $wait_from
+            WHEN 'previous_event' THEN coalesce(t.prev_inst_end, c.start_ts)
+            WHEN 'customer_action' THEN coalesce(t.customer_end, lag(t.end_ts) OVER w, c.start_ts)
+            ELSE coalesce(lag(t.end_ts) OVER w, c.start_ts)
+        END AS wait_start,
+        -- timer-flagged instances after the previous moment and before this one (or this one)
+        t.cum_timer - coalesce(lag(t.cum_timer) OVER w, 0) AS timers_between,
+        lag(t.channel) OVER w AS prev_channel,
+        CAST(h.cum_handoffs - coalesce(lag(h.cum_handoffs) OVER w, 0) AS INTEGER) AS handoffs
+    FROM mot_inst_timed t
+    JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
+    JOIN cases c ON c.process = $process AND c.case_id = t.case_id
+    WHERE t.is_moment
+    WINDOW w AS (PARTITION BY t.case_id ORDER BY t.instance_pos)
+)
+SELECT * EXCLUDE (wait_start, timers_between),
+    greatest(0, epoch(ts) - epoch(wait_start)) AS wait_s,
+    timer OR timers_between > 0 AS timer_wait,
+    coalesce(channel <> prev_channel, false) AS channel_switch
+FROM moments;
+
+-- Each moment's budgets. Wait: the activity's (expectations.activities / service_level_hours), else
+-- its channel's ($ch_* from expectations.channels; NULL budget = none), else learned: $learned_multiple
+-- x the median (or the $quantile, when $use_quantile) of the activity's judged waits, at least $min_ref.
+-- Effort: the activity's, else 1 when most of the activity's moments are the customer's own action.
 CREATE OR REPLACE TEMP TABLE mot_reference AS
-WITH typical AS (
-    SELECT activity, quantile_cont(wait_s, CAST($quantile AS DOUBLE)) AS wait_s
+WITH activities AS (
+    SELECT activity,
+        CASE WHEN NOT $use_quantile
+             THEN $learned_multiple * median(wait_s) FILTER (WHERE NOT timer_wait AND NOT effort)
+             ELSE quantile_cont(wait_s, CAST($quantile AS DOUBLE)) FILTER (WHERE NOT timer_wait AND NOT effort)
+        END AS learned_s,
+        avg(CASE WHEN effort THEN 1.0 ELSE 0.0 END) >= 0.5 AS customer_step
     FROM mot_sequence
-    WHERE wait_s IS NOT NULL
     GROUP BY activity
 ),
-service_levels AS (
-    SELECT unnest(CAST($sl_activities AS VARCHAR[])) AS activity,
-        unnest(CAST($sl_hours AS DOUBLE[])) * 3600 AS wait_s
+configured AS (
+    SELECT unnest(CAST($sl_activities AS VARCHAR[])) AS activity, unnest(CAST($sl_hours AS DOUBLE[])) * 3600 AS wait_s
+),
+efforts AS (
+    SELECT unnest(CAST($effort_activities AS VARCHAR[])) AS activity, unnest(CAST($effort_units AS INTEGER[])) AS units
 )
-SELECT t.activity, greatest(coalesce(s.wait_s, t.wait_s), CAST($min_ref AS DOUBLE)) AS ref_wait_s,
-    s.wait_s IS NOT NULL AS is_service_level
-FROM typical t
-LEFT JOIN service_levels s USING (activity);
+SELECT a.activity, c.wait_s AS activity_s, greatest(a.learned_s, CAST($min_ref AS DOUBLE)) AS learned_s,
+    CAST(coalesce(e.units, CASE WHEN a.customer_step THEN 1 ELSE 0 END) AS INTEGER) AS effort_budget
+FROM activities a
+LEFT JOIN configured c USING (activity)
+LEFT JOIN efforts e USING (activity);
+
+CREATE OR REPLACE TEMP TABLE mot_channel_budgets AS
+SELECT unnest(CAST($ch_names AS VARCHAR[])) AS channel, unnest(CAST($ch_defined AS BOOLEAN[])) AS defined,
+    unnest(CAST($ch_hours AS DOUBLE[])) * 3600 AS wait_s;
 
 CREATE OR REPLACE TEMP TABLE mot_signals AS
-WITH flagged AS (
-    SELECT m.*, r.ref_wait_s,
-        coalesce(m.wait_s > r.ref_wait_s, false) AS long_wait,
-        coalesce(m.channel <> m.prev_channel, false) AS channel_switch
+WITH budgets AS (
+    SELECT m.*, r.effort_budget,
+        CASE WHEN r.activity_s IS NOT NULL THEN r.activity_s
+             WHEN coalesce(cb.defined, ub.defined) AND coalesce(cb.wait_s, ub.wait_s) IS NOT NULL
+             THEN coalesce(cb.wait_s, ub.wait_s)
+             ELSE r.learned_s END AS ref_wait_s,
+        CASE WHEN r.activity_s IS NOT NULL THEN 'activity'
+             WHEN coalesce(cb.defined, ub.defined) AND coalesce(cb.wait_s, ub.wait_s) IS NOT NULL THEN 'channel'
+             ELSE 'learned' END AS expectation_source
     FROM mot_sequence m
-    LEFT JOIN mot_reference r USING (activity)
+    JOIN mot_reference r USING (activity)
+    LEFT JOIN mot_channel_budgets cb ON cb.channel = m.channel
+    LEFT JOIN mot_channel_budgets ub ON ub.channel = '(unknown)' AND cb.channel IS NULL
+),
+judged AS (
+    SELECT *,
+        CASE WHEN timer_wait THEN 'not measurable: timer-driven'
+             WHEN effort THEN 'not measurable: customer action'
+             WHEN ref_wait_s IS NULL THEN 'not measurable: no budget'
+             WHEN wait_s <= $beaten_share * ref_wait_s THEN 'beaten'
+             WHEN wait_s <= ref_wait_s THEN 'met'
+             ELSE 'missed' END AS wait_status,
+        CAST($e_action * CAST(effort AS INTEGER) + $e_repeat * least($repeat_cap, occurrence - 1)
+             + $e_switch * CAST(effort AND channel_switch AS INTEGER) AS INTEGER) AS effort_units
+    FROM budgets
+),
+flagged AS (
+    SELECT *, wait_status = 'missed' AS long_wait, effort_units > effort_budget AS effort_over,
+        ($p_wait = 1 AND wait_status = 'missed') OR ($p_effort = 1 AND effort_units > effort_budget)
+            OR ($p_attribute = 1 AND attribute_score < 0) AS poor
+    FROM judged
 ),
 signals AS (
     SELECT *,
-        CASE WHEN long_wait
-             THEN -$w_wait * (1 + least($wait_cap, coalesce(log2(wait_s / nullif(ref_wait_s, 0)), $wait_cap)))
-             ELSE 0 END AS s_wait,
-        -$w_repeat * least($repeat_cap, occurrence - 1) AS s_repeat,
-        CASE WHEN channel_switch THEN -$w_switch ELSE 0 END AS s_channel_switch,
-        -$w_handoff * least($handoff_cap, handoffs) AS s_handoff,
-        CASE WHEN effort THEN -$w_effort ELSE 0 END AS s_effort,
-        attribute_score AS s_attribute
+        CAST(CASE WHEN poor THEN 0 WHEN wait_status = 'beaten' THEN $w_beaten ELSE $w_met END AS DOUBLE) AS s_met,
+        CAST(CASE WHEN long_wait THEN -$w_wait * (1 + least($wait_cap, coalesce(log2(wait_s / nullif(ref_wait_s, 0)), $wait_cap))) ELSE 0 END
+             AS DOUBLE) AS s_wait,
+        CAST(-$w_repeat * least($repeat_cap, occurrence - 1) AS DOUBLE) AS s_repeat,
+        CAST(CASE WHEN channel_switch THEN -$w_switch ELSE 0 END AS DOUBLE) AS s_channel_switch,
+        CAST(-$w_handoff * least($handoff_cap, handoffs) AS DOUBLE) AS s_handoff,
+        CAST(CASE WHEN effort THEN -$w_effort ELSE 0 END AS DOUBLE) AS s_effort,
+        CAST(attribute_score AS DOUBLE) AS s_attribute
     FROM flagged
 )
 SELECT *,
-    CAST(s_wait + s_repeat + s_channel_switch + s_handoff + s_effort + s_attribute AS DOUBLE) AS experience_score
+    CAST(s_met + s_wait + s_repeat + s_channel_switch + s_handoff + s_effort + s_attribute AS DOUBLE) AS experience_score
 FROM signals;
 
--- The MOT at which each decided outcome becomes known to the customer.
+-- The MOT at which each decided outcome becomes known to the customer: the first MOT instance that
+-- holds or follows the outcome event, else the case's last MOT.
 CREATE OR REPLACE TEMP TABLE mot_outcome_moment AS
 SELECT o.case_id, o.outcome,
-    coalesce(min(s.pos) FILTER (WHERE s.pos >= o.outcome_pos), max(s.pos)) AS pos
+    coalesce(min(s.instance_pos) FILTER (WHERE s.last_pos >= o.outcome_pos), max(s.instance_pos)) AS instance_pos
 FROM case_outcomes o
 JOIN mot_signals s ON s.case_id = o.case_id
 WHERE o.process = $process AND o.outcome IN ('success', 'declined', 'dropout')
 GROUP BY o.case_id, o.outcome;
 
+-- `pos` is the marking event's event_log position (dropout.sql compares it with outcome_pos).
 CREATE OR REPLACE TEMP TABLE mot_scored AS
 WITH with_outcome AS (
     SELECT s.*,
         CAST(CASE om.outcome WHEN 'success' THEN $w_success WHEN 'declined' THEN $w_declined
                              WHEN 'dropout' THEN $w_dropout ELSE 0 END AS DOUBLE) AS s_outcome
     FROM mot_signals s
-    LEFT JOIN mot_outcome_moment om ON om.case_id = s.case_id AND om.pos = s.pos
+    LEFT JOIN mot_outcome_moment om ON om.case_id = s.case_id AND om.instance_pos = s.instance_pos
 )
 SELECT *,
     experience_score + s_outcome AS score,
-    sum(experience_score + s_outcome) OVER (PARTITION BY case_id ORDER BY pos) AS running_score,
-    $p_wait * s_wait + $p_repeat * s_repeat + $p_channel_switch * s_channel_switch
-        + $p_handoff * s_handoff + $p_effort * s_effort + $p_attribute * s_attribute <= $poor_threshold AS poor
+    sum(experience_score + s_outcome) OVER (PARTITION BY case_id ORDER BY instance_pos) AS running_score
 FROM with_outcome;
 
 DELETE FROM case_scores WHERE process = $process;
@@ -107,13 +173,13 @@ DELETE FROM case_scores WHERE process = $process;
 INSERT INTO case_scores BY NAME
 SELECT o.process, o.case_id,
     CAST(count(s.pos) AS INTEGER) AS n_moments,
-    arg_max(s.running_score, s.pos) AS final_score,
+    arg_max(s.running_score, s.instance_pos) AS final_score,
     min(s.running_score) AS min_score,
     o.outcome,
     CAST(count(s.pos) FILTER (WHERE s.poor) AS INTEGER) AS n_poor,
-    -- from the ordered running sum, not avg(): a parallel avg() may add in another order
-    arg_max(s.running_score, s.pos) / count(s.pos) AS mean_score,
-    CASE WHEN count(s.pos) > 0 THEN list(s.running_score ORDER BY s.pos) END AS trajectory
+    -- the per-moment mean: from the ordered running sum, not avg() (a parallel avg() may add in another order)
+    arg_max(s.running_score, s.instance_pos) / count(s.pos) AS mean_score,
+    CASE WHEN count(s.pos) > 0 THEN list(s.running_score ORDER BY s.instance_pos) END AS trajectory
 FROM case_outcomes o
 LEFT JOIN mot_scored s ON s.case_id = o.case_id
 WHERE o.process = $process

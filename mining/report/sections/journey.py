@@ -31,11 +31,12 @@ def journey_section(ctx: Context) -> Section:
         moments = [r for r in mot.rows if r["is_moment_of_truth"]]
         marks.stats = [
             stat("mot_activities", "moments of truth", len(moments), hint=f"of {len(mot.rows)} activities"),
-            stat("mot_events", "moment-of-truth events", sum(r["n_moments"] for r in mot.rows)),
+            stat("mot_events", "moments (activity instances)", sum(r["n_moments"] for r in mot.rows)),
             stat(
                 "mot_event_share",
-                "of all events",
-                sum(r["n_moments"] for r in mot.rows) / max(1, sum(r["n_events"] for r in mot.rows)),
+                "of all activity instances",
+                sum(r["n_moments"] for r in mot.rows)
+                / max(1, sum(r.get("n_instances") or r["n_events"] for r in mot.rows)),
                 "pct",
             ),
         ]
@@ -46,7 +47,7 @@ def journey_section(ctx: Context) -> Section:
                 [
                     Column("activity", "activity"),
                     Column("is_moment_of_truth", "moment of truth", "bool"),
-                    Column("share", "share of its events", "pct"),
+                    Column("share", "share of its instances", "pct"),
                     Column("channel", "channel"),
                     Column("n_events", "events", "int"),
                     Column("rule", "decided by"),
@@ -75,6 +76,7 @@ def journey_section(ctx: Context) -> Section:
                         Column("n_cases", "cases", "int"),
                         Column("share", "share", "pct"),
                         Column("mean_final_score", "mean final score", "score"),
+                        Column("mean_moment_score", "mean score per moment", "score"),
                         Column("mean_min_score", "mean lowest score", "score"),
                         Column("mean_moments", "moments per case", "num"),
                         Column("mean_poor_moments", "poor moments per case", "num"),
@@ -108,13 +110,26 @@ def journey_section(ctx: Context) -> Section:
                     Column("n_poor", "poor", "int"),
                     Column("poor_share", "poor share", "pct"),
                     Column("median_wait", "median wait", "text"),
+                    Column("wait_budget", "wait budget", "text"),
+                    Column("expectation_source", "budget from", "text"),
+                    Column("n_wait_missed", "wait missed", "int"),
+                    Column("n_effort_over", "effort over", "int"),
+                    Column("n_timer_driven", "timer-driven", "int"),
                 ],
+                note=(
+                    "Poor = the moment missed its expectation: its wait over budget, more customer effort than "
+                    "expected, or a negative signal. Budgets come from the activity's config, else its channel's "
+                    "documented default, else 'learned' from the data (a fallback, not a standard). Waits set by "
+                    "a timer or the calendar are not judged."
+                ),
             )
         )
     return Section(
         "journey",
         "Moments of truth and the running score",
         "Every interaction with the customer is a moment of truth. Each one is scored against what the customer could "
-        "expect (waiting, repeats, channel switches, hand-offs, effort, outcome); the running score adds them up along the case.",
+        "expect (a wait budget and an effort budget): a moment that meets it adds to the running score, one that "
+        "misses it subtracts (waiting, repeats, channel switches, hand-offs, effort, outcome). The mean score per "
+        "moment sets journeys of different length side by side.",
         [marks, curve_fig, traj, scores],
     )

@@ -22,6 +22,7 @@ def knock_on_section(ctx: Context) -> Section:
                 stat("knock_on_base", "base rate P(next poor)", o["base_rate"], "pct"),
                 stat("knock_on_lift", "lift", o["lift"], "num"),
                 stat("knock_on_pairs", "consecutive pairs", o["n"]),
+                stat("knock_on_timer_pairs", "pairs left out (timer-driven wait)", o.get("n_timer_excluded") or 0),
                 Stat(
                     "knock_on_effect",
                     "effect",
@@ -63,6 +64,8 @@ def knock_on_section(ctx: Context) -> Section:
         "knock-on",
         "Knock-on effects",
         "A poor moment of truth can make the next one more likely to be poor: a vicious circle. Measured as the probability "
-        "that the next moment is poor after a poor one, against the base rate, with a 95% interval.",
+        "that the next moment is poor after a poor one, against the base rate, with a 95% interval. Pairs are "
+        "consecutive moments (activity instances); pairs whose second moment waited on a timer or the calendar are "
+        "left out, and an effect on fewer than 30 pairs is 'not measurable'.",
         [figure],
     )

@@ -1,0 +1,92 @@
+-- Timer-driven transitions, found in the data (docs/moments.md, "Knock-on"). For every activity
+-- instance, the gap from three kinds of anchor: the previous instance of the case, the customer's
+-- latest own action (a moment the effort rules mark), and the latest instance of each activity among
+-- the $t_lookback instances before it (gaps from an anchor's end to the instance's time).
+--   fixed_offset:   an (activity, anchor) whose gaps are, in at least $t_share of its >= $t_min_n
+--                   instances, equal to their median within $t_tol seconds, that median >= $t_min_gap
+--                   (shorter fixed gaps are simultaneous records, not timers);
+--   calendar_batch: an activity at least $t_share of whose >= $t_min_n instances fall on a timestamp
+--                   shared by >= $t_batch cases, in a log where such shared timestamps are otherwise
+--                   rare (< half of the other instances: date-only logs share every timestamp).
+-- An instance is flagged when its own gap matches a fixed_offset rule, or it lies on a shared batch time.
+CREATE OR REPLACE TEMP TABLE mot_timer_inst AS
+SELECT case_id, instance_pos, activity, ts, end_ts, is_moment AND coalesce(effort, false) AS customer_action
+FROM mot_inst_base;
+
+CREATE OR REPLACE TEMP TABLE mot_timer_gaps AS
+SELECT case_id, instance_pos, activity, '(previous instance)' AS anchor,
+    epoch(ts) - epoch(lag(end_ts) OVER (PARTITION BY case_id ORDER BY instance_pos)) AS gap_s
+FROM mot_timer_inst
+UNION ALL
+SELECT i.case_id, i.instance_pos, i.activity, '(customer action)',
+    epoch(i.ts) - epoch(arg_max(j.end_ts, j.instance_pos))
+FROM mot_timer_inst i
+JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos < i.instance_pos AND j.customer_action
+GROUP BY i.case_id, i.instance_pos, i.activity, i.ts
+UNION ALL
+SELECT i.case_id, i.instance_pos, i.activity, j.activity,
+    epoch(i.ts) - epoch(arg_max(j.end_ts, j.instance_pos))
+FROM mot_timer_inst i
+JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos < i.instance_pos
+    AND j.instance_pos >= i.instance_pos - $t_lookback
+GROUP BY i.case_id, i.instance_pos, i.activity, i.ts, j.activity;
+
+CREATE OR REPLACE TEMP TABLE mot_timer_offsets AS
+WITH typical AS (
+    SELECT activity, anchor, count(*) AS n, quantile_disc(gap_s, 0.5) AS gap_s
+    FROM mot_timer_gaps
+    WHERE gap_s IS NOT NULL
+    GROUP BY activity, anchor
+),
+counted AS (
+    SELECT t.activity, t.anchor, t.n, t.gap_s,
+        count(*) FILTER (WHERE abs(g.gap_s - t.gap_s) <= $t_tol) AS n_equal
+    FROM typical t
+    JOIN mot_timer_gaps g ON g.activity = t.activity AND g.anchor = t.anchor AND g.gap_s IS NOT NULL
+    GROUP BY t.activity, t.anchor, t.n, t.gap_s
+)
+SELECT activity, anchor, 'fixed_offset' AS kind, gap_s, n, n_equal, n_equal / n AS share
+FROM counted
+WHERE n >= $t_min_n AND n_equal >= $t_share * n AND gap_s >= $t_min_gap;
+
+CREATE OR REPLACE TEMP TABLE mot_timer_shared AS
+SELECT i.case_id, i.instance_pos, i.activity,
+    count(DISTINCT i.case_id) OVER (PARTITION BY i.activity, i.ts) >= $t_batch AS shared
+FROM mot_timer_inst i;
+
+CREATE OR REPLACE TEMP TABLE mot_timer_batches AS
+WITH per_activity AS (
+    SELECT activity, count(*) AS n, count(*) FILTER (WHERE shared) AS n_equal FROM mot_timer_shared GROUP BY activity
+),
+totals AS (
+    SELECT sum(n) AS n, sum(n_equal) AS n_equal FROM per_activity
+)
+SELECT a.activity, '(calendar)' AS anchor, 'calendar_batch' AS kind, CAST(NULL AS DOUBLE) AS gap_s,
+    a.n, a.n_equal, a.n_equal / a.n AS share
+FROM per_activity a, totals t
+WHERE a.n >= $t_min_n AND a.n_equal >= $t_share * a.n
+    AND (t.n_equal - a.n_equal) < 0.5 * nullif(t.n - a.n, 0);
+
+DELETE FROM mot_timers WHERE process = $process;
+
+INSERT INTO mot_timers BY NAME
+SELECT $process AS process, activity, anchor, kind, mot_figure(gap_s) AS gap_s, n, n_equal, mot_figure(share) AS share
+FROM (SELECT * FROM mot_timer_offsets UNION ALL SELECT * FROM mot_timer_batches)
+ORDER BY activity, anchor;
+
+-- The instances whose wait is set by a timer, with the first rule (by anchor name) that flags them.
+CREATE OR REPLACE TEMP TABLE mot_timer_flags AS
+SELECT case_id, instance_pos, true AS timer, min(rule) AS timer_rule
+FROM (
+    SELECT g.case_id, g.instance_pos,
+        CASE WHEN o.gap_s % 86400 = 0 THEN printf('%s + %g d', o.anchor, o.gap_s / 86400)
+             ELSE printf('%s + %g h', o.anchor, round(o.gap_s / 3600, 2)) END AS rule
+    FROM mot_timer_gaps g
+    JOIN mot_timer_offsets o ON o.activity = g.activity AND o.anchor = g.anchor AND abs(g.gap_s - o.gap_s) <= $t_tol
+    UNION ALL
+    SELECT s.case_id, s.instance_pos, '(calendar batch)'
+    FROM mot_timer_shared s
+    JOIN mot_timer_batches b USING (activity)
+    WHERE s.shared
+)
+GROUP BY case_id, instance_pos;

@@ -267,7 +267,9 @@ def recommend(
     )
     quiet = decides_nothing(m, s)
     # 1. remove: the outcome is unchanged within the cases that reached the step, and it saves time
-    if effect is not None and effect.high * 100 <= s.harm_margin_pp and saves:
+    # ('unchanged': the whole interval within the margin either way; a large gap either way says the
+    # cases with it differ from those without, which is no evidence that removing it changes nothing)
+    if effect is not None and -s.harm_margin_pp <= effect.low * 100 and effect.high * 100 <= s.harm_margin_pp and saves:
         evidence = (
             f"outcome unchanged within {m['n_reached']:,} cases that reached it ({m['reference_outcome']} "
             f"diff {effect.diff * 100:+.1f} pp, {s.confidence:.0%} CI {effect.low * 100:+.1f}..{effect.high * 100:+.1f}, "

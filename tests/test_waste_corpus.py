@@ -192,3 +192,27 @@ def test_splitting_a_step_into_renamed_alternatives_changes_no_other_step(corpus
         if activity != "Credit check":
             assert after[activity]["recommendation"] == row["recommendation"], activity
             assert after[activity]["scope"] == row["scope"], activity
+
+
+REAL_LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
+
+
+@pytest.mark.parametrize("file_name", ["receipt.xes.gz", "roadtraffic100traces.xes"])
+def test_real_logs_without_outcomes_remove_nothing_and_the_to_be_keeps_every_step(file_name, tmp_path):
+    log = REAL_LOGS / file_name
+    if not log.exists():
+        pytest.skip(f"{log} is not on this machine (see ../shared/data/README.md)")
+    config = pipeline.config_for_log(log)
+    pipeline.run(config, tmp_path)
+    [process] = config.processes
+    with connect(pipeline.warehouse_path(tmp_path), read_only=True) as con:
+        status = con.execute("SELECT outcome_status FROM waste_runs WHERE process = $p", {"p": process}).fetchone()[0]
+        recommendations = dict(
+            con.execute(
+                "SELECT activity, recommendation FROM waste_activities WHERE process = $p", {"p": process}
+            ).fetchall()
+        )
+    assert status.startswith("no outcome defined")
+    assert recommendations and "remove" not in recommendations.values()
+    to_be = next(tmp_path.rglob("to-be.bpmn")).read_text("utf-8")
+    assert 'removed=""' in to_be

@@ -49,8 +49,9 @@ def test_every_activity_is_scored_and_ranked(bpic):
         for r in con.execute("SELECT DISTINCT activity FROM event_log WHERE process = $p", {"p": PROCESS}).fetchall()
     }
     assert {r["activity"] for r in rows} == activities and len(activities) == 24
-    assert [r["rank"] for r in rows] == list(range(1, 25))
-    assert all(0 <= r["waste_score"] <= 1 for r in rows)
+    ranks = sorted({r["rank"] for r in rows})  # the members of a functional step share its rank
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert all(r["waste_score"] is None or 0 <= r["waste_score"] <= 1 for r in rows)
     assert (out / "waste.csv").read_text(encoding="utf-8").count("\n") == 25
     # the customer's submission starts every case and is never a candidate
     submitted = next(r for r in rows if r["activity"] == "A_SUBMITTED")
@@ -65,11 +66,19 @@ def test_work_items_are_steps_with_queue_and_processing_time(bpic):
             {"p": PROCESS},
         ).fetchall()
     )
+    instances = dict(
+        con.execute(
+            "SELECT activity, count(*) FROM activity_instances WHERE process = $p GROUP BY activity", {"p": PROCESS}
+        ).fetchall()
+    )
     rows = query(con, "SELECT * FROM waste_activities WHERE process = $p")
     for r in rows:
+        # steps are the activity instances of the prepare step ...
+        assert r["frequency"] == instances[r["activity"]], r["activity"]
         if r["activity"] in completes:
-            # SCHEDULE -> START -> COMPLETE is one step: one per COMPLETE event
-            assert r["frequency"] == completes[r["activity"]], r["activity"]
+            # ... so SCHEDULE -> START -> COMPLETE is one step: about one per COMPLETE event (an
+            # instance left open, a second START before the COMPLETE, adds one)
+            assert abs(r["frequency"] - completes[r["activity"]]) <= 0.01 * completes[r["activity"]], r["activity"]
         if r["activity"].startswith("W_") and r["activity"] in completes:
             assert r["timed_steps"] > 0.9 * r["frequency"]
             assert 0 < r["median_processing_s"] < 86400
@@ -88,8 +97,10 @@ def test_recommendations_follow_their_rules(bpic):
         if r["recommendation"] == "fix":
             assert r["rework_rate"] >= s.fix_min_rework or (r["mot_poor_share"] or 0) >= s.fix_min_poor_share
             assert r["explanation"]
-        if r["recommendation"] in ("remove", "merge"):
-            assert r["waste_score"] >= s.candidate_min_score and r["c_no_decision"] >= 0.5
+        if r["recommendation"] == "remove":
+            # positive evidence only: the outcome within the cases that reached it, and a saving
+            assert "outcome unchanged within" in r["evidence"] or "decides nothing" in r["evidence"]
+            assert r["whatif_case_hours_saved"] > 0 or (r["whatif_mots_saved_per_case"] or 0) > 0
         if r["recommendation"] == "keep":
             assert r["impact_rank"] is None
 
@@ -113,9 +124,7 @@ def test_what_if_figures_are_sane(bpic):
         assert w["mean_throughput_before_s"] == before
         assert 0 <= w["mean_throughput_s_saved"] <= before
         assert w["cases_affected"] <= n_cases and w["variants_after"] <= w["variants_before"] + w["cases_affected"]
-        assert w["hours_saved_per_month"] == pytest.approx(
-            w["mean_throughput_s_saved"] * n_cases / 3600 / run["months"], rel=1e-3, abs=0.01
-        )
+        assert w["hours_saved_per_month"] == pytest.approx(w["case_hours_saved"] / run["months"], rel=1e-3, abs=0.01)
         if w["activity"] in timed and w["steps_removed"]:
             # removed work items take their measured processing time with them
             assert w["work_hours_saved_per_month"] > 0

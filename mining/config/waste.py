@@ -41,8 +41,8 @@ class Waste(Strict):
     # (with and without the step) for which a comparison is made at all.
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     min_group_cases: int = Field(20, ge=1)
-    # Outcome class whose rate is compared with and without a step. None: 'success' when the
-    # moments analysis recorded outcomes, else the most frequent last activity.
+    # Outcome class (a good one) whose rate is compared with and without a step. None: 'success'
+    # when the moments analysis recorded it, else the most frequent decided class.
     reference_outcome: str | None = None
     # Normalisation of the components to [0, 1]: the value at which a component reaches 1 (or 0).
     decision_value_full: float = Field(0.2, gt=0, le=1)  # uncertainty coefficient: full decision value
@@ -63,17 +63,37 @@ class Waste(Strict):
     batch_window_s: float = Field(60.0, gt=0)
     # The case's first step in at least this share of the cases that have it: it starts the case.
     trigger_share: float = Field(0.9, gt=0.5, le=1.0)
-    # Without recorded outcomes: a step that ends at least this share of the cases that have it is
-    # an outcome.
-    terminal_share: float = Field(0.9, gt=0.5, le=1.0)
+    # Evidence (docs/waste.md, "Evidence before advice").
+    # 'remove' needs the interval of (outcome rate with the step - without it), within the cases that
+    # reached it, to lie below this margin: removing it may not cost more than this many points.
+    harm_margin_pp: float = Field(5.0, ge=0)
+    # A step whose next step (other than itself) is the same in at least this share of its
+    # instances decides nothing about the path.
+    decides_nothing_share: float = Field(0.98, gt=0.5, le=1.0)
+    # Significance level of the test that the outcome does not depend on who did the step.
+    independence_alpha: float = Field(0.05, gt=0, lt=1)
+    # A structural candidate must add at least this share of the mean throughput time per case.
+    min_delay_share: float = Field(0.02, ge=0, le=1)
+    # A score needs measured components carrying at least this share of the total weight.
+    min_evidence_weight: float = Field(0.5, gt=0, le=1)
+    # Functional steps: alternatives (never in one case, same place in the DFG: histogram
+    # intersection of predecessor and of successor distributions at least this), DFG edges that
+    # count for a step's place, and hand-off pairs (b follows a in pair_share of both's instances,
+    # a in at most pair_max_case_share of the cases, the pair twice or more in pair_min_repeat_share of
+    # its cases).
+    alternative_similarity: float = Field(0.8, gt=0, le=1)
+    edge_min_share: float = Field(0.01, ge=0, le=1)
+    pair_share: float = Field(0.95, gt=0.5, le=1)
+    pair_max_case_share: float = Field(0.9, gt=0, le=1)
+    pair_min_repeat_share: float = Field(0.2, gt=0, le=1)  # cases in which the pair comes round again
     # Recommendation thresholds.
-    candidate_min_score: float = Field(0.45, ge=0, le=1)  # remove / merge / automate need this score
-    removable_min_optional: float = Field(0.5, ge=0, le=1)  # 'optional' component for 'remove'
-    redundancy_min: float = Field(0.6, ge=0, le=1)  # 'redundancy' component for 'merge'
+    review_min_score: float = Field(0.45, ge=0, le=1)  # a redundant or automatable step: 'review' from this score
+    redundancy_min: float = Field(0.6, ge=0, le=1)  # 'redundancy' component for a merge review
     fix_min_rework: float = Field(0.10, ge=0, le=1)  # rework rate that makes a step perform badly
+    fix_min_cases: int = Field(20, ge=1)  # 'fix' needs at least this many cases in which it is redone
     fix_min_poor_share: float = Field(0.5, ge=0, le=1)  # share of poor MOT events (moments analysis)
-    automate_min_signal: float = Field(0.3, ge=0, le=1)  # system or batch share for 'automate'
-    # Days per month for the per-month figures.
+    automate_min_signal: float = Field(0.3, ge=0, le=1)  # system or batch share for an automation review
+    # Days per month for the per-month figures (given only for logs that span at least a month).
     month_days: float = Field(30.4375, gt=0)
 
     @field_validator("system_resource_regex")

@@ -2,8 +2,9 @@
 judgement in Python (mining/waste/score.py), the results in the waste_* warehouse tables.
 
 Uses the moments-of-truth analysis where it ran for the process (case_outcomes for outcomes,
-mot_activities for the MOT marks, mot_events for poor MOTs and customer effort) and does without
-it otherwise: the outcome of a case is then its last activity, and MOT figures stay NULL.
+mot_activities for the MOT marks, mot_events for poor MOTs and customer effort). Without it, or when
+its outcomes do not tell cases apart (every case 'other', one class), every outcome-based figure is
+'not measurable' with that reason, and no step can be recommended for removal.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import duckdb
 
 from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
-from mining.waste import score
+from mining.waste import score, units
+from mining.waste.rows import _r, _row
 
 TEMP_TABLES = (
-    "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_metrics",
+    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_metrics",
     "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
     "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start", "waste_after_steps",
     "waste_anchor_after", "waste_brackets", "waste_delay", "waste_case_savings", "waste_whatif_result",
@@ -50,13 +52,36 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: str, process: str, needs: s
 # --- inputs --------------------------------------------------------------------------------------
 
 
-def load_outcomes(con: duckdb.DuckDBPyConnection, process: str) -> str:
-    """Create ``waste_outcomes``: recorded outcomes when present, else each case's last activity."""
+def load_outcomes(con: duckdb.DuckDBPyConnection, process: str) -> tuple[str, str]:
+    """Create ``waste_outcomes``; return (source, status).
+
+    Status 'measurable', or why not: 'no outcome defined' (no outcomes recorded, or every decided
+    case 'other') or 'one outcome class'. When not measurable, every outcome is set to NULL, so no
+    figure can rest on it.
+    """
+    source = "none"
     if _has_rows(con, "case_outcomes", process, {"process", "case_id", "outcome", "outcome_activity"}):
         run_sql(con, sql("outcomes_recorded"), {"process": process})
-        return "case_outcomes"
-    run_sql(con, sql("outcomes_last"), {"process": process})
-    return "last_activity"
+        source = "case_outcomes"
+    else:
+        run_sql(con, sql("outcomes_none"), {"process": process})
+    classes = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT outcome FROM waste_outcomes WHERE outcome IS NOT NULL AND outcome <> 'open' ORDER BY 1"
+        ).fetchall()
+    ]
+    if source == "none":
+        status = "no outcome defined (the moments step has not run)"
+    elif not [c for c in classes if c != "other"]:
+        status = "no outcome defined (every case is 'other' or 'open')"
+    elif len(classes) < 2:
+        status = f"one outcome class ('{classes[0]}')"
+    else:
+        status = "measurable"
+    if status != "measurable":
+        con.execute("UPDATE waste_outcomes SET outcome = NULL").fetchall()
+    return source, status
 
 
 def load_mot_marks(con: duckdb.DuckDBPyConnection, process: str) -> str:
@@ -84,55 +109,61 @@ def load_mot_marks(con: duckdb.DuckDBPyConnection, process: str) -> str:
     return "mot_activities"
 
 
-def reference_outcome(con: duckdb.DuckDBPyConnection, settings: Waste) -> str:
-    """The configured reference outcome, else 'success' when present, else the most frequent class."""
+def reference_outcome(con: duckdb.DuckDBPyConnection, settings: Waste) -> str | None:
+    """The configured reference outcome, else 'success' when present, else the most frequent decided class."""
     counts = con.execute(
-        "SELECT outcome, count(*) AS n FROM waste_outcomes WHERE outcome IS DISTINCT FROM 'open' "
+        "SELECT outcome, count(*) AS n FROM waste_outcomes WHERE outcome IS NOT NULL AND outcome <> 'open' "
         "GROUP BY outcome ORDER BY n DESC, outcome"
     ).fetchall()
+    if not counts:
+        return None
     if settings.reference_outcome is not None:
         return settings.reference_outcome
     classes = [c for c, _ in counts]
-    if "success" in classes:
-        return "success"
-    return classes[0] if classes else "success"
+    return "success" if "success" in classes else next((c for c in classes if c != "other"), classes[0])
 
 
-def outcome_activities(con: duckdb.DuckDBPyConnection, source: str, settings: Waste) -> dict[str, int]:
-    """Activities that record a case outcome, with their number of cases.
-
-    With recorded outcomes: the outcome events of decided cases (at least min_group_cases of them).
-    Without: steps that end at least terminal_share of the cases that have them.
-    """
-    if source == "case_outcomes":
-        rows = con.execute(
-            "SELECT outcome_activity, count(*) FROM waste_outcomes "
-            "WHERE outcome IN ('success', 'dropout', 'declined') AND outcome_activity IS NOT NULL "
-            "GROUP BY outcome_activity HAVING count(*) >= $n ORDER BY outcome_activity",
-            {"n": settings.min_group_cases},
-        ).fetchall()
-    else:
-        rows = con.execute(
-            "SELECT activity, ends FROM waste_metrics WHERE ends >= $share * cases ORDER BY activity",
-            {"share": settings.terminal_share},
-        ).fetchall()
+def outcome_activities(con: duckdb.DuckDBPyConnection, settings: Waste) -> dict[str, int]:
+    """Activities that record a case outcome (the outcome events of at least min_group_cases
+    decided cases), with their number of cases."""
+    rows = con.execute(
+        "SELECT outcome_activity, count(*) FROM waste_outcomes "
+        "WHERE outcome IN ('success', 'dropout', 'declined') AND outcome_activity IS NOT NULL "
+        "GROUP BY outcome_activity HAVING count(*) >= $n ORDER BY outcome_activity",
+        {"n": settings.min_group_cases},
+    ).fetchall()
     return {a: n for a, n in rows}
 
 
-def build_step_log(con: duckdb.DuckDBPyConnection, process: str) -> dict:
+def build_step_log(con: duckdb.DuckDBPyConnection, process: str, settings: Waste | None = None) -> dict:
     """Create the temp tables of the step log of ``process``; return where outcomes and MOTs came from."""
-    if not scalar(con, "SELECT count(*) FROM event_log WHERE process = $p", {"p": process}):
-        raise ValueError(f"process {process!r} has no prepared events: run the prepare step first")
-    outcome_source = load_outcomes(con, process)
+    settings = settings or Waste()
+    if not scalar(con, "SELECT count(*) FROM activity_instances WHERE process = $p", {"p": process}):
+        raise ValueError(f"process {process!r} has no activity instances: run the prepare step first")
+    outcome_source, outcome_status = load_outcomes(con, process)
     mot_source = load_mot_marks(con, process)
+    run_sql(con, sql("raw_steps"), {"process": process})
+    unit_rows = units.load_units(con, settings)
     run_sql(con, sql("steps"), {"process": process})
-    return {"outcome_source": outcome_source, "mot_source": mot_source}
+    return {
+        "outcome_source": outcome_source,
+        "outcome_status": outcome_status,
+        "mot_source": mot_source,
+        "units": unit_rows,
+    }
 
 
 def months_covered(con: duckdb.DuckDBPyConnection, settings: Waste) -> float:
-    """The log's time span in months (at least one day), which per-month figures divide by."""
+    """The log's time span in months; per-month figures are given only from one month on."""
     span_days = scalar(con, "SELECT (epoch(max(ts)) - epoch(min(first_ts))) / 86400 FROM waste_steps") or 0.0
-    return max(span_days, 1.0) / settings.month_days
+    return span_days / settings.month_days
+
+
+def per_month_divisor(con: duckdb.DuckDBPyConnection, settings: Waste) -> float | None:
+    """The months per-month figures divide by, or None when the log spans less than a month (never
+    extrapolate)."""
+    months = months_covered(con, settings)
+    return months if months >= 1 else None
 
 
 def run_what_if(con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, str]], settings: Waste) -> list[dict]:
@@ -146,7 +177,7 @@ def run_what_if(con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, str]]
     params = {
         "min_comparison_cases": settings.min_comparison_cases,
         "anchor_share": settings.anchor_share,
-        "months": months_covered(con, settings),
+        "months": per_month_divisor(con, settings),
         "z": score.z_value(settings.confidence),
     }
     run_sql(con, sql("whatif"), params)
@@ -163,11 +194,14 @@ def what_if(
     """Project ``process`` without each of ``activities`` (scope 'all') or without their redo cycles
     (scope 'repeats'); the re-derived figures per activity. A step that never occurs saves nothing."""
     settings = settings or Waste()
-    build_step_log(con, process)
+    found = build_step_log(con, process, settings)
+    unit_of = {a: u for a, u, _k, _i in found["units"]}
     try:
-        return run_what_if(con, [(a, scope) for a in activities], settings)
+        rows = run_what_if(con, [(unit_of.get(a, a), scope) for a in activities], settings)
     finally:
         drop_temp_tables(con)
+    by_unit = {r["activity"]: r for r in rows}
+    return [{**by_unit[unit_of.get(a, a)], "activity": a} for a in sorted(set(activities))]
 
 
 def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> list[dict]:
@@ -196,39 +230,55 @@ def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Waste | None = None) -> dict:
-    """Score every step of ``process``, recommend, project its removal; rebuild the waste_* tables.
+    """Judge every step of ``process``, recommend, project its removal; rebuild the waste_* tables.
 
     Returns summary figures: the ranked candidates (recommendation other than 'keep').
     """
     settings = settings or Waste()
     try:
-        sources = build_step_log(con, process)
+        sources = build_step_log(con, process, settings)
         reference = reference_outcome(con, settings)
-        run_sql(
-            con,
-            sql("metrics"),
-            {
-                "reference": reference,
-                "batch_window_s": settings.batch_window_s,
-                "system_regex": settings.system_resource_regex,
-            },
-        )
+        params = {
+            "reference": reference or "",
+            "batch_window_s": settings.batch_window_s,
+            "system_regex": settings.system_resource_regex,
+            "edge_min_share": settings.edge_min_share,
+        }
+        run_sql(con, sql("metrics"), params)
         metrics = _dicts(
             con,
             "SELECT w.*, m.is_mot AS is_moment_of_truth, m.poor_share AS mot_poor_share, "
-            "m.effort_share AS customer_effort_share, $ref AS reference_outcome, $source AS outcome_source "
-            "FROM waste_metrics w LEFT JOIN waste_mot m USING (activity) ORDER BY w.activity",
-            {"ref": reference, "source": sources["outcome_source"]},
+            "m.effort_share AS customer_effort_share FROM waste_metrics w "
+            "LEFT JOIN (SELECT coalesce(u.unit, x.activity) AS activity, bool_or(x.is_mot) AS is_mot, "
+            "  max(x.poor_share) AS poor_share, max(x.effort_share) AS effort_share "
+            "  FROM waste_mot x LEFT JOIN waste_units u USING (activity) GROUP BY ALL) m USING (activity) "
+            "ORDER BY w.activity",
         )
+        members: dict[str, list[str]] = {}
+        kinds: dict[str, str] = {}
+        for activity, unit, kind, _i in sources["units"]:
+            members.setdefault(unit, []).append(activity)
+            kinds[unit] = kind
+        tests = units.independence(con)
+        recorded = units.results(con, process)
+        for m in metrics:
+            m.update(
+                reference_outcome=reference,
+                outcome_status=sources["outcome_status"],
+                members=members.get(m["activity"], [m["activity"]]),
+                kind=kinds.get(m["activity"], "activity"),
+                independence=tests.get(m["activity"]),
+                results=recorded.get(m["activity"], []),
+            )
         repeated = [(m["activity"], "repeats") for m in metrics if m["repeat_rate"] > 0]
         scenarios = [(m["activity"], "all") for m in metrics] + repeated
         whatif = run_what_if(con, scenarios, settings)
-        ends = outcome_activities(con, sources["outcome_source"], settings)
-        rows = judge_all(metrics, whatif, settings, ends)
+        rows = judge_all(metrics, whatif, settings, outcome_activities(con, settings))
         run = {
             "process": process,
             "settings": settings_json(settings),
             "outcome_source": sources["outcome_source"],
+            "outcome_status": sources["outcome_status"],
             "reference_outcome": reference,
             "mot_source": sources["mot_source"],
             "n_cases": scalar(con, "SELECT count(*) FROM waste_cases"),
@@ -243,111 +293,50 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Waste | None
         "steps": len(rows),
         "reference_outcome": reference,
         "outcome_source": sources["outcome_source"],
+        "outcome_status": sources["outcome_status"],
         "candidates": [
-            {k: r[k] for k in ("rank", "activity", "waste_score", "recommendation", "whatif_hours_saved_per_month")}
-            for r in sorted(candidates, key=lambda r: r["rank"])
+            {k: r[k] for k in ("rank", "activity", "waste_score", "recommendation", "scope", "whatif_case_hours_saved")}
+            for r in sorted(candidates, key=lambda r: (r["rank"], r["activity"]))
         ],
     }
 
 
+TIERS = {"remove": 0, "fix": 1, "review": 2, "keep": 3}
+
+
 def judge_all(metrics: list[dict], whatif: list[dict], settings: Waste, ends: dict[str, int]) -> list[dict]:
-    """The output rows of every step: metrics, components, score, rank, recommendation, what-if."""
-    by_activity: dict[str, dict[str, dict]] = {}
+    """The output rows: one per activity, with the figures and judgement of its functional step."""
+    by_step: dict[str, dict[str, dict]] = {}
     for w in whatif:
-        by_activity.setdefault(w["activity"], {})[w["scope"]] = w
-    rows = []
+        by_step.setdefault(w["activity"], {})[w["scope"]] = w
+    judged = []
     for m in metrics:
-        scenarios = by_activity[m["activity"]]
+        scenarios = by_step[m["activity"]]
         j = score.judge(m, scenarios, settings, ends)
-        rows.append(_row(m, j, scenarios[j.whatif_scope]))
-    # Rank on the rounded score, so that a last-digit difference cannot reorder the table.
-    rows.sort(key=lambda r: (-r["waste_score"], r["activity"]))
-    for i, r in enumerate(rows, 1):
-        r["rank"] = i
-    # Impact ranks the candidates only: what removing a step to keep would save is no proposal.
-    candidates = [r for r in rows if r["recommendation"] != "keep"]
-    by_impact = sorted(candidates, key=lambda r: (-r["whatif_hours_saved_per_month"], -r["waste_score"], r["activity"]))
-    for r in rows:
-        r["impact_rank"] = None
-    for i, r in enumerate(by_impact, 1):
-        r["impact_rank"] = i
+        judged.append(_row(m, j, scenarios[j.whatif_scope]))
+
+    def order(r: dict) -> tuple:
+        # candidates: strongest advice first, then what it saves; then the score (none last)
+        saved = -r["whatif_case_hours_saved"] if r["recommendation"] != "keep" else 0.0
+        s = r["waste_score"]
+        return (TIERS[r["recommendation"]], saved, s is None, -(s or 0.0), r["functional_step"])
+
+    judged.sort(key=order)
+    candidates = [r for r in judged if r["recommendation"] != "keep"]
+    by_impact = sorted(candidates, key=lambda r: (-r["whatif_case_hours_saved"], r["functional_step"]))
+    impact = {r["functional_step"]: i for i, r in enumerate(by_impact, 1)}
+    rows = []
+    for i, r in enumerate(judged, 1):
+        # one row per activity: the members of a functional step share its figures and its rank
+        for activity in r.pop("members"):
+            rows.append({**r, "activity": activity, "rank": i, "impact_rank": impact.get(r["functional_step"])})
     return rows
-
-
-def _r(x: float | None, digits: int = 6) -> float | None:
-    """Round for storage: sums of doubles may differ in the last bits between runs; outputs must not."""
-    return None if x is None else round(float(x), digits)
-
-
-def _row(m: dict, j: score.Judgement, w: dict) -> dict:
-    c, e = j.components, j.effect
-    return {
-        "activity": m["activity"],
-        "waste_score": _r(j.score, 4),
-        "recommendation": j.recommendation,
-        "explanation": j.explanation,
-        "is_moment_of_truth": m["is_moment_of_truth"],
-        "reason": j.reason,
-        "merge_into": j.merge_into,
-        **{f"c_{k}": _r(c[k], 4) for k in score.COMPONENTS},
-        "frequency": m["frequency"],
-        "cases": m["cases"],
-        "case_share": _r(m["case_share"]),
-        "repeat_rate": _r(m["repeat_rate"]),
-        "rework_rate": _r(m["rework_rate"]),
-        "pingpong_rate": _r(m["pingpong_rate"]),
-        "handback_rate": _r(m["handback_rate"]),
-        "handoff_rate": _r(m["handoff_rate"]),
-        "mean_wait_s": _r(m["mean_wait_s"], 1),
-        "median_wait_s": _r(m["median_wait_s"], 1),
-        "p90_wait_s": _r(m["p90_wait_s"], 1),
-        "timed_steps": m["n_timed"],
-        "mean_processing_s": _r(m["mean_proc_s"], 1),
-        "median_processing_s": _r(m["median_proc_s"], 1),
-        "throughput_share": _r(m["throughput_share"]),
-        "next_entropy_bits": _r(m["next_entropy"]),
-        "top_next": m["top_next"],
-        "top_next_share": _r(m["top_next_share"]),
-        "decision_value": _r(j.decision_value),
-        "reference_outcome": m["reference_outcome"],
-        "n_with": m["n_with"],
-        "n_without": m["n_without"],
-        "rate_with": _r(e.rate_with) if e else None,
-        "rate_without": _r(e.rate_without) if e else None,
-        "rate_diff_pp": _r(e.diff * 100, 3) if e else None,
-        "rate_diff_ci_low_pp": _r(e.low * 100, 3) if e else None,
-        "rate_diff_ci_high_pp": _r(e.high * 100, 3) if e else None,
-        "selection": j.selection,
-        "typical_outcome": m["typical_outcome"],
-        "optional_share": _r(j.optional_share),
-        "partner": m["partner"],
-        "partner_share": _r(m["partner_share"]),
-        "partner_jaccard": _r(m["partner_jaccard"]),
-        "partner_resource_similarity": _r(m["partner_resource_similarity"]),
-        "system_share": _r(m["system_share"]),
-        "batch_share": _r(m["batch_share"]),
-        "unassigned_share": _r(m["unassigned_share"]),
-        "mot_poor_share": _r(m["mot_poor_share"]),
-        "customer_effort_share": _r(m["customer_effort_share"]),
-        "whatif_scope": j.whatif_scope,
-        "whatif_cases_affected": w["cases_affected"],
-        "whatif_steps_removed": w["steps_removed"],
-        "whatif_mean_throughput_s_saved": _r(w["mean_throughput_s_saved"], 1),
-        "whatif_hours_saved_per_month": _r(w["hours_saved_per_month"], 2),
-        "whatif_work_hours_saved_per_month": _r(w["work_hours_saved_per_month"], 2),
-        "whatif_mots_saved_per_case": _r(w["mots_saved_per_case"]),
-        "whatif_variants_before": w["variants_before"],
-        "whatif_variants_after": w["variants_after"],
-        "whatif_delay_s": _r(w["delay_s"], 1),
-        "whatif_anchor_before": w["anchor_before"],
-        "whatif_anchor_after": w["anchor_after"],
-    }
 
 
 WHATIF_COLUMNS = (
     "cases_affected", "steps_removed", "cases_shortened", "mean_throughput_before_s",
-    "mean_throughput_after_s", "mean_throughput_s_saved", "hours_saved_per_month",
-    "work_hours_saved_per_month", "mots_per_case_before", "mots_per_case_after", "mots_saved_per_case",
+    "mean_throughput_after_s", "mean_throughput_s_saved", "case_hours_saved", "saving_method",
+    "hours_saved_per_month", "work_hours_saved", "work_hours_saved_per_month", "mots_per_case_before", "mots_per_case_after", "mots_saved_per_case",
     "variants_before", "variants_after", "anchor_before", "anchor_after", "bracket_cases_with",
     "bracket_cases_without", "bracket_mean_with_s", "bracket_mean_without_s", "bracket_diff_s",
     "bracket_diff_ci_low_s", "bracket_diff_ci_high_s", "delay_s",
@@ -360,7 +349,11 @@ def store(con: duckdb.DuckDBPyConnection, process: str, rows: list[dict], whatif
     try:
         for table in ("waste_activities", "waste_whatif", "waste_runs"):
             con.execute(f"DELETE FROM {table} WHERE process = $p", {"p": process}).fetchall()
-        _insert(con, "waste_activities", [{"process": process, **r} for r in sorted(rows, key=lambda r: r["rank"])])
+        _insert(
+            con,
+            "waste_activities",
+            [{"process": process, **r} for r in sorted(rows, key=lambda r: (r["rank"], r["activity"]))],
+        )
         _insert(
             con,
             "waste_whatif",

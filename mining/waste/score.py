@@ -1,8 +1,9 @@
 """Waste score, recommendation and explanation: pure functions of the step metrics.
 
 The SQL in ``mining/waste/sql`` measures; this module judges. Each component is a number in [0, 1]
-where 1 means wasteful, or ``None`` when the log cannot tell (a step in every case has no cases
-without it to compare with). The waste score is the weighted mean of the measurable components.
+where 1 means wasteful, or ``None`` with a reason when the log cannot tell (no outcome defined, one
+outcome class, a step in every case that reached it, too few cases). The waste score is the weighted
+mean of the measurable components only, and no score at all on too little measured evidence.
 docs/waste.md explains every component, threshold and rule.
 """
 
@@ -13,21 +14,9 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from mining.config.waste import Waste
+from mining.waste.explain import COMPONENTS, _pct, duration, explain  # noqa: F401
 
-COMPONENTS = (
-    "no_decision",
-    "optional",
-    "no_outcome_effect",
-    "rework",
-    "redundancy",
-    "delay",
-    "handoff",
-    "customer_effort",
-)
-RECOMMENDATIONS = ("remove", "merge", "automate", "fix", "keep")
-# A step whose next step tells this little about the outcome decides nothing (share of the full
-# decision value): its presence cannot steer where a case goes.
-DECIDES_NOTHING = 0.1
+RECOMMENDATIONS = ("remove", "fix", "review", "keep")
 
 
 @dataclass(frozen=True)
@@ -46,14 +35,17 @@ class Judgement:
     """Everything the scoring decides about one step."""
 
     components: dict[str, float | None]
-    score: float
+    not_measurable: dict[str, str]
+    score: float | None
     recommendation: str
     reason: str
+    scope: str
+    evidence: str
     merge_into: str | None
     effect: Effect | None
-    selection: bool
     decision_value: float | None
     optional_share: float | None
+    decides_nothing: str | None
     whatif_scope: str
     explanation: str
 
@@ -83,12 +75,12 @@ def rate_difference(k1: int, n1: int, k0: int, n0: int, z: float) -> Effect:
 
 
 def decision_value(m: dict) -> float | None:
-    """Uncertainty coefficient U(outcome | next step) among the closed cases with the step.
+    """Uncertainty coefficient U(outcome | next step) among the decided cases with the step.
 
     0 when the outcome of those cases is already settled (they all end the same way): nothing is
-    left to decide after the step. ``None`` when no closed case has the step.
+    left to decide after the step. ``None`` when no decided case has the step.
     """
-    if not m["n_with"]:
+    if not m["n_with_all"]:
         return None
     entropy = m["outcome_entropy"] or 0.0
     if entropy <= 1e-12:
@@ -104,92 +96,251 @@ def optional_share(m: dict, s: Waste) -> float | None:
     return m["typical_without"] / m["n_typical"]
 
 
-def components(m: dict, saved_s: float, mean_throughput_s: float, s: Waste) -> tuple[dict, Effect | None, bool]:
-    """The components of one step, its outcome effect, and whether that effect is put down to selection.
+def comparison_gap(m: dict, s: Waste) -> str | None:
+    """Why the outcome cannot be compared with and without the step within the cases that reached
+    it, or None when it can."""
+    if m["outcome_status"] != "measurable":
+        return m["outcome_status"]
+    if not m["n_reached"]:
+        return "no decided case reached it"
+    if not m["n_without"]:
+        return f"step in every case that reached it ({m['n_with']:,})"
+    if m["n_with"] < s.min_group_cases or m["n_without"] < s.min_group_cases:
+        return (
+            f"too few cases ({m['n_with']:,} with it, {m['n_without']:,} without, "
+            f"fewer than {s.min_group_cases} on one side)"
+        )
+    return None
 
-    ``saved_s`` is the mean throughput time per case that removing the step (or, for a step that is
-    redone, its redo cycles) saves: the larger of the two.
+
+def components(m: dict, saved_s: float, mean_throughput_s: float, s: Waste):
+    """(components, not-measurable reasons, outcome effect) of one step.
+
+    A component that the log cannot measure is None and has a reason; it never defaults to a value.
+    ``saved_s`` is the mean throughput time per case that removing the step (or its redo cycles)
+    saves.
     """
     z = z_value(s.confidence)
-    u = decision_value(m)
     c: dict[str, float | None] = dict.fromkeys(COMPONENTS)
-    if u is not None and m["n_with"] >= s.min_group_cases:
-        c["no_decision"] = 1.0 - min(1.0, u / s.decision_value_full)
-    share = optional_share(m, s)
-    if share is not None:
-        c["optional"] = min(1.0, share / s.optional_share_full)
+    why: dict[str, str] = {}
+    status = m["outcome_status"]
+    u = decision_value(m)
+    if status != "measurable":
+        for k in ("no_decision", "optional", "no_outcome_effect"):
+            why[k] = status
+    else:
+        if u is not None and m["n_with_all"] >= s.min_group_cases:
+            c["no_decision"] = 1.0 - min(1.0, u / s.decision_value_full)
+        else:
+            why["no_decision"] = f"too few cases ({m['n_with_all']:,} decided cases with it)"
+        share = optional_share(m, s)
+        if m["cases"] >= m["n_cases"]:
+            why["optional"] = "step in every case"
+        elif share is None:
+            why["optional"] = "too few cases with its typical outcome"
+        else:
+            c["optional"] = min(1.0, share / s.optional_share_full)
     effect = None
-    if m["n_with"] >= s.min_group_cases and m["n_without"] >= s.min_group_cases:
+    gap = comparison_gap(m, s)
+    if gap is None:
         effect = rate_difference(m["k_with"], m["n_with"], m["k_without"], m["n_without"], z)
-    # A step after which nothing branches cannot steer where a case goes. When cases with it reach
-    # the reference outcome more often while other cases get there without it, the difference
-    # comes from which cases get the step (it is only done for some), not from the step.
-    selection = bool(
-        effect is not None
-        and effect.low > 0
-        and c["no_decision"] is not None
-        and c["no_decision"] >= 1.0 - DECIDES_NOTHING
-        and (c["optional"] or 0.0) >= s.removable_min_optional
-    )
-    if effect is not None:
         # the smallest change the interval allows, either way: a step that changes the outcome matters
-        value_pp = 0.0 if selection else max(0.0, effect.low, -effect.high) * 100
+        value_pp = max(0.0, effect.low, -effect.high) * 100
         c["no_outcome_effect"] = 1.0 - min(1.0, value_pp / s.outcome_effect_full_pp)
-    c["rework"] = min(1.0, m["rework_rate"] / s.rework_full)
-    c["redundancy"] = (m["partner_share"] or 0.0) * (m["partner_resource_similarity"] or 0.0)
-    c["delay"] = min(1.0, saved_s / mean_throughput_s / s.delay_share_full) if mean_throughput_s > 0 else 0.0
-    c["handoff"] = m["handoff_rate"]
-    if m.get("is_moment_of_truth") and m.get("customer_effort_share") is not None:
+    elif status == "measurable":
+        why["no_outcome_effect"] = gap
+    if m["cases"] < s.min_support_cases:
+        why["rework"] = f"too few cases ({m['cases']:,}, fewer than {s.min_support_cases})"
+    else:
+        c["rework"] = min(1.0, m["rework_rate"] / s.rework_full)
+    if m["handoff_rate"] is None:
+        why["redundancy"] = why["handoff"] = "no resources recorded"
+    else:
+        c["redundancy"] = (m["partner_share"] or 0.0) * (m["partner_resource_similarity"] or 0.0)
+        c["handoff"] = m["handoff_rate"]
+    if mean_throughput_s > 0:
+        c["delay"] = min(1.0, saved_s / mean_throughput_s / s.delay_share_full)
+    else:
+        why["delay"] = "cases take no time"
+    if m.get("is_moment_of_truth") is None:
+        why["customer_effort"] = "the moments step has not run"
+    elif not m["is_moment_of_truth"]:
+        why["customer_effort"] = "not a moment of truth"
+    elif m.get("customer_effort_share") is None:
+        why["customer_effort"] = "no customer effort recorded"
+    else:
         c["customer_effort"] = m["customer_effort_share"]
-    return c, effect, selection
+    return c, why, effect
 
 
-def waste_score(c: dict, s: Waste, cases: int | None = None) -> float:
-    """Weighted mean of the measurable components, in [0, 1], scaled down in proportion for a step
-    seen in fewer than min_support_cases cases."""
+def waste_score(c: dict, s: Waste, cases: int | None = None) -> tuple[float | None, str | None]:
+    """Weighted mean of the measurable components only, scaled down in proportion for a step seen
+    in fewer than min_support_cases cases; (None, why) when the measured components carry less than
+    min_evidence_weight of the total weight."""
     weights = s.weights.model_dump()
     used = [(weights[k], v) for k, v in c.items() if v is not None and weights[k] > 0]
     total = sum(w for w, _ in used)
+    everything = sum(weights.values())
+    if total < s.min_evidence_weight * everything:
+        return None, f"too little measured evidence ({total / everything:.0%} of the weight measured)"
     support = 1.0 if cases is None else min(1.0, cases / s.min_support_cases)
-    return support * sum(w * v for w, v in used) / total if total else 0.0
+    return support * sum(w * v for w, v in used) / total, None
 
 
 def protection(m: dict, s: Waste, outcome_activities: dict[str, int]) -> str | None:
-    """Why a step must stay whatever its score: it starts the case, or it records the outcome."""
+    """Why a step must stay whatever its figures: it starts the case, or it records the outcome."""
     if m["cases"] and m["starts"] / m["cases"] >= s.trigger_share:
         return f"it starts the case ({_pct(m['starts'] / m['cases'])} of its cases begin with it)"
-    n = outcome_activities.get(m["activity"], 0)
+    n = sum(outcome_activities.get(a, 0) for a in m["members"])
     if n:
         return f"it records the case outcome ({n:,} cases)"
     return None
 
 
-def recommend(m: dict, c: dict, score: float, effect: Effect | None, s: Waste, protected: str | None):
-    """(recommendation, reason, merge_into) by the rules of docs/waste.md, first match wins."""
+def decides_nothing(m: dict, s: Waste) -> str | None:
+    """Why the step decides nothing about the path (its next step is nearly always the same), or None."""
+    share = m["top_next_other_share"]
+    if share is None or share < s.decides_nothing_share:
+        return None
+    n = m["n_next_other"]
+    return f"next step is {m['top_next_other']} in {_pct(share)} of its {n:,} instances"
+
+
+def independent_outcome(m: dict, s: Waste) -> str | None:
+    """Why the outcome does not depend on the step: it records a result that never varies or that the
+    outcome does not depend on, and the outcome does not depend on who did it (chi-square tests with
+    their sample); None when any of this fails or cannot be tested."""
+    t = m.get("independence")
+    if not t or t["p"] is None or t["p"] < s.independence_alpha or t["n"] < s.min_group_cases:
+        return None
+    found = m.get("results") or []
+    if not found:
+        return None  # it records no result: nothing shows that it decides nothing
+    said = []
+    for r in found:
+        if r["values"] == 1:
+            said.append(f"its {r['field']} is always the same ({r['n']:,} cases)")
+        elif r["p"] is not None and r["p"] >= s.independence_alpha and r["n"] >= s.min_group_cases:
+            said.append(f"the outcome does not depend on its {r['field']} (chi-square p={r['p']:.2f}, n={r['n']:,})")
+        else:
+            return None
+    who = (
+        f"the outcome does not depend on who did it (chi-square p={t['p']:.2f}, {t['groups']} resources, n={t['n']:,})"
+    )
+    return ", ".join([*said, who])
+
+
+def _hours(w: dict) -> str:
+    per_case = w["case_hours_saved"] / w["cases_affected"] if w["cases_affected"] else 0.0
+    text = f"saves {per_case:,.1f} case-hours per affected case ({w['case_hours_saved']:,.0f} over the log, {w['saving_method']})"
+    if w.get("mots_saved_per_case"):
+        text += f" and {w['mots_saved_per_case']:.2f} contacts with the customer per case"
+    return text
+
+
+def recommend(
+    m: dict,
+    c: dict,
+    score: float | None,
+    effect: Effect | None,
+    w: dict,
+    s: Waste,
+    protected: str | None,
+    outcome_activities: dict[str, int] | None = None,
+):
+    """(recommendation, reason, scope, evidence, merge_into, what-if scope) by the rules of docs/waste.md."""
+    unit = "hand-off" if m["kind"] == "hand-off" else "step"
+    # a step right before the outcome event may be where the outcome is decided: never removed on structure
+    outcome_activities = outcome_activities or {}
     if protected:
-        return "keep", protected, None
-    little_decision = c["no_decision"] is not None and c["no_decision"] >= 0.5
-    candidate = score >= s.candidate_min_score
+        return "keep", protected, unit, protected, None, "all"
+    whole, repeats = w["all"], w.get("repeats")
+    # time (case-hours) or effort (contacts with the customer, measured work) saved
+    saves = (
+        whole["case_hours_saved"] > 0
+        or (whole.get("mots_saved_per_case") or 0) > 0
+        or (whole.get("work_hours_saved") or 0) > 0
+    )
+    adds_delay = whole["mean_throughput_before_s"] and (
+        whole["mean_throughput_s_saved"] * whole["n_cases"] / max(1, whole["cases_affected"])
+        >= s.min_delay_share * whole["mean_throughput_before_s"]
+    )
+    quiet = decides_nothing(m, s)
+    # 1. remove: the outcome is unchanged within the cases that reached the step, and it saves time
+    # ('unchanged': the whole interval within the margin either way; a large gap either way says the
+    # cases with it differ from those without, which is no evidence that removing it changes nothing)
+    if effect is not None and -s.harm_margin_pp <= effect.low * 100 and effect.high * 100 <= s.harm_margin_pp and saves:
+        evidence = (
+            f"outcome unchanged within {m['n_reached']:,} cases that reached it ({m['reference_outcome']} "
+            f"diff {effect.diff * 100:+.1f} pp, {s.confidence:.0%} CI {effect.low * 100:+.1f}..{effect.high * 100:+.1f}, "
+            f"harm margin {s.harm_margin_pp:g} pp); {_hours(whole)}"
+        )
+        return "remove", "outcome unchanged without it and time saved", unit, evidence, None, "all"
+    # ... or, for a step in every case that reached it, from 'decides nothing'
+    independent = independent_outcome(m, s)
     if (
-        candidate
-        and little_decision
-        and (c["optional"] or 0.0) >= s.removable_min_optional
-        and (c["no_outcome_effect"] is None or c["no_outcome_effect"] >= 0.5)
+        effect is None and m["outcome_status"] == "measurable" and m["n_reached"] and not m["n_without"]
+        and quiet and independent and not m.get("is_moment_of_truth") and saves and adds_delay
+        and m["top_next_other"] not in outcome_activities
+    ):  # fmt: skip
+        evidence = (
+            f"in every case that reached it ({m['n_with']:,}), so no with/without comparison; it decides nothing: "
+            f"{quiet}, and {independent}; {_hours(whole)}"
+        )
+        return "remove", "decides nothing and time saved", unit, evidence, None, "all"
+    # 2. fix: redone in enough cases
+    if (
+        m["rework_rate"] >= s.fix_min_rework
+        and repeats is not None
+        and m["cases_redone"] >= s.fix_min_cases
+        and repeats["case_hours_saved"] > 0
     ):
-        return "remove", "cases reach the outcome without it and it decides nothing", None
-    if candidate and little_decision and c["redundancy"] >= s.redundancy_min:
-        return "merge", f"the same people did {m['partner']} right before it", m["partner"]
-    bad = []
-    if m["rework_rate"] >= s.fix_min_rework:
-        bad.append(f"redone in {_pct(m['rework_rate'])} of its cases")
-    if m.get("is_moment_of_truth") and (m.get("mot_poor_share") or 0.0) >= s.fix_min_poor_share:
-        bad.append(f"{_pct(m['mot_poor_share'])} of its moments of truth are poor")
-    if bad:
-        return "fix", "it matters but performs badly: " + ", ".join(bad), None
+        evidence = (
+            f"redone in {_pct(m['rework_rate'])} of its {m['cases']:,} cases ({m['cases_redone']:,} cases); "
+            f"removing its repeats (the first instance stays) {_hours(repeats)}"
+        )
+        return "fix", "it is redone", "repeats", evidence, None, "repeats"
+    if (
+        m.get("is_moment_of_truth")
+        and (m.get("mot_poor_share") or 0.0) >= s.fix_min_poor_share
+        and m["cases"] >= s.fix_min_cases
+    ):
+        evidence = f"{_pct(m['mot_poor_share'])} of its moments of truth miss their expectation ({m['cases']:,} cases)"
+        return "fix", "its moments of truth are poor", unit, evidence, None, "all"
+    # 3. review: only the structure suggests a change
+    harm = effect is not None and effect.low * 100 > s.harm_margin_pp
+    if quiet and adds_delay and not harm:
+        outcome = (
+            "no outcome evidence: " + comparison_gap(m, s)
+            if effect is None
+            else "outcome comparison does not exclude harm"
+        )
+        evidence = f"it decides nothing ({quiet}) and adds delay: removing it {_hours(whole)}; {outcome}"
+        return "review", "decides nothing and adds delay (structure only)", unit, evidence, None, "all"
+    if (
+        score is not None
+        and score >= s.review_min_score
+        and c["redundancy"] is not None
+        and c["redundancy"] >= s.redundancy_min
+    ):
+        evidence = (
+            f"comes right after {m['partner']} in {_pct(m['partner_share'])} of its steps, done by the same people "
+            f"({_pct(m['partner_resource_similarity'])} overlap)"
+        )
+        return "review", f"could be merged into {m['partner']}", unit, evidence, m["partner"], "all"
     signal = max(m["system_share"] or 0.0, m["batch_share"] or 0.0)
-    if little_decision and (m["system_share"] or 0.0) < 0.5 and signal >= s.automate_min_signal:
-        return "automate", "a routine step that is partly done by a system or in batches already", None
-    return "keep", "no component calls for a change", None
+    if (
+        score is not None
+        and score >= s.review_min_score
+        and (m["system_share"] or 0.0) < 0.5
+        and signal >= s.automate_min_signal
+    ):
+        evidence = f"a system or a batch run does {_pct(signal)} of it already"
+        return "review", "could be automated", unit, evidence, None, "all"
+    if harm:
+        text = f"cases without it end worse (diff {effect.diff * 100:+.1f} pp, CI {effect.low * 100:+.1f}..{effect.high * 100:+.1f})"
+        return "keep", "it matters for the outcome", unit, text, None, "all"
+    return "keep", "no evidence calls for a change", unit, "no evidence calls for a change", None, "all"
 
 
 def judge(m: dict, whatif: dict[str, dict], s: Waste, outcome_activities: dict[str, int]) -> Judgement:
@@ -198,162 +349,15 @@ def judge(m: dict, whatif: dict[str, dict], s: Waste, outcome_activities: dict[s
     # the redo cycles count for a step that is itself redone, not for one that only follows a redo
     scopes = ["all"] + (["repeats"] if m["rework_rate"] > 0 and "repeats" in whatif else [])
     saved = max(whatif[k]["mean_throughput_s_saved"] for k in scopes)
-    c, effect, selection = components(m, saved, mean_throughput, s)
-    score = waste_score(c, s, m["cases"])
-    recommendation, reason, merge_into = recommend(m, c, score, effect, s, protection(m, s, outcome_activities))
-    # Where the redo cycles are the waste, the what-if removes them and keeps the first instance.
-    scope = (
-        "repeats" if recommendation == "fix" and m["rework_rate"] >= s.fix_min_rework and "repeats" in whatif else "all"
+    c, why, effect = components(m, saved, mean_throughput, s)
+    score, no_score = waste_score(c, s, m["cases"])
+    if no_score:
+        why["waste_score"] = no_score
+    rec, reason, scope, evidence, merge_into, wscope = recommend(
+        m, c, score, effect, whatif, s, protection(m, s, outcome_activities), outcome_activities
     )
-    text = explain(m, c, effect, selection, whatif[scope], recommendation, s)
+    text = explain({**m, "decision_value": decision_value(m)}, c, effect, whatif[wscope], rec, s)
     return Judgement(
-        c,
-        score,
-        recommendation,
-        reason,
-        merge_into,
-        effect,
-        selection,
-        decision_value(m),
-        optional_share(m, s),
-        scope,
-        text,
-    )
-
-
-# --- explanation ---------------------------------------------------------------------------------
-
-
-def duration(seconds: float | None) -> str:
-    """A duration for people: 45 s, 12 min, 5.2 h, 2.1 days."""
-    if seconds is None:
-        return "n/a"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 36 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def outcome_label(outcome: str, m: dict) -> str:
-    """An outcome class in words: recorded classes as they are, last activities quoted."""
-    return f"'{outcome}' outcome" if m.get("outcome_source") == "last_activity" else outcome
-
-
-def _signed(seconds: float) -> str:
-    return ("-" if seconds < 0 else "+") + duration(abs(seconds))
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:.0f}%"
-
-
-def _phrase(key: str, m: dict, c: dict, effect: Effect | None, selection: bool, w: dict) -> str | None:
-    """The figures behind one component, in words."""
-    ref = outcome_label(m["reference_outcome"], m)
-    if key == "rework":
-        if m["rework_rate"] <= 0:
-            return None
-        return f"redone in {_pct(m['rework_rate'])} of its cases"
-    if key == "no_decision":
-        u = decision_value(m)
-        if u is None:
-            return None
-        if (m["outcome_entropy"] or 0.0) <= 1e-12:
-            return "every case with it ends the same way"
-        if (m["top_next_share"] or 0) >= 0.9:
-            always = "always" if m["top_next_share"] >= 0.995 else f"{_pct(m['top_next_share'])} of the time"
-            return f"next step is {always} {m['top_next']}"
-        return (
-            f"what follows it {'tells little' if c[key] >= 0.5 else 'tells'} about the outcome (decision value {u:.2f})"
-        )
-    if key == "optional":
-        if c[key] is None:
-            return None
-        share, typical = m["typical_without"] / m["n_typical"], outcome_label(m["typical_outcome"], m)
-        if share == 0:
-            return f"every {typical} case has it"
-        return f"{_pct(share)} of {typical} cases do without it"
-    if key == "no_outcome_effect":
-        if effect is None:
-            return None
-        figures = f"diff {effect.diff * 100:+.1f} pp, CI {effect.low * 100:.1f}..{effect.high * 100:.1f}"
-        if selection:
-            return (
-                f"{ref} {_pct(effect.rate_with)} with it vs {_pct(effect.rate_without)} without, "
-                "but nothing branches after it: the gap is which cases get it"
-            )
-        if effect.low <= 0 <= effect.high:
-            return f"{ref} rate unchanged with or without it ({figures})"
-        if effect.high < 0:
-            return f"{ref} rate lower with it ({figures})"
-        return f"{ref} rate {_pct(effect.rate_with)} with it vs {_pct(effect.rate_without)} without ({figures})"
-    if key == "redundancy":
-        if not m["partner"] or c[key] < 0.3:
-            return None
-        return (
-            f"comes right after {m['partner']} in {_pct(m['partner_share'])} of its steps, done by the same "
-            f"people ({_pct(m['partner_resource_similarity'])} overlap)"
-        )
-    if key == "delay":
-        if not w.get("delay_s"):
-            return None
-        start = "its first instance" if w["scope"] == "repeats" else w["anchor_before"]
-        return (
-            f"adds {duration(w['delay_s'])} between {start} and {w['anchor_after']} "
-            f"({duration(w['bracket_mean_with_s'])} with, {duration(w['bracket_mean_without_s'])} without)"
-        )
-    if key == "handoff":
-        if c[key] is None or c[key] < 0.5:
-            return None
-        return f"changes hands in {_pct(c[key])} of its steps"
-    if key == "customer_effort":
-        if c[key] is None or c[key] < 0.5:
-            return None
-        return f"the customer has to act in {_pct(c[key])}"
-    raise KeyError(key)
-
-
-def explain(m: dict, c: dict, effect: Effect | None, selection: bool, w: dict, recommendation: str, s: Waste) -> str:
-    """One line from the figures: the strongest evidence first, then the wait and the what-if."""
-    weights = s.weights.model_dump()
-    measured = [k for k in COMPONENTS if c[k] is not None]
-    if recommendation == "keep":
-        # for a step that stays, the evidence of its value comes first
-        order = sorted(measured, key=lambda k: (-weights[k] * (1 - c[k]), COMPONENTS.index(k)))
-    else:
-        order = sorted(measured, key=lambda k: (-weights[k] * c[k], COMPONENTS.index(k)))
-    phrases = [p for p in (_phrase(k, m, c, effect, selection, w) for k in order) if p][:4]
-    if (m["median_wait_s"] or 0) >= 3600:
-        who = "customers wait" if m.get("is_moment_of_truth") else "the case waits"
-        phrases.insert(min(1, len(phrases)), f"{who} {duration(m['median_wait_s'])} before it (median)")
-    phrase = whatif_phrase(w, recommendation)
-    if phrase:
-        phrases.append(phrase)
-    return "; ".join(phrases)
-
-
-def whatif_phrase(w: dict, recommendation: str) -> str | None:
-    """What removing the step (or its repeats) would change, for candidates and steps that save time."""
-    if not w["cases_affected"] or (w["mean_throughput_s_saved"] <= 0 and recommendation == "keep"):
-        return None
-    what = "removing its repeats" if w["scope"] == "repeats" else "removing it"
-    if w["mean_throughput_s_saved"] > 0:
-        per_case = w["mean_throughput_s_saved"] * w["n_cases"] / w["cases_affected"]
-        text = (
-            f"{what} saves {duration(per_case)} in {w['cases_affected']:,} cases "
-            f"({w['hours_saved_per_month']:,.0f} case-hours a month)"
-        )
-    elif w["bracket_diff_s"] is not None:
-        start = w["anchor_before"] if w["scope"] == "all" else "its first instance"
-        text = (
-            f"{what} saves no time ({start} to {w['anchor_after']} takes {_signed(w['bracket_diff_s'])} "
-            f"with it, CI {_signed(w['bracket_diff_ci_low_s'])}..{_signed(w['bracket_diff_ci_high_s'])})"
-        )
-    else:
-        text = f"{what} saves no measurable time"
-    if w.get("mots_saved_per_case"):
-        text += f", {w['mots_saved_per_case']:.2f} fewer MOTs per case"
-    return text + f", variants {w['variants_before']:,} -> {w['variants_after']:,}"
+        c, why, score, rec, reason, scope, evidence, merge_into, effect, decision_value(m),
+        optional_share(m, s), decides_nothing(m, s), wscope, text,
+    )  # fmt: skip

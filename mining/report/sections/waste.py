@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from mining.report import charts
 from mining.report.context import Context
 from mining.report.page import Column, Figure, Section, stat, table, use_result
@@ -10,11 +12,13 @@ WASTE_COLUMNS = [
     Column("rank", "#", "int"),
     Column("activity", "activity"),
     Column("recommendation", "recommendation"),
+    Column("scope", "scope"),
+    Column("evidence", "evidence"),
     Column("waste_score", "waste score", "num"),
-    Column("whatif_scope", "what-if removes"),
     Column("whatif_cases_affected", "cases affected", "int"),
     Column("whatif_mean_throughput_s_saved", "throughput saved per case", "dur"),
-    Column("whatif_hours_saved_per_month", "case-hours saved / month", "int"),
+    Column("whatif_case_hours_saved", "case-hours saved over the log", "int"),
+    Column("whatif_hours_saved_per_month", "case-hours saved / month (logs of a month or more)", "int"),
     Column("whatif_mots_saved_per_case", "moments saved per case", "num"),
     Column("whatif_variants_before", "variants before", "int"),
     Column("whatif_variants_after", "variants after", "int"),
@@ -22,11 +26,18 @@ WASTE_COLUMNS = [
 
 
 def _why(r: dict) -> str:
-    """The explanation of a waste row, with the rule that decided its recommendation."""
+    """The explanation of a waste row: the rule that decided it, its evidence, what was not measurable."""
     text = (r.get("explanation") or "").rstrip(". ")
     reason = r.get("reason")
     merge = f" Merge into: {r['merge_into']}." if r.get("merge_into") else ""
-    return f"{text}. Recommendation '{r['recommendation']}' because {reason}.{merge}" if reason else text
+    step = r.get("functional_step")
+    unit = f" Judged as one step: {step}." if step and step != r.get("activity") else ""
+    gaps = json.loads(r.get("not_measurable") or "{}")
+    missing = (" Not measurable: " + "; ".join(f"{k}: {v}" for k, v in sorted(gaps.items())) + ".") if gaps else ""
+    head = f"{text}. " if text else ""
+    if not reason:
+        return text
+    return f"{head}Recommendation '{r['recommendation']}' because {reason}.{merge}{unit}{missing}"
 
 
 def waste_section(ctx: Context) -> Section:
@@ -42,13 +53,13 @@ def waste_section(ctx: Context) -> Section:
             ),
             stat(
                 "changes",
-                "steps to change (merge, automate, fix)",
+                "steps to fix or review",
                 sum(1 for r in candidates if r["recommendation"] != "remove"),
             ),
             stat(
                 "hours_saved",
-                "case-hours saved / month by removing them",
-                sum(r["whatif_hours_saved_per_month"] or 0 for r in candidates if r["recommendation"] == "remove"),
+                "case-hours saved over the log by removing them",
+                sum(r["whatif_case_hours_saved"] or 0 for r in candidates if r["recommendation"] == "remove"),
             ),
         ]
         if candidates:
@@ -57,8 +68,9 @@ def waste_section(ctx: Context) -> Section:
                     "removal-candidates",
                     candidates,
                     WASTE_COLUMNS,
-                    note="What-if: the log replayed without the step (scope 'all') or without its redo cycles ('repeats'); "
-                    "throughput saved is the mean over all cases.",
+                    note="'remove' rests on outcome evidence within the cases that reached the step and a time saving; "
+                    "'review' on structure only; 'fix' on repeats. What-if: the log replayed without the step, its "
+                    "hand-off or its redo cycles (scope); per month only for logs that span a month or more.",
                     detail=_why,
                     detail_label="why",
                 )

@@ -1,6 +1,7 @@
 -- Step metrics per activity over the step log (waste_steps, waste_cases from steps.sql).
 -- Parameters: reference (the outcome class whose rate is compared, e.g. 'success'),
--- batch_window_s, system_regex. Cases whose outcome is 'open' take no part in outcome figures.
+-- batch_window_s, system_regex, edge_min_share. Cases whose outcome is 'open' or unknown (NULL) take no
+-- part in outcome figures.
 CREATE OR REPLACE TEMP TABLE waste_step_flags AS
 WITH batch AS (
     SELECT case_id, seq,
@@ -32,7 +33,7 @@ CREATE OR REPLACE TEMP TABLE waste_metrics AS
 WITH totals AS (
     SELECT count(*) AS n_cases,
         sum(duration_s) AS total_duration_s,
-        count(*) FILTER (WHERE outcome IS DISTINCT FROM 'open') AS n_closed,
+        count(*) FILTER (WHERE outcome IS NOT NULL AND outcome <> 'open') AS n_closed,
         count(*) FILTER (WHERE outcome = $reference) AS n_reference
     FROM waste_cases
 ),
@@ -87,7 +88,7 @@ base AS (
 next_outcome AS (
     SELECT activity, next_step, outcome, count(*) AS n
     FROM waste_step_flags
-    WHERE outcome IS DISTINCT FROM 'open'
+    WHERE outcome IS NOT NULL AND outcome <> 'open'
     GROUP BY ALL
 ),
 n_a AS (SELECT activity, sum(n) AS total FROM next_outcome GROUP BY activity),
@@ -127,20 +128,72 @@ branching AS (
     )
     GROUP BY activity
 ),
--- cases (closed) with the activity, and how many of them reached the reference outcome
+-- The comparison within the cases that reached the step: the place of a step is the gap between its
+-- predecessors and its successors in the step-level DFG ('(start)' / '(end)' included; edges with at
+-- least edge_min_share of its instances). A case reached it when it went from one of its
+-- predecessors to the step or straight to one of its successors. Early leavers never reach a step,
+-- so they cannot make it look valuable.
+edges AS (
+    SELECT case_id, coalesce(prev_activity, '(start)') AS x, activity AS y FROM waste_step_flags
+    UNION ALL
+    SELECT case_id, activity, '(end)' FROM waste_step_flags WHERE next_activity IS NULL
+),
+freq AS (SELECT activity, count(*) AS n FROM waste_step_flags GROUP BY activity),
+preds AS (
+    SELECT f.activity, coalesce(f.prev_activity, '(start)') AS x
+    FROM waste_step_flags f JOIN freq q USING (activity)
+    WHERE f.prev_activity IS DISTINCT FROM f.activity
+    GROUP BY f.activity, x
+    HAVING count(*) >= $edge_min_share * any_value(q.n)
+),
+succs AS (
+    SELECT f.activity, f.next_step AS y
+    FROM waste_step_flags f JOIN freq q USING (activity)
+    WHERE f.next_step <> f.activity
+    GROUP BY f.activity, y
+    HAVING count(*) >= $edge_min_share * any_value(q.n)
+),
+reach AS (
+    SELECT DISTINCT p.activity, e.case_id
+    FROM preds p
+    JOIN edges e ON e.x = p.x
+    WHERE e.y = p.activity OR e.y IN (SELECT s.y FROM succs s WHERE s.activity = p.activity)
+),
+case_has AS (SELECT DISTINCT activity, case_id FROM waste_step_flags),
+with_all AS (
+    SELECT h.activity, count(*) AS n_with_all
+    FROM case_has h JOIN waste_cases c ON c.case_id = h.case_id AND c.outcome IS NOT NULL AND c.outcome <> 'open'
+    GROUP BY h.activity
+),
 presence AS (
-    SELECT f.activity,
-        count(DISTINCT f.case_id) AS n_with,
-        count(DISTINCT f.case_id) FILTER (WHERE f.outcome = $reference) AS k_with
-    FROM waste_step_flags f
-    WHERE f.outcome IS DISTINCT FROM 'open'
-    GROUP BY f.activity
+    SELECT r.activity,
+        count(*) FILTER (WHERE h.case_id IS NOT NULL) AS n_with,
+        count(*) FILTER (WHERE h.case_id IS NOT NULL AND c.outcome = $reference) AS k_with,
+        count(*) FILTER (WHERE h.case_id IS NULL) AS n_without,
+        count(*) FILTER (WHERE h.case_id IS NULL AND c.outcome = $reference) AS k_without,
+        count(*) AS n_reached_all
+    FROM reach r
+    JOIN waste_cases c ON c.case_id = r.case_id AND c.outcome IS NOT NULL AND c.outcome <> 'open'
+    LEFT JOIN case_has h ON h.activity = r.activity AND h.case_id = r.case_id
+    GROUP BY r.activity
+),
+-- what follows it other than itself: a step whose next step is (nearly) always the same decides nothing
+next_other AS (
+    SELECT activity, arg_max(next_step, n * 1e6 - rank_name) AS top_next_other, max(n) / any_value(total) AS top_next_other_share,
+        any_value(total) AS n_next_other
+    FROM (
+        SELECT activity, next_step, count(*) AS n,
+            sum(count(*)) OVER (PARTITION BY activity) AS total,
+            row_number() OVER (PARTITION BY activity ORDER BY next_step) AS rank_name
+        FROM waste_step_flags WHERE next_step <> activity GROUP BY activity, next_step
+    )
+    GROUP BY activity
 ),
 -- the outcome most of its cases have, and how many cases with that outcome do without the step
 typical AS (
     SELECT f.activity, f.outcome AS typical_outcome, count(DISTINCT f.case_id) AS k_typical
     FROM waste_step_flags f
-    WHERE f.outcome IS DISTINCT FROM 'open' AND f.outcome IS NOT NULL
+    WHERE f.outcome IS NOT NULL AND outcome <> 'open' AND f.outcome IS NOT NULL
     GROUP BY f.activity, f.outcome
     QUALIFY row_number() OVER (PARTITION BY f.activity ORDER BY count(DISTINCT f.case_id) DESC, f.outcome) = 1
 ),
@@ -207,8 +260,12 @@ SELECT b.activity,
     coalesce(e.outcome_entropy, 0) AS outcome_entropy,
     coalesce(pr.n_with, 0) AS n_with,
     coalesce(pr.k_with, 0) AS k_with,
-    t.n_closed - coalesce(pr.n_with, 0) AS n_without,
-    t.n_reference - coalesce(pr.k_with, 0) AS k_without,
+    coalesce(pr.n_without, 0) AS n_without,
+    coalesce(pr.k_without, 0) AS k_without,
+    coalesce(pr.n_reached_all, 0) AS n_reached,
+    coalesce(wa.n_with_all, 0) AS n_with_all,
+    b.cases_redone,
+    nx.top_next_other, nx.top_next_other_share, nx.n_next_other,
     t.n_reference,
     ty.typical_outcome,
     ot.n AS n_typical,
@@ -222,6 +279,8 @@ LEFT JOIN branching br USING (activity)
 LEFT JOIN decision d USING (activity)
 LEFT JOIN outcome_entropy e USING (activity)
 LEFT JOIN presence pr USING (activity)
+LEFT JOIN next_other nx USING (activity)
+LEFT JOIN with_all wa USING (activity)
 LEFT JOIN typical ty USING (activity)
 LEFT JOIN outcome_totals ot ON ot.outcome = ty.typical_outcome
 LEFT JOIN partner pa USING (activity)

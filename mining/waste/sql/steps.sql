@@ -1,52 +1,40 @@
--- The step log of one process ($process): one row per activity instance, in case order.
--- An instance is a terminal event (complete, or any lifecycle other than schedule / assign /
--- reassign / start / resume / suspend) together with the open events of the same activity in the
--- case since its previous terminal event; so SCHEDULE -> START -> COMPLETE is one step with a
--- queue time and a processing time. Activities that never have a terminal event (scheduled, never
--- done) count each event as an instance. Without lifecycles every event is an instance.
+-- The step log of one process: the raw step log (waste_raw, raw_steps.sql) with every activity
+-- replaced by its functional step (waste_units: alternatives share one name; the two halves of a
+-- hand-off pair become one step, from the first one's start to the second one's end).
 CREATE OR REPLACE TEMP TABLE waste_steps AS
-WITH ev AS (
-    SELECT case_id, pos, activity, ts, resource, lower(coalesce(lifecycle, 'complete')) AS lc
-    FROM event_log
-    WHERE process = $process
+WITH named AS (
+    SELECT r.*, coalesce(u.unit, r.activity) AS unit, u.kind, u.member_pos, f.activity AS first_member
+    FROM waste_raw r
+    LEFT JOIN waste_units u USING (activity)
+    LEFT JOIN waste_units f ON f.unit = u.unit AND f.member_pos = 1
 ),
-atomic_acts AS (
-    SELECT activity
-    FROM ev
-    GROUP BY activity
-    HAVING bool_and(lc IN ('schedule', 'assign', 'reassign', 'start', 'resume', 'suspend'))
-),
-kinds AS (
-    SELECT ev.*,
-        lc NOT IN ('schedule', 'assign', 'reassign', 'start', 'resume', 'suspend')
-            OR activity IN (SELECT activity FROM atomic_acts) AS closes
-    FROM ev
+flagged AS (
+    SELECT *,
+        -- the second half of a hand-off pair right after its first half joins that step
+        coalesce(kind = 'hand-off' AND member_pos = 2 AND prev_activity = first_member, false) AS joins_prev
+    FROM named
 ),
 grouped AS (
-    -- events of an activity in a case up to and including its next terminal event form one instance
-    SELECT kinds.*,
-        coalesce(sum(CAST(closes AS INTEGER)) OVER (
-            PARTITION BY case_id, activity ORDER BY pos
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS inst
-    FROM kinds
+    SELECT *, sum(CASE WHEN joins_prev THEN 0 ELSE 1 END) OVER (PARTITION BY case_id ORDER BY seq) AS grp
+    FROM flagged
 ),
-instances AS (
-    SELECT case_id, activity,
-        max(pos) FILTER (WHERE closes) AS end_pos,
-        max(ts) FILTER (WHERE closes) AS ts,
-        min(ts) AS first_ts,
-        -- the last START before the terminal event: resumed work is timed from its last start
-        max(ts) FILTER (WHERE lc = 'start') AS start_ts,
-        coalesce(arg_max(resource, pos) FILTER (WHERE closes AND resource IS NOT NULL),
-                 arg_max(resource, pos) FILTER (WHERE resource IS NOT NULL)) AS resource
+steps AS (
+    SELECT case_id, grp,
+        any_value(unit) AS activity,
+        max(ts) AS ts,
+        min(first_ts) AS first_ts,
+        arg_min(start_ts, seq) AS start_ts,
+        arg_min(resource, seq) AS resource,
+        CASE WHEN count(proc_s) = count(*) THEN sum(proc_s) END AS proc_s,
+        arg_min(wait_s, seq) AS wait_s,
+        min(seq) AS raw_seq
     FROM grouped
-    GROUP BY case_id, activity, inst
-    HAVING bool_or(closes)
+    GROUP BY case_id, grp
 ),
 ordered AS (
-    SELECT *,
-        CAST(row_number() OVER (PARTITION BY case_id ORDER BY end_pos) AS INTEGER) AS seq
-    FROM instances
+    SELECT * EXCLUDE (grp, raw_seq),
+        CAST(row_number() OVER (PARTITION BY case_id ORDER BY raw_seq) AS INTEGER) AS seq
+    FROM steps
 ),
 firsts AS (
     SELECT *, min(seq) OVER (PARTITION BY case_id, activity) AS first_seq
@@ -62,14 +50,13 @@ SELECT case_id, seq, activity, ts, first_ts, start_ts, resource, first_seq,
     lag(resource, 2) OVER w AS prev2_resource,
     lead(activity) OVER w AS next_activity,
     lead(ts) OVER w AS next_ts,
-    CASE WHEN start_ts IS NOT NULL THEN epoch(ts) - epoch(start_ts) END AS proc_s,
-    -- waiting: from the previous step's end to this step's start (its end when it has no start)
-    greatest(0, epoch(coalesce(start_ts, ts)) - epoch(lag(ts) OVER w)) AS wait_s
+    proc_s,
+    wait_s
 FROM firsts
 WINDOW w AS (PARTITION BY case_id ORDER BY seq)
 ORDER BY case_id, seq;
 
--- Cases on the step log: span, instance-level variant, outcome (waste_outcomes, made before).
+-- Cases on the step log: span, step-level variant, outcome (waste_outcomes, made before).
 CREATE OR REPLACE TEMP TABLE waste_cases AS
 SELECT s.case_id,
     min(s.first_ts) AS start_ts,

@@ -4,7 +4,7 @@
 --   scope 'repeats'  keeps its first instance and removes the redo cycles: from its second instance
 --                    to the end of its last cycle (the last instance, then the steps right after it
 --                    whose activities also ran between the first and the second instance).
--- Parameters: min_comparison_cases, anchor_share, months, z.
+-- Parameters: min_comparison_cases, anchor_share, months (NULL for a log shorter than a month), z.
 --
 -- Time saved is measured on a bracket around the removed steps: an anchor step before them and an
 -- anchor step after them that (nearly) every affected case has and that comparison cases (without
@@ -262,20 +262,36 @@ CREATE OR REPLACE TEMP TABLE waste_case_savings AS
 WITH removed_time AS (
     SELECT r.scenario, r.scope, r.case_id,
         sum(s.proc_s) AS proc_removed_s,
-        count(s.proc_s) AS n_timed_removed
+        count(s.proc_s) AS n_timed_removed,
+        -- the removed steps' own span (the wait before each and its work), for steps inside the case
+        sum(CASE WHEN s.prev_activity IS NOT NULL AND s.next_activity IS NOT NULL
+                 THEN coalesce(s.wait_s, 0) + coalesce(s.proc_s, 0) ELSE 0 END) AS span_removed_s
     FROM waste_region r
     JOIN waste_steps s ON s.case_id = r.case_id AND s.seq BETWEEN r.r_start AND r.r_end
     WHERE r.scope = 'repeats' OR s.activity = r.scenario
     GROUP BY ALL
+),
+n_controls AS (
+    SELECT x.activity AS scenario, x.scope, count(w.case_id) AS n
+    FROM waste_scenarios x
+    LEFT JOIN waste_controls w ON w.scenario = x.activity AND w.scope = x.scope
+    GROUP BY ALL
 )
 SELECT r.scenario, r.scope, r.case_id, c.duration_s, t.proc_removed_s, t.n_timed_removed,
+    CASE WHEN d.delay_s > 0 AND list_contains(d.outcomes_compared, k.outcome) THEN 'bracket'
+         WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN 'own_span'
+         ELSE 'service_time' END AS method,
     least(c.duration_s,
           CASE WHEN d.delay_s > 0 AND list_contains(d.outcomes_compared, k.outcome)
                THEN least(d.delay_s, greatest(k.span_s, 0))
+               -- no case without the step to compare with: a step in (nearly) every case is credited
+               -- with its own span, the queue before it and its work (docs/waste.md)
+               WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN t.span_removed_s
                ELSE coalesce(t.proc_removed_s, 0) END) AS saved_s
 FROM waste_region r
 JOIN waste_cases c USING (case_id)
 JOIN removed_time t USING (scenario, scope, case_id)
+JOIN n_controls n USING (scenario, scope)
 LEFT JOIN waste_delay d USING (scenario, scope)
 LEFT JOIN waste_brackets k ON k.scenario = r.scenario AND k.scope = r.scope AND k.case_id = r.case_id
                           AND k.affected;
@@ -313,7 +329,9 @@ saved AS (
         sum(saved_s) AS total_saved_s,
         sum(proc_removed_s) AS proc_removed_s,
         sum(n_timed_removed) AS n_timed_removed,
-        count(*) FILTER (WHERE saved_s > 0) AS cases_shortened
+        count(*) FILTER (WHERE saved_s > 0) AS cases_shortened,
+        CASE WHEN count(DISTINCT method) = 1 THEN any_value(method)
+             ELSE string_agg(DISTINCT method, '+' ORDER BY method) END AS saving_method
     FROM waste_case_savings
     GROUP BY scenario, scope
 )
@@ -323,9 +341,13 @@ SELECT x.activity, x.scope, t.n_cases,
     t.mean_throughput_s AS mean_throughput_before_s,
     t.mean_throughput_s - coalesce(s.total_saved_s, 0) / t.n_cases AS mean_throughput_after_s,
     coalesce(s.total_saved_s, 0) / t.n_cases AS mean_throughput_s_saved,
-    coalesce(s.total_saved_s, 0) / 3600 / $months AS hours_saved_per_month,
-    CASE WHEN coalesce(s.n_timed_removed, 0) > 0 THEN s.proc_removed_s / 3600 / $months END
+    coalesce(s.total_saved_s, 0) / 3600 AS case_hours_saved,
+    -- per month only from a log that spans at least a month ($months is NULL otherwise)
+    coalesce(s.total_saved_s, 0) / 3600 / CAST($months AS DOUBLE) AS hours_saved_per_month,
+    CASE WHEN coalesce(s.n_timed_removed, 0) > 0 THEN s.proc_removed_s / 3600 END AS work_hours_saved,
+    CASE WHEN coalesce(s.n_timed_removed, 0) > 0 THEN s.proc_removed_s / 3600 / CAST($months AS DOUBLE) END
         AS work_hours_saved_per_month,
+    s.saving_method,
     CAST(coalesce(s.cases_shortened, 0) AS BIGINT) AS cases_shortened,
     CASE WHEN m.known THEN m.n_mots / t.n_cases END AS mots_per_case_before,
     CASE WHEN m.known THEN (m.n_mots - coalesce(r.mots_removed, 0)) / t.n_cases END AS mots_per_case_after,

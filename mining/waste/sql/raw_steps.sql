@@ -1,0 +1,18 @@
+-- The raw step log of one process ($process): its activity instances (activity_instances, built
+-- by the prepare step: SCHEDULE / START / COMPLETE of one activity are one instance), with the
+-- instances before and after each. Times: ts = the instance's end (its start or first event when
+-- it never closed), first_ts = its first event, wait_s = idle_s (from the end of the case's earlier
+-- instances to its start: the queue before it), proc_s = service_s (start to end).
+CREATE OR REPLACE TEMP TABLE waste_raw AS
+SELECT case_id, CAST(instance_pos AS INTEGER) AS seq, activity,
+    coalesce(end_ts, ts) AS ts,
+    least(coalesce(schedule_ts, ts), ts) AS first_ts,
+    start_ts, resource,
+    service_s AS proc_s,
+    idle_s AS wait_s,
+    lag(activity) OVER w AS prev_activity,
+    lead(activity) OVER w AS next_activity
+FROM activity_instances
+WHERE process = $process
+WINDOW w AS (PARTITION BY case_id ORDER BY instance_pos)
+ORDER BY case_id, seq;

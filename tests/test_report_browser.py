@@ -44,6 +44,7 @@ SECTIONS = [
     "journey",
     "knock-on",
     "dropout",
+    "removal",
     "waste",
     "models",
     "review",

@@ -71,8 +71,11 @@ def load_outcomes(con: duckdb.DuckDBPyConnection, process: str) -> tuple[str, st
             "SELECT DISTINCT outcome FROM waste_outcomes WHERE outcome IS NOT NULL AND outcome <> 'open' ORDER BY 1"
         ).fetchall()
     ]
+    defined = _outcome_status(con, process)
     if source == "none":
         status = "no outcome defined (the moments step has not run)"
+    elif defined is not None and not defined[0]:
+        status = f"no outcome defined ({defined[1]})"
     elif not [c for c in classes if c != "other"]:
         status = "no outcome defined (every case is 'other' or 'open')"
     elif len(classes) < 2:
@@ -82,6 +85,15 @@ def load_outcomes(con: duckdb.DuckDBPyConnection, process: str) -> tuple[str, st
     if status != "measurable":
         con.execute("UPDATE waste_outcomes SET outcome = NULL").fetchall()
     return source, status
+
+
+def _outcome_status(con: duckdb.DuckDBPyConnection, process: str) -> tuple[bool, str] | None:
+    """The moments step's verdict on the outcomes of ``process`` (outcome_status), if it has one."""
+    if not _has_rows(con, "outcome_status", process, {"process", "outcomes_defined", "reason"}):
+        return None
+    return con.execute(
+        "SELECT outcomes_defined, coalesce(reason, '') FROM outcome_status WHERE process = $p", {"p": process}
+    ).fetchall()[0]
 
 
 def load_mot_marks(con: duckdb.DuckDBPyConnection, process: str) -> str:

@@ -190,3 +190,30 @@ def test_mot_run_on_a_standard_xes_log_writes_the_moments_files(tmp_path):
     finally:
         con.close()
     assert outcomes == {"success": 3, "declined": 3}
+
+
+def test_reviewing_counts_one_moment_per_decision_and_poor_shares_differ(tmp_path):
+    """reviewing.xes.gz with its analyst's rules: 'accept' and 'reject' are a start and a complete
+    event each, one decision (one activity instance, one moment of truth) per paper."""
+    process, _figures, con = analysed(LOGS / "reviewing.xes.gz", tmp_path, ROOT / "data" / "reviewing_rules.yaml")
+    try:
+        events = dict(
+            con.execute(
+                "SELECT activity, count(*) FROM event_log WHERE activity IN ('accept', 'reject') GROUP BY 1"
+            ).fetchall()
+        )
+        moments = dict(
+            con.execute("SELECT activity, count(*) FROM mot_events WHERE is_moment_of_truth GROUP BY 1").fetchall()
+        )
+        decided = dict(con.execute("SELECT outcome, count(*) FROM case_outcomes GROUP BY 1").fetchall())
+        poor = dict(
+            con.execute(
+                "SELECT activity, avg(poor::INTEGER) FROM mot_events WHERE is_moment_of_truth GROUP BY 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert set(moments) == {"accept", "reject"}
+    assert {a: 2 * n for a, n in moments.items()} == events  # start + complete = one moment
+    assert decided == {"success": moments["accept"], "declined": moments["reject"]}  # one decision per paper
+    assert poor["accept"] != poor["reject"]

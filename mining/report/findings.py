@@ -21,27 +21,39 @@ def key_findings(ctx: Context) -> list[str]:
             )
     out += cause_findings(causes)
     if knock.ok:
-        overall = [r for r in knock.rows if r["from_activity"] == "*"]
-        if overall and overall[0]["p_poor_given_poor"] is not None:
-            o = overall[0]
-            meaning = {
-                "vicious": "poor moments breed poor moments (a vicious circle)",
-                "damping": "a poor moment is followed by a better one more often than usual",
-                "none": "no clear knock-on effect",
-            }.get(o["effect"], o["effect"])
-            out.append(
-                f"After a poor moment of truth the next one is poor in {fmt_pct(o['p_poor_given_poor'])} of cases, against a base rate of "
-                f"{fmt_pct(o['base_rate'])} (lift {fmt_num(o['lift'])}): {meaning} (see Knock-on)."
-            )
+        out += knock_on_findings([r for r in knock.rows if r["from_activity"] == "*"])
     if waste.ok:
         remove = [r for r in waste.rows if r["recommendation"] == "remove"]
         if remove:
             r = remove[0]
             out.append(
-                f"Top removal candidate: “{r['activity']}” (waste score {fmt_num(r['waste_score'])}); removing it would save about "
-                f"{fmt_int(r['whatif_hours_saved_per_month'])} case-hours of throughput time a month (see Removal candidates)."
+                f"Top removal candidate: “{r['activity']}” (scope: {r['scope']}). Evidence: {r['evidence']} "
+                "(see Removal candidates)."
+            )
+        elif waste.rows:
+            out.append(
+                "No step has the evidence a removal needs (the outcome unchanged within the cases that reached it, "
+                "and time or effort saved): see Removal candidates for what is measurable and why."
             )
     return out
+
+
+def knock_on_findings(overall: list[dict]) -> list[str]:
+    """The headline about the knock-on effect: a verdict only on enough pairs, else why there is none."""
+    if not overall or overall[0]["p_poor_given_poor"] is None:
+        return []
+    o = overall[0]
+    if str(o["effect"]).startswith("not measurable"):
+        return [f"Knock-on between poor moments: {o['effect']} ({fmt_int(o['n'])} pairs; see Knock-on)."]
+    meaning = {
+        "vicious": "poor moments breed poor moments (a vicious circle)",
+        "damping": "a poor moment is followed by a better one more often than usual",
+        "none": "no clear knock-on effect",
+    }.get(o["effect"], o["effect"])
+    return [
+        f"After a poor moment of truth the next one is poor in {fmt_pct(o['p_poor_given_poor'])} of cases, against a base rate of "
+        f"{fmt_pct(o['base_rate'])} (lift {fmt_num(o['lift'])}, {fmt_int(o['n'])} pairs): {meaning} (see Knock-on)."
+    ]
 
 
 def cause_findings(causes: Result) -> list[str]:

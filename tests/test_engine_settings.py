@@ -49,7 +49,7 @@ def test_a_whole_demo_run_works_under_a_small_memory_limit(tmp_path, monkeypatch
     """The bounded-memory mode the benchmark uses at 10 M events gives the same results."""
     config = pipeline.demo_config(tmp_path / "data", n_cases=300)
     free = pipeline.run(config, tmp_path / "free")
-    monkeypatch.setenv("MOT_DUCKDB_MEMORY_LIMIT", "64MB")
+    monkeypatch.setenv("MOT_DUCKDB_MEMORY_LIMIT", "96MB")
     monkeypatch.setenv("MOT_DUCKDB_THREADS", "1")
     bounded = pipeline.run(config, tmp_path / "bounded")
     for name in ("waste.csv", "moments.csv", "as-is.bpmn", "to-be.bpmn"):

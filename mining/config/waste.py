@@ -91,7 +91,6 @@ class Waste(Strict):
     redundancy_min: float = Field(0.6, ge=0, le=1)  # 'redundancy' component for a merge review
     fix_min_rework: float = Field(0.10, ge=0, le=1)  # rework rate that makes a step perform badly
     fix_min_cases: int = Field(20, ge=1)  # 'fix' needs at least this many cases in which it is redone
-    fix_min_poor_share: float = Field(0.5, ge=0, le=1)  # share of poor MOT events (moments analysis)
     automate_min_signal: float = Field(0.3, ge=0, le=1)  # system or batch share for an automation review
     # Days per month for the per-month figures (given only for logs that span at least a month).
     month_days: float = Field(30.4375, gt=0)

@@ -300,13 +300,8 @@ def recommend(
             f"removing its repeats (the first instance stays) {_hours(repeats)}"
         )
         return "fix", "it is redone", "repeats", evidence, None, "repeats"
-    if (
-        m.get("is_moment_of_truth")
-        and (m.get("mot_poor_share") or 0.0) >= s.fix_min_poor_share
-        and m["cases"] >= s.fix_min_cases
-    ):
-        evidence = f"{_pct(m['mot_poor_share'])} of its moments of truth miss their expectation ({m['cases']:,} cases)"
-        return "fix", "its moments of truth are poor", unit, evidence, None, "all"
+    # Poor moments of truth are not waste: the moments analysis reports them (a value step whose
+    # moments miss their expectations is to be made excellent, not removed or 'fixed' here).
     # 3. review: only the structure suggests a change
     harm = effect is not None and effect.low * 100 > s.harm_margin_pp
     if quiet and adds_delay and not harm:

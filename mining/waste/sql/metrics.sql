@@ -153,11 +153,17 @@ succs AS (
     GROUP BY f.activity, y
     HAVING count(*) >= $edge_min_share * any_value(q.n)
 ),
+-- the ends an edge out of a predecessor may reach: the step itself or one of its successors
+targets AS (
+    SELECT activity, activity AS y FROM freq
+    UNION
+    SELECT activity, y FROM succs
+),
 reach AS (
     SELECT DISTINCT p.activity, e.case_id
     FROM preds p
-    JOIN edges e ON e.x = p.x
-    WHERE e.y = p.activity OR e.y IN (SELECT s.y FROM succs s WHERE s.activity = p.activity)
+    JOIN targets t ON t.activity = p.activity
+    JOIN edges e ON e.x = p.x AND e.y = t.y
 ),
 case_has AS (SELECT DISTINCT activity, case_id FROM waste_step_flags),
 with_all AS (

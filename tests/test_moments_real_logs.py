@@ -217,3 +217,21 @@ def test_reviewing_counts_one_moment_per_decision_and_poor_shares_differ(tmp_pat
     assert {a: 2 * n for a, n in moments.items()} == events  # start + complete = one moment
     assert decided == {"success": moments["accept"], "declined": moments["reject"]}  # one decision per paper
     assert poor["accept"] != poor["reject"]
+
+
+@pytest.mark.slow
+def test_bpic_knock_on_calls_no_circle_on_a_tiny_effect(bpic):
+    """91,678 pairs make any interval narrow: a verdict needs an adjusted lift beyond 1.1 (or below 1 / 1.1)."""
+    _out, _process, _figures, con = bpic
+    rows = con.execute(
+        "SELECT from_activity, effect, p_poor_given_poor / adjusted_base_rate, ci_low > adjusted_base_rate "
+        "OR ci_high < adjusted_base_rate FROM knock_on WHERE n >= 30 AND n_from_poor > 0"
+    ).fetchall()
+    assert rows
+    for frm, effect, adjusted_lift, clears in rows:
+        if effect in ("vicious", "damping"):
+            assert clears and not 1 / 1.1 < adjusted_lift < 1.1, (frm, effect, adjusted_lift)
+        if effect == "small":
+            assert clears and 1 / 1.1 < adjusted_lift < 1.1, (frm, effect, adjusted_lift)
+    overall = next(r for r in rows if r[0] == "*")
+    assert overall[1] == "small"  # adjusted lift 1.02 on 91,678 pairs

@@ -293,6 +293,9 @@ class Scoring(Strict):
     )
     # Knock-on effects on fewer consecutive pairs are 'not measurable: n < knock_on_min_pairs'.
     knock_on_min_pairs: int = Field(30, ge=1)
+    # ... and an effect whose adjusted lift lies within [1 / knock_on_min_lift, knock_on_min_lift] is
+    # 'small' however many pairs make its interval narrow.
+    knock_on_min_lift: float = Field(1.1, ge=1.0)
 
     @field_validator("service_level_hours")
     @classmethod

@@ -99,6 +99,7 @@ def parameters(process: str, settings: Moments, classifier: Classifier) -> dict:
         "t_lookback": timers.lookback,
         "t_batch": timers.batch_min_cases,
         "min_pairs": scoring.knock_on_min_pairs,
+        "min_lift": scoring.knock_on_min_lift,
         "w_met": weights.met,
         "w_beaten": weights.beaten,
         "w_wait": weights.wait,

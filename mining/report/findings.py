@@ -49,6 +49,7 @@ def knock_on_findings(overall: list[dict]) -> list[str]:
         "vicious": "poor moments breed poor moments (a vicious circle)",
         "damping": "a poor moment is followed by a better one more often than usual",
         "none": "no clear knock-on effect",
+        "small": "a measurable but small effect, too weak to call a circle",
     }.get(o["effect"], o["effect"])
     return [
         f"After a poor moment of truth the next one is poor in {fmt_pct(o['p_poor_given_poor'])} of cases, against a base rate of "

@@ -8,7 +8,9 @@
 -- Pairs are consecutive moment INSTANCES (a call's lifecycle events are one instance, so no pair
 -- lies inside one); a pair whose second moment's wait is timer-driven (mot_events.timer) is left
 -- out and counted in n_timer_excluded. With fewer than $min_pairs pairs the effect is
--- 'not measurable: n < $min_pairs' (no headline on a handful of pairs).
+-- 'not measurable: n < $min_pairs' (no headline on a handful of pairs). An interval that excludes
+-- the adjusted base rate while the adjusted lift stays between 1 / $min_lift and $min_lift is
+-- 'small': measurable, but too weak to call a circle.
 DELETE FROM knock_on WHERE process = $process;
 
 INSERT INTO knock_on BY NAME
@@ -67,6 +69,10 @@ SELECT $process AS process, a AS from_activity, b AS to_activity, n,
     mot_figure(p_poor_given_poor / nullif(adjusted, 0)) AS adjusted_lift,
     CASE WHEN n < $min_pairs THEN 'not measurable: n < ' || $min_pairs
          WHEN n_from_poor = 0 THEN 'not measurable: no poor moment'
+         -- an interval that clears the base rate by a hair on 90,000 pairs is no circle: below
+         -- $min_lift (either way) the effect is 'small'
+         WHEN (ci_low > adjusted OR ci_high < adjusted)
+              AND p_poor_given_poor < adjusted * $min_lift AND p_poor_given_poor > adjusted / $min_lift THEN 'small'
          WHEN ci_low > adjusted THEN 'vicious' WHEN ci_high < adjusted THEN 'damping' ELSE 'none' END AS effect,
     CAST(n_timer_excluded AS BIGINT) AS n_timer_excluded
 FROM rates

@@ -23,8 +23,8 @@ import duckdb
 from mining import outputs
 from mining.config import ProjectConfig
 from mining.registry import PROCESS_STEPS, csv_files
-from mining.report.render import render_index, report_pages
-from mining.warehouse import connect
+from mining.report.render import render_index, render_report, report_pages
+from mining.warehouse import connect, sql_literal
 
 STAGING_PREFIX = ".export-"
 
@@ -43,7 +43,9 @@ def write_outputs(
                 write_models(con, process, outputs.models_folder(stage, process))
                 write_bpmn(con, config.processes, process, stage)
         for process in processes:
-            write_report(warehouse, config, process, stage)
+            name = outputs.report_file(config.processes, process)
+            html = render_report(warehouse, process, stage, config.processes, project=config.project)
+            write_text(stage / name, html)
         written = publish(stage, out_dir)
     if len(config.processes) > 1:
         # After the reports are in place: the index links every report that exists, this run's or not.
@@ -119,8 +121,7 @@ def write_report(warehouse: str | Path, config: ProjectConfig, process: str, out
 def copy_to_csv(con: duckdb.DuckDBPyConnection, sql: str, params: dict, path: Path) -> None:
     """``COPY (sql) TO path`` as CSV with a header."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = str(path).replace("'", "''")
-    con.execute(f"COPY ({sql.strip().rstrip(';')}) TO '{target}' (HEADER, DELIMITER ',')", params).fetchall()
+    con.execute(f"COPY ({sql.strip().rstrip(';')}) TO {sql_literal(path)} (HEADER, DELIMITER ',')", params).fetchall()
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -16,9 +16,12 @@ AS_IS_FILE = "as-is.bpmn"
 TO_BE_FILE = "to-be.bpmn"
 REPORT_FILE = "report.html"
 MODELS_DIR = "models"
-WASTE_CSV = "waste.csv"
+# Run-wide CSV files: one file for all processes, a ``process`` column last. Each step names the
+# SQL that fills its files (mining.registry); the names live here.
 MOMENTS_CSVS = ("moments.csv", "dropout.csv", "knock_on.csv", "moments_review.csv")
-RUN_CSVS = (*MOMENTS_CSVS, WASTE_CSV)  # one file for all processes, a ``process`` column last
+WASTE_CSV = "waste.csv"
+EFFORT_CSV = "effort.csv"
+DROPOUT_REMOVAL_CSV = "dropout_removal.csv"
 
 
 def warehouse_path(out_dir: str | Path) -> Path:

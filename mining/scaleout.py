@@ -34,7 +34,7 @@ from mining.locking import atomic_path
 from mining.pipeline import run_process_steps
 from mining.registry import PROCESS_STEPS, StepFunction
 from mining.settings import settings as machine_settings
-from mining.warehouse import connect, quote_ident, scalar
+from mining.warehouse import connect, quote_ident, scalar, sql_literal
 
 WAREHOUSE_STEPS = ("queries",)  # run on the warehouse itself, after the merge
 EXTRACTION_TABLES = ("events", "load_audit", "quarantine", "watermarks")  # never mined per process
@@ -153,11 +153,11 @@ def _copy_to(con, sql: str, params: dict, url: str) -> None:
     fs, path = filesystem(url)
     if is_local(fs):
         with atomic_path(path) as temp:
-            con.execute(f"COPY ({sql}) TO '{_quote(temp)}' (FORMAT parquet)", params).fetchall()
+            con.execute(f"COPY ({sql}) TO {sql_literal(temp)} (FORMAT parquet)", params).fetchall()
         return
     with tempfile.TemporaryDirectory(prefix="mot-export-") as local:
         temp = Path(local) / "part.parquet"
-        con.execute(f"COPY ({sql}) TO '{_quote(temp)}' (FORMAT parquet)", params).fetchall()
+        con.execute(f"COPY ({sql}) TO {sql_literal(temp)} (FORMAT parquet)", params).fetchall()
         fs.put_file(str(temp), path)
 
 
@@ -165,7 +165,9 @@ def _insert_from(con, table: str, url: str) -> None:
     """Append the rows of the Parquet file at ``url`` to ``table`` (columns matched by name)."""
     fs, path = filesystem(url)
     if is_local(fs):
-        con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM read_parquet('{_quote(path)}')").fetchall()
+        con.execute(
+            f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM read_parquet({sql_literal(path)})"
+        ).fetchall()
         return
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -202,7 +204,3 @@ def _export_tables(private: Path, process: str, folder: str) -> dict[str, int]:
     finally:
         con.close()
     return counts
-
-
-def _quote(path: str | Path) -> str:
-    return str(path).replace("'", "''")

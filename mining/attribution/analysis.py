@@ -14,6 +14,7 @@ import numpy as np
 from mining.attribution.chain import Journey, build_chain, group_journeys, support
 from mining.attribution.removal import MOMENT, POOR_VARIANT, Target, bootstrap, effects, passes, targets_of
 from mining.config.attribution_markov import AttributionMarkov
+from mining.warehouse.figures import stable_figure
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def attribute(
     for kind in (MOMENT, POOR_VARIANT):
         ranked = [r for r in rows if r["kind"] == kind and r["measurable"]]
         # Ties broken by the figure as stored (12 significant digits), then the name: deterministic.
-        ranked.sort(key=lambda r: (-float(f"{r['dropouts_avoided']:.12g}"), r["activity"]))
+        ranked.sort(key=lambda r: (-stable_figure(r["dropouts_avoided"]), r["activity"]))
         for i, r in enumerate(ranked, 1):
             r["rank"] = i
     return sorted(rows, key=lambda r: (r["kind"], r["activity"]))

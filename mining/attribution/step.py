@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mining import outputs
 from mining.attribution.analysis import Factor, attribute
 from mining.attribution.chain import journey
 from mining.config import ProjectConfig
 from mining.warehouse import connect, run_sql
 from mining.warehouse.sqlfiles import sql_file
 
-CSV_FILES = {"dropout_removal.csv": sql_file(__package__, "csv_dropout_removal")}
+CSV_FILES = {outputs.DROPOUT_REMOVAL_CSV: sql_file(__package__, "csv_dropout_removal")}
 
 SCHEMA = pa.schema(
     [

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mining import outputs
 from mining.config import ProjectConfig
 from mining.warehouse import connect, run_sql, scalar
 from mining.warehouse.sqlfiles import sql_file
 
-CSV_FILES = {"effort.csv": sql_file(__package__, "csv_effort")}
+CSV_FILES = {outputs.EFFORT_CSV: sql_file(__package__, "csv_effort")}
 
 
 def effort_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:

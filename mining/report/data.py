@@ -17,7 +17,6 @@ cases ..." or "not measurable: no outcome defined ...").
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,7 +26,8 @@ from pathlib import Path
 import duckdb
 
 from mining.sqllib import query_files
-from mining.warehouse import connect
+from mining.warehouse import connect, sql_literal
+from mining.warehouse.figures import stable_figure
 from mining.warehouse.sqlfiles import sql_file, statements
 
 _FROM = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", re.I)
@@ -62,9 +62,6 @@ RUN_TABLE_OF_STEP = {"discover": "model_runs", "moments": "mot_runs", "waste": "
 NEEDS_OUTCOMES = {"dropout_attribution", "dropout_places"}
 
 TABLES_WITHOUT_PROCESS = {"quarantine", "watermarks", "schema_migrations"}
-
-# Every float leaves the report's SQL rounded to this many significant digits (see ``stable_figure``).
-SIGNIFICANT_DIGITS = 12
 
 
 @dataclass(frozen=True)
@@ -127,29 +124,6 @@ def table_migrations() -> dict[str, str]:
             for table in _CREATE_TABLE.findall(entry.read_text("utf-8")):
                 found.setdefault(table, f"mining/warehouse/migrations/{entry.name}")
     return found
-
-
-def stable_figure(value):
-    """``value`` with every float in it rounded to ``SIGNIFICANT_DIGITS`` significant digits.
-
-    DuckDB adds floats up in parallel, in an order that changes from run to run, so an average can
-    come out as -1.068256713942107 in one run and -1.0682567139420653 in the next. Rounded here,
-    where figures leave SQL for the report, the same warehouse gives the same bytes. Lists and
-    structs (dicts) are rounded inside; NaN, infinities and everything that is not a float pass as
-    they are.
-    """
-    if isinstance(value, float):
-        return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
-    if isinstance(value, list | tuple):
-        return type(value)(stable_figure(v) for v in value)
-    if isinstance(value, dict):
-        return {k: stable_figure(v) for k, v in value.items()}
-    return value
-
-
-def sql_literal(value: str) -> str:
-    """``value`` as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def source_of(name: str, process: str) -> Source:

@@ -119,6 +119,11 @@ def _profile_line(path: str | Path, seconds: float, statement: str) -> None:
         out.write(f"{seconds:.3f}\t{code[:120]}\n")
 
 
+def sql_literal(text: str | Path) -> str:
+    """``text`` (a path, a name) as a SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def quote_ident(name: str) -> str:
     """Quote an identifier for DuckDB SQL, whatever characters it holds."""
     return '"' + name.replace('"', '""') + '"'

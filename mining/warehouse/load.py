@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from mining.warehouse import execute, quote_ident, run_sql, scalar
+from mining.warehouse import execute, quote_ident, run_sql, scalar, sql_literal
 from mining.warehouse.sqlfiles import sql_file
 
 STANDARD = ("case_id", "activity", "ts", "resource", "lifecycle")
@@ -128,24 +128,18 @@ def attributes_expression(columns: list[str]) -> str:
     extras = sorted(c for c in columns if c not in STANDARD and not c.startswith(INTERNAL))
     if not extras:
         return "CAST(NULL AS JSON)"
-    fields = ", ".join(f"{_string_literal(c)}, {quote_ident(c)}" for c in extras)
+    fields = ", ".join(f"{sql_literal(c)}, {quote_ident(c)}" for c in extras)
     # json_object keeps the source names exactly, whatever characters they hold.
     return f"json_object({fields})"
 
 
 def raw_expression(columns: list[str]) -> str:
     """SQL for a quarantined row as read: its source columns as JSON, or the unreadable line's text."""
-    fields = ", ".join(
-        f"{_string_literal(c)}, i.{quote_ident(c)}" for c in sorted(columns) if not c.startswith(INTERNAL)
-    )
+    fields = ", ".join(f"{sql_literal(c)}, i.{quote_ident(c)}" for c in sorted(columns) if not c.startswith(INTERNAL))
     row = f"json_object({fields})"
     if RAW_LINE in columns:
         return f"CASE WHEN i.{RAW_LINE} IS NOT NULL THEN json_object('line', i.{RAW_LINE}) ELSE {row} END"
     return row
-
-
-def _string_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def stage_sql(table: pa.Table, timestamp_format: str | None) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from mining.outputs import SNAPSHOT_SUFFIX, WAREHOUSE_FILE, snapshot_path
-from mining.warehouse import apply_engine_settings
+from mining.warehouse import apply_engine_settings, sql_literal
 
 SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 
@@ -47,10 +47,10 @@ def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:
     con = duckdb.connect()
     try:
         apply_engine_settings(con)
-        con.execute(f"SET temp_directory = {_literal(partial.with_name(partial.name + '.tmp'))}").fetchall()
-        con.execute(f"ATTACH {_literal(warehouse)} AS live (READ_ONLY)").fetchall()
+        con.execute(f"SET temp_directory = {sql_literal(partial.with_name(partial.name + '.tmp'))}").fetchall()
+        con.execute(f"ATTACH {sql_literal(warehouse)} AS live (READ_ONLY)").fetchall()
         try:
-            con.execute(f"ATTACH {_literal(partial)} AS snap (STORAGE_VERSION '{storage}')").fetchall()
+            con.execute(f"ATTACH {sql_literal(partial)} AS snap (STORAGE_VERSION '{storage}')").fetchall()
             con.execute("COPY FROM DATABASE live TO snap").fetchall()
             con.execute("DETACH snap").fetchall()
         except duckdb.Error:
@@ -65,10 +65,6 @@ def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:
         con.close()
     os.replace(partial, target)
     return target, storage
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def resolve_warehouse(path: str | Path) -> Path:

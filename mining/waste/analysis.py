@@ -17,6 +17,7 @@ import duckdb
 
 from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
+from mining.warehouse.figures import stable_figure
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
 
@@ -219,17 +220,7 @@ def what_if(
 def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> list[dict]:
     cursor = con.execute(query, params) if params else con.execute(query)
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, map(_stable, row), strict=True)) for row in cursor.fetchall()]
-
-
-def _stable(value):
-    """A float to 12 significant digits, anything else as it is.
-
-    DuckDB adds doubles up in parallel, in an order that depends on thread scheduling, so a sum or
-    mean can differ in its last bits from run to run. Rounding here, before scores and explanations
-    are built from the figures, keeps the same input giving the same results.
-    """
-    return float(f"{value:.12g}") if isinstance(value, float) else value
+    return [dict(zip(names, map(stable_figure, row), strict=True)) for row in cursor.fetchall()]
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from mining.config.base import Strict
+from mining.config.patterns import check_pattern
 
 # Fields of event_log that rules can test besides the attributes in its ``attrs`` JSON.
 COLUMNS = ("activity", "resource", "lifecycle")
@@ -36,15 +37,13 @@ Text = Annotated[str, BeforeValidator(_text)]
 
 
 def _compile(pattern: str) -> str:
-    try:
-        re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-    return pattern
+    # Checked for RE2 here, at load, so that a pattern it cannot run is a config error naming the
+    # key, never a failure (or, with Python's re, a hang) in the middle of a run.
+    return check_pattern(pattern)
 
 
 class Pattern(Strict):
-    """An attribute condition by regular expression (Python syntax, searched, case-insensitive)."""
+    """An attribute condition by regular expression (Python syntax run on RE2, searched, case-insensitive)."""
 
     regex: str
 
@@ -125,7 +124,7 @@ class Marking(Strict):
     automated: list[Match] = Field(
         default_factory=lambda: [
             Match(where={"automated": Pattern(regex=r"^(1|true|yes|y)$")}),
-            Match(where={"resource": Pattern(regex=r"^(system|batch|robot|auto\w*)$")}),
+            Match(where={"resource": Pattern(regex=r"^(system|batch|robot|auto[\pL\pN_]*)$")}),
         ]
     )
     # An activity is a moment of truth when, in at least one lifecycle transition, at least this
@@ -135,8 +134,11 @@ class Marking(Strict):
     @field_validator("channel_names")
     @classmethod
     def _valid_channels(cls, value: dict[str, str]) -> dict[str, str]:
-        for pattern in value.values():
-            _compile(pattern)
+        for name, pattern in value.items():
+            try:
+                _compile(pattern)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return value
 
     @model_validator(mode="after")

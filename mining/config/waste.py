@@ -6,11 +6,10 @@ components, weights and thresholds are explained in docs/waste.md.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator, model_validator
 
 from mining.config.base import Strict
+from mining.config.patterns import check_pattern
 
 
 class Weights(Strict):
@@ -98,8 +97,5 @@ class Waste(Strict):
     @field_validator("system_resource_regex")
     @classmethod
     def _valid_regex(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
-        return value
+        # DuckDB runs it (regexp_full_match, RE2): refuse at load what RE2 cannot run.
+        return check_pattern(value)

@@ -7,7 +7,6 @@ attributes, all as text or ``None``). The warehouse side (mining/moments/analysi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from mining.config.moments import COLUMNS, OUTCOME_KINDS, Match, Moments, Outcomes, Pattern, Rule
+from mining.config.patterns import compile_pattern
 
 Fields = Mapping[str, str | None]
 DEFAULT_RULES_FILE = "default_rules.yaml"
@@ -28,9 +28,10 @@ class CompiledMatch:
 
     def __init__(self, match: Match):
         self.activities = frozenset(match.activities)
-        self.activity_regex = re.compile(match.activity_regex, re.IGNORECASE) if match.activity_regex else None
-        self.where: list[tuple[str, frozenset[str] | re.Pattern]] = [
-            (name, re.compile(c.regex, re.IGNORECASE) if isinstance(c, Pattern) else frozenset(c))
+        # RE2 (compile_pattern): linear time, so no rule can hang a run on a long value.
+        self.activity_regex = compile_pattern(match.activity_regex) if match.activity_regex else None
+        self.where: list[tuple[str, frozenset[str] | object]] = [
+            (name, compile_pattern(c.regex) if isinstance(c, Pattern) else frozenset(c))
             for name, c in sorted(match.where.items())
         ]
 
@@ -160,7 +161,7 @@ class Classifier:
         self.inclusions = [(r, CompiledMatch(r)) for r in rules if r.moment]
         marking = settings.marking
         self.channel_attributes = list(marking.channel_attributes)
-        self.channel_names = [(name, re.compile(p, re.IGNORECASE)) for name, p in marking.channel_names.items()]
+        self.channel_names = [(name, compile_pattern(p)) for name, p in marking.channel_names.items()]
         self.automated = [CompiledMatch(m) for m in marking.automated]
         scoring = settings.scoring
         self.effort = [CompiledMatch(m) for m in scoring.effort]

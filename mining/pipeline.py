@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mining import exports
+from mining.bpmn.step import check_remove
 from mining.config import ProjectConfig, Source, load_config
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
@@ -98,6 +99,7 @@ def run_process_steps(
                 running[name] = pool.submit(timed, name, step)
             else:
                 results[name] = timed(name, step)
+            check_remove(name, warehouse, config, process)  # bpmn.remove vs the activities, once prepared
         for other, future in running.items():
             results[other] = future.result()
     figures: dict = {}

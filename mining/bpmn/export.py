@@ -47,7 +47,8 @@ def removal_note(activity: str, figures: ProcessFigures, plan: RemovalPlan) -> s
     f = figures.activities.get(activity)
     candidate = activity in plan.candidates
     removed = activity in plan.removed
-    if not (candidate or removed):
+    kept = activity in plan.kept_path  # only when the plan would have removed every activity
+    if not (candidate or removed or kept):
         return None
     score = ""
     if f is not None and f.waste_score is not None:
@@ -55,6 +56,8 @@ def removal_note(activity: str, figures: ProcessFigures, plan: RemovalPlan) -> s
         score = f" Waste score {f.waste_score:.2f}{rank}."
     if candidate and removed:
         head = "Removal candidate: removed in the to-be model."
+    elif kept:
+        head = "Kept in the to-be model on the most frequent path: removing every step would leave no process."
     elif candidate:
         head = "Removal candidate, kept in the to-be model by bpmn.remove."
     else:
@@ -152,7 +155,7 @@ def export(
 ) -> Exported:
     """The annotated as-is and to-be BPMN files of ``process``."""
     weights = {a: f.frequency for a, f in figures.activities.items()}
-    marked = set(plan.candidates) | set(plan.removed)
+    marked = set(plan.candidates) | set(plan.removed) | set(plan.kept_path)
     as_is_notes = {a: t for a in as_is_tree.activities() if (t := removal_note(a, figures, plan))}
     kept_marked = marked - set(plan.removed)
     to_be_notes = {a: t for a in to_be_tree.activities() if a in kept_marked and (t := removal_note(a, figures, plan))}
@@ -198,6 +201,8 @@ def export(
         as_is_attrs["fitness"] = number(as_is_fitness)
     to_be_noise = noise_threshold if to_be_noise_threshold is None else to_be_noise_threshold
     to_be_attrs = {"side": "to-be", "removed": "|".join(plan.removed), "noiseThreshold": number(to_be_noise)}
+    if plan.notice:  # read by the report (mining.report.bpmn.comparison)
+        to_be_attrs["notice"] = plan.notice
     for key, _, before, after, _, _ in rows:
         if before is not None:
             to_be_attrs[f"asIs{key}"] = number(before)
@@ -220,6 +225,7 @@ def export(
         "removal_candidates": list(plan.candidates),
         "removed": list(plan.removed),
         "unknown_removals": list(plan.unknown),
+        "to_be_notice": plan.notice,
         "as_is": {"tasks": stats(as_is_diagram, None).tasks, "fitness": as_is_fitness},
         "to_be": {"tasks": stats(to_be_diagram, None).tasks, "fitness": to_be_fitness},
         "comparison": {key: {"as_is": before, "to_be": after} for key, _, before, after, _, _ in rows},

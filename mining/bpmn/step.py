@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from mining import discovery, outputs
 from mining.bpmn.export import Exported, export
 from mining.bpmn.figures import load_figures
-from mining.bpmn.tobe import plan_removals, project
+from mining.bpmn.tobe import keep_a_path, plan_removals, project
 from mining.bpmn.tree import Tree, from_pm4py, from_stored
 from mining.warehouse import connect
+
+KNOWN_LISTED = 40  # activities listed in the message about an unknown name (a log can have hundreds)
 
 
 def stored_imf(con, process: str, log_variants: Counter, noise_threshold: float) -> tuple[Tree, float | None] | None:
@@ -81,17 +85,12 @@ def build(warehouse: str | Path, config, process: str) -> Exported:
         con.close()
     plan = plan_removals(figures, settings.remove)
     if plan.unknown and len(config.processes) == 1:
-        known = ", ".join(sorted(figures.activities))
-        raise ValueError(
-            f"bpmn.remove: process {process!r} has no activity {', '.join(repr(a) for a in plan.unknown)} (known: {known})"
-        )
+        raise ValueError(unknown_removals_message(process, plan.unknown, figures.activities))
     to_be_noise = settings.to_be_noise_threshold if settings.to_be_noise_threshold is not None else noise
+    # Removing every activity leaves no process: keep the most frequent path and say why (plan.notice).
+    plan = keep_a_path(plan, log_variants, process)
     if plan.removed:
         projected = project(log_variants, plan.removed)
-        if not any(projected):
-            raise ValueError(
-                f"bpmn.remove removes every activity of process {process!r}: the to-be model would be empty"
-            )
         to_be_tree, to_be_fitness = mine(projected, to_be_noise, settings.fitness_max_variants)
     elif to_be_noise == noise:
         to_be_tree, to_be_fitness = as_is_tree, as_is_fitness
@@ -110,6 +109,41 @@ def build(warehouse: str | Path, config, process: str) -> Exported:
         noise,
         to_be_noise,
     )
+
+
+def unknown_removals_message(process: str, unknown: Iterable[str], activities: Iterable[str]) -> str:
+    """The error for names in bpmn.remove that ``process`` lacks: each with its likely meaning, then the activities."""
+    known = sorted(activities)
+    said = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [
+            a for a in known if a.casefold() == name.casefold()
+        ]
+        said.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    listed = ", ".join(known[:KNOWN_LISTED]) + (
+        f" and {len(known) - KNOWN_LISTED} more" if len(known) > KNOWN_LISTED else ""
+    )
+    return f"bpmn.remove: process {process!r} has no activity {', '.join(said)} (known: {listed})"
+
+
+def check_remove(step: str, warehouse: str | Path, config, process: str) -> None:
+    """Refuse, right after the ``prepare`` step, names in bpmn.remove that the process does not have.
+
+    The activities are known only once the log is prepared (the instance classifier names them), so
+    this is the earliest point: called by the pipeline after every step, it acts after ``prepare``
+    only, and a misspelt name stops the run before discovery, moments and waste rather than after
+    them. With several processes a name may belong to another one, so, as in ``build``, only a
+    single-process config is checked.
+    """
+    remove = config.bpmn.remove
+    if step != "prepare" or not remove or len(config.processes) != 1:
+        return
+    with connect(warehouse) as con:
+        rows = con.execute("SELECT activity FROM activity_stats WHERE process = $p", {"p": process}).fetchall()
+    activities = {row[0] for row in rows}
+    unknown = sorted(a for a in remove if a not in activities)
+    if unknown and activities:  # no activities at all: the steps say 'no events' better
+        raise ValueError(unknown_removals_message(process, unknown, activities))
 
 
 def bpmn_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:

@@ -17,6 +17,8 @@ class RemovalPlan:
     removed: tuple[str, ...]  # left out of the to-be model, sorted
     unknown: tuple[str, ...]  # names in bpmn.remove that the process does not have
     chosen_by: str
+    kept_path: tuple[str, ...] = ()  # the variant kept because the removals would empty the process
+    notice: str | None = None  # why the to-be is not simply the as-is without the removals
 
 
 def plan_removals(figures: ProcessFigures, remove: list[str] | None) -> RemovalPlan:
@@ -32,6 +34,41 @@ def plan_removals(figures: ProcessFigures, remove: list[str] | None) -> RemovalP
     unknown = tuple(sorted(a for a in remove if a not in figures.activities))
     chosen_by = "bpmn.remove in the config" if remove else "bpmn.remove in the config (an empty list: nothing removed)"
     return RemovalPlan(candidates, tuple(sorted(known)), unknown, chosen_by)
+
+
+def keep_a_path(plan: RemovalPlan, log_variants: Counter, process: str) -> RemovalPlan:
+    """``plan``, or, when it removes every activity of the log, a plan that keeps the most frequent path.
+
+    A process without steps is no redesign: when every activity is a removal candidate (or named in
+    bpmn.remove), the evidence did not tell the steps the customer needs from the ones that waste
+    time. The to-be then keeps the activities of the most frequent variant (the path most cases
+    take; among equally frequent ones the shortest) and removes the rest, and ``notice`` says so.
+    """
+    if not plan.removed or any(project(log_variants, plan.removed)):
+        return plan
+    cases = sum(log_variants.values())
+    path, n = min(log_variants.items(), key=lambda item: (-item[1], len(item[0]), item[0]))
+    kept = set(path)
+    who = (
+        "The waste analysis recommends removing every activity"
+        if plan.chosen_by.startswith("the waste analysis")
+        else "bpmn.remove names every activity"
+    )
+    notice = (
+        f"{who} of {process} ({len(plan.removed)}), which would leave no process to run. "
+        f"The to-be keeps the path of the most frequent variant ({n:,} of {cases:,} cases, "
+        f"{100.0 * n / cases:.1f}%): {' -> '.join(path)}, and removes only the other candidates. "
+        "The evidence does not separate the steps customers need from the wasteful ones here: "
+        "review the candidates one by one, or set bpmn.remove to the steps to drop."
+    )
+    return RemovalPlan(
+        plan.candidates,
+        tuple(a for a in plan.removed if a not in kept),
+        plan.unknown,
+        plan.chosen_by,
+        kept_path=path,
+        notice=notice,
+    )
 
 
 def project(log_variants: Counter, removed: Iterable[str]) -> Counter:
@@ -116,6 +153,8 @@ def to_be_documentation(
     else:
         how = f"How: nothing to take out, so the log is the as-is log (Inductive Miner infrequent, noise threshold {noise_threshold:g})."
     lines = [head, f"Chosen by: {plan.chosen_by}.", how, "", "As-is -> to-be:"]
+    if plan.notice:
+        lines[1:1] = [f"Notice: {plan.notice}"]
     lines += [f"- {label}: {before} -> {after}" for _, label, _, _, before, after in rows]
     cases = figures.n_cases
     if plan.removed:
@@ -145,7 +184,8 @@ def to_be_documentation(
         )
     kept = [a for a in plan.candidates if a not in plan.removed]
     if kept:
-        lines += ["", f"Removal candidates kept by bpmn.remove (marked with a note): {', '.join(kept)}."]
+        why = "on the path of the most frequent variant" if plan.kept_path else "by bpmn.remove"
+        lines += ["", f"Removal candidates kept {why} (marked with a note): {', '.join(kept)}."]
     if plan.unknown:
         lines += ["", f"bpmn.remove names activities that process {process} does not have: {', '.join(plan.unknown)}."]
     return "\n".join(lines)

@@ -9,6 +9,8 @@ from pydantic import Field, field_validator
 from mining.config.base import Strict
 
 HEX_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# The characters the loader quarantines in an activity (mining/warehouse/sql/stage_events.sql).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class Bpmn(Strict):
@@ -45,7 +47,19 @@ class Bpmn(Strict):
     def _check_remove(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
+        # What can be known before the log is read. Whether each name is an activity of the process
+        # is checked right after the prepare step (mining.bpmn.step.check_remove).
         blank = [i for i, name in enumerate(value) if not name.strip()]
         if blank:
             raise ValueError(f"activity names must not be empty (item {blank[0]})")
+        for i, name in enumerate(value):
+            if CONTROL.search(name):
+                raise ValueError(
+                    f"item {i} ({name!r}) holds a control character: no activity can (such events are quarantined at load)"
+                )
+            if name != name.strip(" "):
+                raise ValueError(
+                    f"item {i} ({name!r}) starts or ends with a space, which no activity does (the loader trims "
+                    "names): write it without the spaces"
+                )
         return sorted(set(value))

@@ -99,6 +99,12 @@ def comparison(to_be_xml: bytes) -> tuple[list[Comparison], list[str]]:
     return rows, removed
 
 
+def to_be_notice(to_be_xml: bytes) -> str | None:
+    """Why the to-be model is not simply the as-is without the removals (mining.bpmn's ``notice``), or None."""
+    process = ET.fromstring(to_be_xml).find(f"{{{BPMN}}}process")
+    return None if process is None else process.get(f"{{{MOT}}}notice")
+
+
 def _words(key: str) -> str:
     """'MomentsPerCase' -> 'moments per case'."""
     return re.sub(r"(?<!^)(?=[A-Z])", " ", key).lower()

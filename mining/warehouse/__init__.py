@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from mining.outputs import snapshot_path
 from mining.settings import settings as machine_settings
 from mining.warehouse.sqlfiles import statements
 
@@ -69,14 +70,71 @@ def apply_engine_settings(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"SET {setting} = '{value}'").fetchall()
 
 
+class WarehouseHeld(ValueError):
+    """Another process has the warehouse file open, so DuckDB cannot lock it.
+
+    A ValueError, like the other errors the command line reports as one plain line.
+    """
+
+
+# DuckDB's lock error: 'Conflicting lock is held in /usr/bin/python3.11 (PID 1234)'.
+_HELD_IN = re.compile(r"held in (.+?) \(PID (\d+)\)")
+CMDLINE_LIMIT = 160  # characters of the holder's command line quoted in the message
+
+
+def lock_holder(message: str) -> str | None:
+    """'process N (its command line)' from DuckDB's lock error, or None when it names no process.
+
+    The command line comes from /proc when it can be read (the holder runs on this machine and the
+    user may see it); else the program DuckDB names.
+    """
+    match = _HELD_IN.search(message)
+    if not match:
+        return None
+    pid, program = match.group(2), match.group(1)
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        # One line: arguments (a 'python -c' script) may hold line breaks.
+        command = " ".join(raw.replace(b"\0", b" ").decode("utf-8", "replace").split())
+    except OSError:
+        command = ""
+    command = command or Path(program).name
+    if len(command) > CMDLINE_LIMIT:
+        command = command[: CMDLINE_LIMIT - 3] + "..."
+    return f"process {pid} ({command})"
+
+
+def held_message(path: str | Path, message: str, read_only: bool) -> str | None:
+    """The one-line error for a warehouse another process holds open, or None when ``message`` is another error."""
+    if "lock" not in message.lower():
+        return None
+    holder = lock_holder(message) or "another process"
+    snapshot = snapshot_path(path)
+    if read_only:
+        return f"cannot read {path}: {holder} is writing it; read the snapshot {snapshot.name} beside it instead"
+    there = "beside it" if snapshot.is_file() else "that every completed run publishes beside it"
+    return (
+        f"cannot write {path}: {holder} has it open, and DuckDB lets no other process write while any "
+        f"process (a reader too) has the file open. Stop that process or close its connection, then run "
+        f"again; readers should open the snapshot {snapshot.name} {there} (`mot sql` reads it by default)"
+    )
+
+
 def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and, unless read-only, migrate) a warehouse; the session time zone is UTC.
 
-    DuckDB settings from the environment (``engine_settings``) apply to the whole database.
+    DuckDB settings from the environment (``engine_settings``) apply to the whole database. A file
+    another process holds open raises ``WarehouseHeld`` naming that process and the snapshot.
     """
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        message = held_message(path, str(exc), read_only)
+        if message is None:
+            raise
+        raise WarehouseHeld(message) from exc
     con.execute("SET TimeZone = 'UTC'")
     apply_engine_settings(con)
     if not read_only:

@@ -11,7 +11,6 @@ with back-off while a writer holds the lock.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from mining.outputs import SNAPSHOT_SUFFIX, WAREHOUSE_FILE, snapshot_path
-from mining.warehouse import apply_engine_settings, sql_literal
+from mining.warehouse import apply_engine_settings, lock_holder, sql_literal
 
 SNAPSHOT_STORAGE_VERSION = "v1.5.0"
 
@@ -117,7 +116,7 @@ def _connect_with_retry(path: Path, wait_s: float, say: Callable[[str], None]) -
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise SqlError(f"cannot open {path}: {exc}") from exc
-            holder = _lock_holder(str(exc))
+            holder = lock_holder(str(exc)) or "another process"
             if time.monotonic() >= deadline:
                 raise SqlError(
                     f"{path} is being written by {holder} and stayed busy for {wait_s:g} s; "
@@ -128,8 +127,3 @@ def _connect_with_retry(path: Path, wait_s: float, say: Callable[[str], None]) -
                 told = True
             time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
             delay = min(delay * 2, 2.0)
-
-
-def _lock_holder(message: str) -> str:
-    match = re.search(r"held in (.+?) \(PID (\d+)\)", message)
-    return f"process {match.group(2)} ({Path(match.group(1)).name})" if match else "another process"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mining import outputs
-from mining.report.bpmn import comparison, static_svg
+from mining.report.bpmn import comparison, static_svg, to_be_notice
 from mining.report.context import Context
 from mining.report.page import Column, Figure, Section, table
 
@@ -34,6 +34,8 @@ def bpmn_section(ctx: Context) -> Section:
                 figure.notes.append(
                     "Removed in the to-be model: " + (", ".join(removed) if removed else "nothing") + "."
                 )
+                if notice := to_be_notice(xml):
+                    figure.notes.append(notice)
                 if rows:
                     figure.tables.append(
                         table(

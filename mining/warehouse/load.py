@@ -86,9 +86,12 @@ def timestamp_expression(ts_type: pa.DataType, timestamp_format: str | None) -> 
         if "%z" in timestamp_format or "%Z" in timestamp_format:
             return "CAST(try_strptime(trim(CAST(ts AS VARCHAR)), $fmt) AS TIMESTAMPTZ)"
         return "timezone($tz, try_strptime(trim(CAST(ts AS VARCHAR)), $fmt))"
+    # DuckDB's cast to TIMESTAMP ignores words after the time ('10:00 BC', '10:00 CET', '10:00 PM'):
+    # a value ending in one that is not a zone the pattern above knows is unparseable, not shifted.
     return (
         f"CASE WHEN regexp_matches(trim(CAST(ts AS VARCHAR)), '{WITH_ZONE}') "
         "THEN TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMPTZ) "
+        f"WHEN regexp_matches(trim(CAST(ts AS VARCHAR)), '{TRAILING_WORD}') THEN NULL "
         "ELSE timezone($tz, TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMP)) END"
     )
 
@@ -99,6 +102,7 @@ def timestamp_expression(ts_type: pa.DataType, timestamp_format: str | None) -> 
 # and minutes.
 OFFSET_PATTERN = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*[+-]([0-9]{2}):?([0-9]{2})?$"
 WITH_ZONE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?|\s(UTC|GMT|[A-Za-z_]+/[A-Za-z_/+-]+))$"
+TRAILING_WORD = r"[0-9].*[A-Za-z.)]$"
 
 
 def local_expression(ts_type: pa.DataType, timestamp_format: str | None) -> str:

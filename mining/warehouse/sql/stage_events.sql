@@ -32,6 +32,9 @@ SELECT
         WHEN case_id IS NULL THEN 'missing case id'
         WHEN activity IS NULL THEN 'missing activity'
         WHEN ts_raw IS NULL OR trim(ts_raw) = '' THEN $missing_ts
+        -- A date of the era before year 1, written as text ('0044-03-15 BC').
+        WHEN ts IS NULL AND regexp_matches(trim(ts_raw), '\sB\.?C\.?E?\.?$', 'i')
+            THEN 'timestamp out of range: ' || left(ts_raw, 100)
         WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(ts_raw, 100)
         -- DuckDB takes '+25:00' and shifts the time by it; XML Schema and real zones stop at 14 hours.
         WHEN offset_minutes > 14 * 60 THEN 'time zone offset out of range (beyond ±14:00): ' || left(ts_raw, 100)

@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -42,8 +43,17 @@ def quiet_rust() -> Iterator[Held]:
     descriptor; only the reports themselves are dropped, and counted in the ``Held`` yielded.
     """
     held = Held()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
+    with _REDIRECTING:
+        yield from _held_back(held)
+
+
+# File descriptors belong to the process: two threads swapping them at once could leave fd 2 on a
+# closed temporary file. One redirection at a time (nested ones, in one thread, unwind in order).
+_REDIRECTING = threading.RLock()
+
+
+def _held_back(held: Held) -> Iterator[Held]:
+    _flush()
     saved: dict[int, int] = {}
     with ExitStack() as stack:
         sinks = {fd: stack.enter_context(tempfile.TemporaryFile()) for fd in (1, 2)}
@@ -53,8 +63,7 @@ def quiet_rust() -> Iterator[Held]:
                 os.dup2(sink.fileno(), fd)
             yield held
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
+            _flush()
             for fd, original in saved.items():
                 os.dup2(original, fd)
                 os.close(original)
@@ -63,6 +72,13 @@ def quiet_rust() -> Iterator[Held]:
                 kept = without_reports(sink.read(), held)
                 if kept:
                     os.write(fd, kept)
+
+
+def _flush() -> None:
+    """Write out what Python buffered for fds 1 and 2, so it lands on the side of the swap it was written."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
 
 
 def without_reports(data: bytes, held: Held | None = None) -> bytes:

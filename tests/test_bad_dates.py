@@ -242,14 +242,8 @@ MARIADB_ROWS = (
 
 def mariadb_history(mariadb, uri: str) -> None:
     mariadb.execute(uri, "CREATE TABLE h (n INT, case_id TEXT, activity TEXT, ts DATETIME, due DATE)")
-    # Zero dates need a session without NO_ZERO_DATE / NO_ZERO_IN_DATE (older data has them).
-    con = mariadb._connect(uri)
-    try:
-        with con.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = ''")
-            cur.execute(MARIADB_ROWS)
-    finally:
-        con.close()
+    # Zero dates need a statement without NO_ZERO_DATE / NO_ZERO_IN_DATE (older data has them).
+    mariadb.execute(uri, "SET STATEMENT sql_mode = '' FOR " + MARIADB_ROWS)
 
 
 def test_mariadb_zero_dates_quarantine_their_rows_and_the_rest_loads(tmp_path, mariadb):

@@ -256,8 +256,8 @@ def rewritten_note(counts: dict[str, int]) -> str:
     keys = ", ".join(f"{key!r} ×{n}" for key, n in sorted(counts.items()))
     return (
         f"{sum(counts.values())} <date> value(s) rustxes cannot read (out of 1678-2261, an offset "
-        f"beyond ±14:00, or not a date) read as text: {keys}; events with such a time:timestamp are "
-        "quarantined with the value, other attributes keep it as text"
+        f"beyond ±14:00, or not a date) read as text: {keys}; a time:timestamp so read is checked as "
+        "text (quarantined with its value when out of range or unparseable), other attributes keep the text"
     )
 
 

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from mining.config import Mapping, Source
 from mining.sources.database import SourceUnavailable, scrub
 from mining.sources.files import SourceError, plain_strings, standardize_columns
+from mining.sources.panics import quiet_rust
 
 # Driver messages of failures that another attempt may not meet: the server is gone, restarting,
 # or too slow (a statement timeout set in the connection URI, a lock wait).
@@ -174,15 +175,56 @@ def run_mapping(
     origin = f"source {source.name!r}, mapping {mapping.name!r}"
     sql = render(source, mapping, bounds or Bounds(), timezone)
     try:
-        table = cx.read_sql(uri, sql, return_type="arrow")
-    except BaseException as exc:  # connectorx raises RuntimeErrors, and pyo3 panics (not Exceptions)
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        message = scrub(str(exc) or type(exc).__name__, uri)
-        if TRANSIENT.search(message) and not PERMANENT.search(message):  # gone or slow: try again
-            raise SourceUnavailable(f"{origin}: the query failed: {message}") from None
-        raise SourceError(f"{origin}: the query failed: {message}") from None
+        table = _read(cx, uri, sql, origin)
+    except _ZeroDate:
+        # MariaDB/MySQL zero dates ('0000-00-00', '2024-00-01') panic connectorx and would fail the
+        # whole mapping: read its date columns as text instead, so the loader quarantines the rows
+        # whose timestamp is one (with the value) and keeps other such values as text.
+        table = _read(cx, uri, dates_as_text(cx, uri, sql, origin), origin)
     if not table.column_names:
         raise SourceError(f"{origin}: the query returned no columns")
     watermark = watermark_of(table, mapping.incremental_column, origin) if mapping.incremental_column else None
     return standardize_columns(plain_strings(table), source.columns, origin), watermark
+
+
+class _ZeroDate(Exception):
+    """connectorx met a date its date library cannot hold (a MariaDB/MySQL zero date)."""
+
+
+ZERO_DATE = re.compile(r"Couldn't convert the value `Date\(")
+TEMPORAL = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_time)
+
+
+def _read(cx, uri: str, sql: str, origin: str) -> pa.Table:
+    """connectorx's Arrow result of ``sql``; its failures as SourceError / SourceUnavailable."""
+    try:
+        with quiet_rust():
+            return cx.read_sql(uri, sql, return_type="arrow")
+    except BaseException as exc:  # connectorx raises RuntimeErrors, and pyo3 panics (not Exceptions)
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        message = scrub(str(exc) or type(exc).__name__, uri)
+        if ZERO_DATE.search(message):
+            raise _ZeroDate(message) from None
+        if TRANSIENT.search(message) and not PERMANENT.search(message):  # gone or slow: try again
+            raise SourceUnavailable(f"{origin}: the query failed: {message}") from None
+        raise SourceError(f"{origin}: the query failed: {message}") from None
+
+
+def dates_as_text(cx, uri: str, sql: str, origin: str) -> str:
+    """``sql`` (MariaDB/MySQL) wrapped so that its date and time columns come back as text.
+
+    The result's column types come from the query with no rows (nothing to convert, so no panic).
+    """
+    wrapped = f"SELECT * FROM (\n{sql}\n) AS {WRAPPER_ALIAS}"
+    try:
+        schema = _read(cx, uri, wrapped + "\nLIMIT 0", origin).schema
+    except _ZeroDate as exc:
+        raise SourceError(f"{origin}: the query failed: {exc}") from None
+    columns = []
+    for field in schema:
+        column = f"{WRAPPER_ALIAS}.{quote_identifier('mysql', field.name)}"
+        if any(test(field.type) for test in TEMPORAL):
+            column = f"CAST({column} AS CHAR) AS {quote_identifier('mysql', field.name)}"
+        columns.append(column)
+    return f"SELECT {', '.join(columns)} FROM (\n{sql}\n) AS {WRAPPER_ALIAS}"

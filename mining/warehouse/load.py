@@ -10,6 +10,7 @@ rows_read``.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mining.warehouse import execute, quote_ident, run_sql, scalar, sql_literal
 from mining.warehouse.sqlfiles import sql_file
@@ -28,6 +30,11 @@ RAW_LINE = "__raw_line"  # the text of such a row, kept in the quarantine
 INTERNAL = "__"  # prefix of the internal columns above: never stored as attributes
 # Numbers are Unix epoch seconds; beyond this (the year 9999) DuckDB cannot make a timestamp.
 MAX_EPOCH_S = 253402300799
+# Schema metadata key under which a reader hands notes for load_audit.notes (a JSON list of text).
+NOTES_KEY = b"mot:notes"
+# A quarantined value longer than this is cut in `raw` (saying so): the quarantine is for reading
+# what went wrong, and a 10 MB field would be copied whole into it for every bad row.
+RAW_VALUE_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -79,16 +86,23 @@ def timestamp_expression(ts_type: pa.DataType, timestamp_format: str | None) -> 
         if "%z" in timestamp_format or "%Z" in timestamp_format:
             return "CAST(try_strptime(trim(CAST(ts AS VARCHAR)), $fmt) AS TIMESTAMPTZ)"
         return "timezone($tz, try_strptime(trim(CAST(ts AS VARCHAR)), $fmt))"
+    # DuckDB's cast to TIMESTAMP ignores words after the time ('10:00 BC', '10:00 CET', '10:00 PM'):
+    # a value ending in one that is not a zone the pattern above knows is unparseable, not shifted.
     return (
         f"CASE WHEN regexp_matches(trim(CAST(ts AS VARCHAR)), '{WITH_ZONE}') "
         "THEN TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMPTZ) "
+        f"WHEN regexp_matches(trim(CAST(ts AS VARCHAR)), '{TRAILING_WORD}') THEN NULL "
         "ELSE timezone($tz, TRY_CAST(trim(CAST(ts AS VARCHAR)) AS TIMESTAMP)) END"
     )
 
 
 # A text timestamp carries its own zone when it ends in Z, an offset, or a zone name ('UTC',
 # 'Europe/Amsterdam'); otherwise it is wall-clock time in the configured zone.
+# The offset at the end of a text timestamp, after its time of day: groups 3 and 4 are its hours
+# and minutes.
+OFFSET_PATTERN = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*[+-]([0-9]{2}):?([0-9]{2})?$"
 WITH_ZONE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?|\s(UTC|GMT|[A-Za-z_]+/[A-Za-z_/+-]+))$"
+TRAILING_WORD = r"[0-9].*[A-Za-z.)]$"
 
 
 def local_expression(ts_type: pa.DataType, timestamp_format: str | None) -> str:
@@ -133,13 +147,47 @@ def attributes_expression(columns: list[str]) -> str:
     return f"json_object({fields})"
 
 
+def capped(value: str, limit: int = RAW_VALUE_CHARS) -> str:
+    """SQL for a JSON value of ``value``, cut to ``limit`` characters of its text when longer,
+    followed by ``… [cut: N characters in all]`` so that nobody takes it for the whole."""
+    text = f"CAST({value} AS VARCHAR)"
+    return (
+        f"CASE WHEN length({text}) > {limit} THEN to_json(left({text}, {limit}) || '… [cut: ' || "
+        f"length({text}) || ' characters in all]') ELSE to_json({value}) END"
+    )
+
+
 def raw_expression(columns: list[str]) -> str:
-    """SQL for a quarantined row as read: its source columns as JSON, or the unreadable line's text."""
-    fields = ", ".join(f"{sql_literal(c)}, i.{quote_ident(c)}" for c in sorted(columns) if not c.startswith(INTERNAL))
+    """SQL for a quarantined row as read: its source columns as JSON, or the unreadable line's text;
+    each value capped at RAW_VALUE_CHARS (the unreadable line at ten times that)."""
+    visible = [c for c in sorted(columns) if not c.startswith(INTERNAL)]
+    fields = ", ".join(f"{sql_literal(c)}, {capped('i.' + quote_ident(c))}" for c in visible)
     row = f"json_object({fields})"
     if RAW_LINE in columns:
-        return f"CASE WHEN i.{RAW_LINE} IS NOT NULL THEN json_object('line', i.{RAW_LINE}) ELSE {row} END"
+        line = capped(f"i.{RAW_LINE}", 10 * RAW_VALUE_CHARS)
+        return f"CASE WHEN i.{RAW_LINE} IS NOT NULL THEN json_object('line', {line}) ELSE {row} END"
     return row
+
+
+def microsecond_times(table: pa.Table) -> pa.Table:
+    """Nanosecond timestamps floored to microseconds (the warehouse's unit) before DuckDB sees them.
+
+    DuckDB rounds when it casts nanoseconds to microseconds, so of three events within one
+    microsecond the last could move to the next one and out of source order; floored, they tie and
+    keep their source order (seq).
+    """
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.unit == "ns":
+            column = table.column(index)
+            floored = pc.floor_temporal(column, 1, "microsecond").cast(pa.timestamp("us", field.type.tz))
+            table = table.set_column(index, pa.field(field.name, floored.type, field.nullable), floored)
+    return table
+
+
+def reader_notes(table: pa.Table) -> str | None:
+    """The notes a reader left in the table's schema metadata, one per line, or None."""
+    raw = (table.schema.metadata or {}).get(NOTES_KEY)
+    return "\n".join(json.loads(raw)) if raw else None
 
 
 def stage_sql(table: pa.Table, timestamp_format: str | None) -> str:
@@ -204,12 +252,14 @@ def load_batch(
     missing = [c for c in ("case_id", "activity", "ts") if c not in table.column_names]
     if missing:
         raise ValueError(f"{location}: missing column(s) {', '.join(missing)}")
-    table = complete_columns(with_row_numbers(table))
+    notes = reader_notes(table)
+    table = complete_columns(with_row_numbers(microsecond_times(table)))
     started = time.monotonic()
     params = {
         "tz": timezone,
         "fmt": timestamp_format,
         "missing_ts": missing_timestamp_reason(table.schema.field("ts").type),
+        "offset_pattern": OFFSET_PATTERN,
     }
     con.register("incoming", table)
     con.execute("BEGIN TRANSACTION")
@@ -238,7 +288,7 @@ def load_batch(
                 "INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?, ?)",
                 [source, watermark[0], watermark[2], load_id],
             )
-        _audit(con, result, process, time.monotonic() - started, "committed", None)
+        _audit(con, result, process, time.monotonic() - started, "committed", None, notes)
         con.execute("COMMIT")
     except BaseException as exc:  # also KeyboardInterrupt: never leave the transaction open
         # After a fatal error (a full disk) DuckDB refuses every further statement; the first
@@ -257,9 +307,11 @@ def load_batch(
     return result
 
 
-def _audit(con, result: LoadResult, process: str, duration: float, status: str, error: str | None) -> None:
+def _audit(con, result: LoadResult, process: str, duration: float, status: str, error: str | None, notes=None) -> None:
     con.execute(
-        "INSERT INTO load_audit VALUES (?, ?, ?, ?, now() - to_seconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO load_audit (load_id, process, source, location, started_at, finished_at, rows_read, "
+        "rows_loaded, rows_new, rows_quarantined, watermark_before, watermark_after, duration_s, status, error, "
+        "notes) VALUES (?, ?, ?, ?, now() - to_seconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.load_id,
             process,
@@ -275,6 +327,7 @@ def _audit(con, result: LoadResult, process: str, duration: float, status: str, 
             duration,
             status,
             error,
+            notes,
         ],
     )
 

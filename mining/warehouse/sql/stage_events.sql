@@ -18,7 +18,11 @@ WITH typed AS (
         NULLIF(CAST(resource AS VARCHAR), '')  AS resource,
         NULLIF(CAST(lifecycle AS VARCHAR), '') AS lifecycle,
         /*ATTRS*/                              AS attrs,
-        __reason                               AS read_error
+        __reason                               AS read_error,
+        -- The offset a text value ends in, in minutes (after a time of day, so a date's '-01' is none).
+        TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 3) AS INTEGER) * 60
+            + coalesce(TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 4) AS INTEGER), 0)
+                                               AS offset_minutes
     FROM incoming
 )
 SELECT
@@ -28,8 +32,19 @@ SELECT
         WHEN case_id IS NULL THEN 'missing case id'
         WHEN activity IS NULL THEN 'missing activity'
         WHEN ts_raw IS NULL OR trim(ts_raw) = '' THEN $missing_ts
+        -- A date of the era before year 1, written as text ('0044-03-15 BC').
+        WHEN ts IS NULL AND regexp_matches(trim(ts_raw), '\sB\.?C\.?E?\.?$', 'i')
+            THEN 'timestamp out of range: ' || left(ts_raw, 100)
         WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(ts_raw, 100)
-        WHEN NOT isfinite(ts) OR year(ts) NOT BETWEEN 1 AND 9999 THEN 'timestamp out of range: ' || left(ts_raw, 100)
+        -- DuckDB takes '+25:00' and shifts the time by it; XML Schema and real zones stop at 14 hours.
+        WHEN offset_minutes > 14 * 60 THEN 'time zone offset out of range (beyond ±14:00): ' || left(ts_raw, 100)
+        -- Compared as instants, not by year(): year() of a BC date is positive (44 for 44 BC).
+        -- connectorx hands PostgreSQL's infinity over as the extreme dates of its date library.
+        WHEN NOT isfinite(ts) OR epoch_us(ts) NOT BETWEEN -62135596800000000 AND 253402300799999999
+            THEN 'timestamp out of range: ' || CASE
+                WHEN ts_raw LIKE '262142-12-31 23:59:59.999999%' THEN 'infinity'
+                WHEN ts_raw LIKE '262144-01-01 (BC) 00:00:00%' THEN '-infinity'
+                ELSE left(ts_raw, 100) END
         WHEN local_ts IS NOT NULL AND timezone($tz, ts) <> local_ts
             THEN 'local time ' || left(ts_raw, 100) || ' does not exist in ' || $tz || ' (daylight-saving gap)'
         WHEN length(case_id) > 1000 THEN 'case id longer than 1000 characters'

@@ -44,6 +44,7 @@ def summary_section(ctx: Context) -> Section:
                     Column("rows_quarantined", "quarantined", "int"),
                     Column("n_failed", "failed loads", "int"),
                     Column("last_error", "last error"),
+                    Column("notes", "notes"),
                 ],
             )
         )

@@ -6,7 +6,9 @@ SELECT source, location,
     coalesce(sum(rows_loaded), 0) AS rows_loaded,
     coalesce(sum(rows_new), 0) AS rows_new,
     coalesce(sum(rows_quarantined), 0) AS rows_quarantined,
-    max(error) FILTER (WHERE status <> 'committed') AS last_error
+    max(error) FILTER (WHERE status <> 'committed') AS last_error,
+    -- what the loads noticed without rejecting a row (merged traces, dates kept as text)
+    string_agg(DISTINCT notes, chr(10) ORDER BY notes) FILTER (WHERE notes IS NOT NULL) AS notes
 FROM load_audit
 WHERE process = $process
 GROUP BY source, location

@@ -285,7 +285,10 @@ def _longest_run(chunk: bytes, breaks: bytes, run: int, limit: int) -> int:
     """The run of bytes without a break at the end of ``chunk`` (``run`` before it), or, when a run
     inside it is longer than ``limit``, that run's length. numpy finds the breaks in C."""
     array = np.frombuffer(chunk, dtype=np.uint8)
-    hits = np.flatnonzero(np.isin(array, np.frombuffer(breaks, dtype=np.uint8)))
+    is_break = array == breaks[0]
+    for byte in breaks[1:]:
+        is_break |= array == byte
+    hits = np.flatnonzero(is_break)
     if hits.size == 0:
         return run + len(chunk)
     first = run + int(hits[0])

@@ -258,6 +258,27 @@ def test_dictionary_encoded_parquet_decoding_past_the_limit_is_refused(tmp_path,
     refused(tmp_path, source, r"unpacks to more than 20,000,000 bytes")
 
 
+def test_ocel_json_and_xml_with_a_value_past_the_field_limit_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOT_MAX_FIELD_BYTES", "100KiB")
+    huge = "z" * 200_000
+    document = {"objectTypes": [{"name": "order", "attributes": []}], "eventTypes": [], "objects": [], "events": []}
+    document["objects"].append({"id": "o1", "type": "order", "attributes": [{"name": "n", "value": huge, "time": 0}]})
+    (tmp_path / "log.jsonocel").write_text(json.dumps(document))
+    source = Source(name="s", kind="ocel", process="p", path=str(tmp_path / "log.jsonocel"), ocel_object_type="order")
+    message = refused(tmp_path, source, r"log\.jsonocel: a line or value .* longer than 102,400 bytes")
+    assert "zzzz" not in message
+    xml = f'<?xml version="1.0"?>\n<log><object-types><object-type name="{huge}"/></object-types></log>\n'
+    (tmp_path / "log.xmlocel").write_text(xml)
+    source = source.model_copy(update={"path": str(tmp_path / "log.xmlocel")})
+    refused(tmp_path, source, r"log\.xmlocel: a line or value .* longer than 102,400 bytes")
+    # Under the limit, the same JSON (a number where pm4py's Rust reader wants a string) is a clean
+    # error: the reader's panic got past the error handling before.
+    monkeypatch.delenv("MOT_MAX_FIELD_BYTES")
+    source = source.model_copy(update={"path": str(tmp_path / "log.jsonocel")})
+    message = refused(tmp_path, source, r"log\.jsonocel: not a readable OCEL 2\.0 file: PanicException: ")
+    assert "zzzz" not in message
+
+
 def test_bpic2012_still_loads_under_the_default_limits():
     log = Path("/work/shared/data/logs/bpic2012.xes.gz")
     source = Source(name="bpic", kind="xes", process="bpic", path=str(log))

@@ -51,7 +51,9 @@ def read_ocel(path: str | Path, object_type: str, columns: ColumnMap | None = No
 
     try:
         ocel = getattr(pm4py, reader)(str(path))
-    except Exception as exc:  # pm4py raises whatever its parsers raise
+    except BaseException as exc:  # whatever its parsers raise, pyo3 panics (not Exceptions) too
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
         # Only the first line, cut short: parsers quote pieces of what they read.
         raise SourceError(f"{path}: not a readable OCEL 2.0 file: {type(exc).__name__}: {_short(exc)}") from None
     known = object_types(ocel)

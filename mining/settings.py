@@ -174,8 +174,8 @@ class MachineSettings(BaseSettings):
     max_field_bytes: int = Field(
         64 * 1024**2,
         validation_alias="MOT_MAX_FIELD_BYTES",
-        description="the longest field a reader takes: a CSV line (longer ones are quarantined) or "
-        "header (refused), an XML value or text, a JSON string, a Parquet string value",
+        description="the longest field a reader takes: a CSV line or header, an XML value or text, "
+        "an OCEL JSON string, a Parquet string value; a file with a longer one is refused",
         json_schema_extra=_expects("a size in bytes (e.g. 64MiB)"),
     )
 

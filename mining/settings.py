@@ -27,6 +27,12 @@ PREFIX = "MOT_"
 CONNECTION_PREFIXES = ("MOT_CONN_", "AIRFLOW_CONN_")
 DUCKDB_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)
 DUCKDB_THREADS = re.compile(r"^[1-9]\d{0,3}$")
+SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$", re.I)
+SIZE_UNITS = {
+    "B": 1,
+    **{u: 1000**i for i, u in enumerate(("KB", "MB", "GB", "TB"), 1)},
+    **{u.upper(): 1024**i for i, u in enumerate(("KiB", "MiB", "GiB", "TiB"), 1)},
+}
 
 
 class SettingsError(ValueError):
@@ -150,6 +156,28 @@ class MachineSettings(BaseSettings):
     # --- connection URIs (mining.sources.database): MOT_CONN_<ID>, AIRFLOW_CONN_<ID> ---
     # Not one variable but a family; filled by EnvironSource. URIs hold passwords: never shown.
     connections: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
+    # --- limits of the file readers (mining.sources.files): decompression bombs, huge fields ---
+    max_decompressed_bytes: int = Field(
+        16 * 1024**3,
+        validation_alias="MOT_MAX_DECOMPRESSED_BYTES",
+        description="the most bytes a file may unpack to (gzip stream, Parquet pages, Arrow data "
+        "read from Parquet); beyond it the file is refused. Takes a suffix: 16GiB, 500MB",
+        json_schema_extra=_expects("a size in bytes (e.g. 16GiB)"),
+    )
+    max_compression_ratio: float = Field(
+        200.0,
+        validation_alias="MOT_MAX_COMPRESSION_RATIO",
+        description="the most a gzip file or Parquet's pages may unpack to, as a multiple of the "
+        "file's size, once past 64 MiB unpacked (BPIC2012's .xes.gz: 22)",
+        json_schema_extra=_expects("a number above 1"),
+    )
+    max_field_bytes: int = Field(
+        64 * 1024**2,
+        validation_alias="MOT_MAX_FIELD_BYTES",
+        description="the longest field a reader takes: a CSV line or header, an XML value or text, "
+        "an OCEL JSON string, a Parquet string value; a file with a longer one is refused",
+        json_schema_extra=_expects("a size in bytes (e.g. 64MiB)"),
+    )
 
     @field_validator("duckdb_memory_limit", mode="before")
     @classmethod
@@ -173,6 +201,22 @@ class MachineSettings(BaseSettings):
     def _at_least_zero(cls, value: float) -> float:
         # A negative wait or retry count means none at all, as it always has.
         return value if value > 0 else type(value)(0)
+
+    @field_validator("max_decompressed_bytes", "max_field_bytes", mode="before")
+    @classmethod
+    def _check_size(cls, value: Any) -> Any:
+        # Sizes read as '16GiB' or '500MB' as well as a plain number of bytes.
+        if isinstance(value, str) and (match := SIZE.match(value.strip())):
+            number, unit = match.groups()
+            return int(float(number) * SIZE_UNITS[(unit or "B").upper()])
+        return value
+
+    @field_validator("max_decompressed_bytes", "max_field_bytes", "max_compression_ratio")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= (1 if isinstance(value, float) else 0):
+            raise ValueError("too small")
+        return value
 
     @classmethod
     def settings_customise_sources(

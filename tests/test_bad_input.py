@@ -246,7 +246,8 @@ def test_csv_missing_required_columns(tmp_path):
     refused(
         tmp_path,
         src(path),
-        r"nocase\.csv: no column for case_id; set config key\(s\) columns\.case_id; columns are: activity, timestamp",
+        r"nocase\.csv: no column for case_id; set config key\(s\) columns\.case_id; the file has 2 column\(s\), "
+        r"not listed here .*; none is named case_id as case_id, case:concept:name",
     )
 
 

@@ -67,6 +67,7 @@ def three_process_config(folder: Path) -> Path:
     ]
     for source in config["sources"]:
         source["schedule"] = None  # runs only when triggered
+    config["allowed_roots"] = [str(LOGS)]  # the shared logs are outside the config's folder
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -228,7 +228,14 @@ def systems(postgres, mariadb, airflow_home, tmp_path_factory):
             source["process"] = source["name"]
         config = folder / "config.yaml"
         config.write_text(
-            yaml.safe_dump({"project": "extraction_test", "timezone": "Europe/Amsterdam", "sources": sources})
+            yaml.safe_dump(
+                {
+                    "project": "extraction_test",
+                    "timezone": "Europe/Amsterdam",
+                    "sources": sources,
+                    "allowed_roots": [str(NORTHWIND.parent)],  # outside the config's folder
+                }
+            )
         )
         env.setenv(
             "AIRFLOW_CONN_MOT_TEST_DOWN", f"postgres://postgres:{DOWN_PASSWORD}@127.0.0.1:{closed_port()}/nowhere"

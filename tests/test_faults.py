@@ -83,7 +83,10 @@ def kill(proc: subprocess.Popen) -> None:
 def write_config(folder: Path, sources: list[dict], **settings) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "mot.yaml"
-    path.write_text(yaml.safe_dump({"project": "faults", "sources": sources, **settings}))
+    # The logs live in other temporary folders: list them, since a config reads only its own folder
+    # and its allowed_roots.
+    roots = sorted({str(Path(s["path"]).parent) for s in sources if "path" in s})
+    path.write_text(yaml.safe_dump({"project": "faults", "sources": sources, "allowed_roots": roots, **settings}))
     return path
 
 

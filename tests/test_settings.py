@@ -38,6 +38,9 @@ def test_every_variable_is_read():
         "MOT_WRITER_QUEUE": "mot_warehouse",
         "MOT_WORKER_HOSTNAME": "worker-2",
         "MOT_SCRATCH": "/scratch",
+        "MOT_MAX_DECOMPRESSED_BYTES": "2GiB",
+        "MOT_MAX_COMPRESSION_RATIO": "50",
+        "MOT_MAX_FIELD_BYTES": "1000",
     }
     assert set(variables()) == set(environ)
     machine = settings(environ)
@@ -55,6 +58,9 @@ def test_every_variable_is_read():
         "writer_queue": "mot_warehouse",
         "worker_hostname": "worker-2",
         "scratch": Path("/scratch"),
+        "max_decompressed_bytes": 2 * 1024**3,
+        "max_compression_ratio": 50.0,
+        "max_field_bytes": 1000,
     }
 
 

@@ -7,7 +7,7 @@ here; this package imports nothing from the analyses, so it sits below all of th
 
 from mining.config.base import ConfigError, Strict
 from mining.config.discovery import Discovery
-from mining.config.project import ProjectConfig, load_config, parse_config, resolve_paths
+from mining.config.project import ProjectConfig, load_config, parse_config, parse_yaml, resolve_paths
 from mining.config.sources import ColumnMap, Mapping, Source
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "Strict",
     "load_config",
     "parse_config",
+    "parse_yaml",
     "resolve_paths",
 ]

@@ -6,6 +6,7 @@ Errors name the offending key (``sources.0.mappings.1.sql: Field required``) and
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,7 +20,7 @@ from mining.config.discovery import Discovery
 from mining.config.effort import Effort
 from mining.config.instances import Instances
 from mining.config.moments import Moments
-from mining.config.sources import Source
+from mining.config.sources import Source, outside
 from mining.config.waste import Waste
 
 
@@ -36,6 +37,9 @@ class ProjectConfig(Strict):
     waste: Waste = Field(default_factory=Waste)
     effort: Effort = Field(default_factory=Effort)
     attribution_markov: AttributionMarkov = Field(default_factory=AttributionMarkov)
+    # Folders outside the config's own folder whose files sources may read (relative ones are
+    # taken from the config's folder). Paths anywhere else are refused when the config is loaded.
+    allowed_roots: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -89,7 +93,8 @@ def parse_config(data: dict | None, origin: str = "<config>") -> ProjectConfig:
 def load_config(path: str | Path | None) -> ProjectConfig:
     """Load and validate a YAML config file; ``None`` gives the defaults.
 
-    Relative ``path`` values of sources are resolved against the config file's folder.
+    Relative ``path`` values of sources are resolved against the config file's folder, and every
+    source path must lie in that folder or in one of ``allowed_roots`` (``resolve_paths``).
     """
     if path is None:
         return ProjectConfig()
@@ -100,21 +105,77 @@ def load_config(path: str | Path | None) -> ProjectConfig:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    config = parse_config(parse_yaml(text, str(path)), str(path))
+    return resolve_paths(config, path.parent, str(path))
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # '<<: *base' may be overridden by the keys beside it: that is its use
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: SafeConstructor refuses it with its own message
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first given on line {first})", key_node.start_mark
+                    )
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, origin: str) -> object:
+    """The data of a YAML document; ConfigError naming ``origin`` (and line) when it is not valid YAML
+    or gives a key twice in one mapping."""
+    stream = io.StringIO(text)
+    stream.name = origin  # PyYAML names the stream in its messages ('in "<unicode string>"' otherwise)
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
     except RecursionError:  # PyYAML's parser recurses once per level of nesting
-        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
-    config = parse_config(data, str(path))
-    return resolve_paths(config, path.parent)
+        raise ConfigError(f"{origin}: not valid YAML: nested too deeply") from None
 
 
-def resolve_paths(config: ProjectConfig, base: Path) -> ProjectConfig:
-    """Return ``config`` with relative source paths made absolute against ``base``."""
+FILE_KINDS = ("xes", "csv", "parquet", "ocel", "sqlite")
+
+
+def resolve_paths(config: ProjectConfig, base: Path, origin: str = "<config>") -> ProjectConfig:
+    """Return ``config`` with relative source paths made absolute against ``base``, each confined
+    to ``base`` and the config's ``allowed_roots`` (symlinks resolved).
+
+    A path outside them is a ConfigError naming the key; at run time every file a source reads
+    (a drop folder's, a glob's) is checked again (``Source.outside_roots``), so a link placed in a
+    drop folder later cannot lead out either. Nothing of the file is read before that.
+    """
+    base = base.resolve()
+    roots = (str(base), *(str((base / root).resolve()) for root in config.allowed_roots))
     sources = []
-    for s in config.sources:
-        if s.path and "://" not in s.path and not Path(s.path).is_absolute():
-            s = s.model_copy(update={"path": str((base / s.path).resolve())})
+    for index, s in enumerate(config.sources):
+        if s.path and s.kind in FILE_KINDS:
+            if not Path(s.path).is_absolute():
+                s = s.model_copy(update={"path": str((base / s.path).resolve())})
+            # A glob is judged by its folder before the first wildcard; its matches one by one later.
+            fixed = Path(*[part for part in _until_wildcard(Path(s.path).parts)])
+            problem = outside(fixed, roots)
+            if problem:
+                raise ConfigError(f"{origin}: sources.{index}.path: {problem}")
+            s = s.confined_to(roots)
         sources.append(s)
     return config.model_copy(update={"sources": sources})
+
+
+def _until_wildcard(parts: tuple[str, ...]) -> list[str]:
+    fixed = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    return fixed

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from mining.config.base import Name, Strict, identifier
 
@@ -60,6 +61,28 @@ class Source(Strict):
     # A file source's ``path`` may also be a drop folder or a glob ('drops/*.csv'): each new or
     # changed file is loaded once (mining.sources.work_items).
 
+    # The folders a path read from a config file must lie in (its folder and allowed_roots), set by
+    # mining.config.project.resolve_paths, and the path they were set for. Private: no YAML key
+    # can set them. A path put in place by code (the log given to `mot run LOG`, the demo's
+    # generated database) is a different path, and is not confined.
+    _roots: tuple[str, ...] | None = PrivateAttr(default=None)
+    _roots_for: str | None = PrivateAttr(default=None)
+
+    def confined_to(self, roots: tuple[str, ...]) -> Source:
+        """A copy of this source whose files must lie in ``roots`` (resolved folders)."""
+        copy = self.model_copy()
+        copy._roots, copy._roots_for = roots, self.path
+        return copy
+
+    def outside_roots(self, path: str | Path) -> str | None:
+        """Why ``path`` (a file of this source) may not be read, or None when it may.
+
+        Symlinks are resolved first, so a link inside the folder that points outside it is outside.
+        """
+        if self._roots is None or self.path != self._roots_for:
+            return None
+        return outside(path, self._roots)
+
     @field_validator("name", "process")
     @classmethod
     def _check_names(cls, value: str) -> str:
@@ -102,3 +125,14 @@ class Source(Strict):
         if len(names) != len(set(names)):
             raise ValueError(f"source {self.name!r} has duplicate mapping names")
         return self
+
+
+def outside(path: str | Path, roots: tuple[str, ...]) -> str | None:
+    """A message when ``path``, symlinks resolved, lies in none of ``roots``; else None."""
+    real = Path(path).resolve()
+    if any(real.is_relative_to(root) for root in roots):
+        return None
+    return (
+        f"{path} is outside the config's folder and its allowed_roots ({', '.join(roots)}); "
+        "list its folder under the config key allowed_roots to read it"
+    )

@@ -78,7 +78,18 @@ def files(source: Source) -> list[str]:
     else:
         return [path]
     suffixes = FILE_SUFFIXES[source.kind]
-    return sorted(p for p in found if Path(p).is_file() and p.lower().endswith(suffixes))
+    chosen = sorted(p for p in found if Path(p).is_file() and p.lower().endswith(suffixes))
+    for path in chosen:
+        _check_inside(source, path)
+    return chosen
+
+
+def _check_inside(source: Source, path: str | Path) -> None:
+    """Refuse a file outside the folders the config allows (a link in a drop folder pointing out,
+    a work item name handed to an extract task that the config never listed)."""
+    problem = source.outside_roots(path)
+    if problem:
+        raise SourceError(f"source {source.name!r}: {problem}")
 
 
 def fingerprint(path: str | Path) -> str:
@@ -112,6 +123,7 @@ def extract_item(
             raise SourceError(f"source {source.name!r} has no mapping {name!r}")
         table, watermark = run_mapping(_database_uri(source, uri), source, mapping, bounds, timezone)
         return Batch(f"{source.name}.{name}", table, source.timestamp_format, name, watermark)
+    _check_inside(source, name)
     watermark = fingerprint(name)
     return Batch(name, read_file(source, name), source.timestamp_format, name, watermark)
 
@@ -145,6 +157,7 @@ def extract(source: Source, uri: str | None = None) -> Iterator[Batch]:
 
 def _database_uri(source: Source, uri: str | None) -> str:
     if source.kind == "sqlite":
+        _check_inside(source, source.path or "")  # the link may have been placed after loading
         return sqlite_uri(source.path)
     target = connectorx_uri(source, uri or uri_from_env(source))
     check_reachable(source, target)

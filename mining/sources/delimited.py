@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from mining.config import ColumnMap
+from mining.settings import settings
 from mining.sources.files import (
     GZIP_MAGIC,
     RAW_LINE,
@@ -28,7 +29,8 @@ from mining.sources.files import (
 )
 
 CSV_DELIMITERS = (",", ";", "\t", "|")
-# DuckDB refuses lines longer than this; generous, so that a 10 MB attribute value still loads.
+# DuckDB's own limit on a record (which may span lines); lines are limited before DuckDB reads the
+# file, to MOT_MAX_FIELD_BYTES (check_text). DuckDB's limit is at least that.
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
 
@@ -46,12 +48,18 @@ def read_csv(
     path = Path(path)
     check_readable(path)
     _check_delimiter(path, delimiter)
-    check_text(path)
+    # A line longer than the field limit is refused here, before DuckDB: past its buffer DuckDB
+    # drops such a line without a word (not even in reject_errors), which would break
+    # loaded + quarantined = read.
+    check_text(path, field_break=b"\n")
     header, sniffed = _csv_header(path, delimiter)
-    if len(header) == 1 and any(d in header[0] for d in CSV_DELIMITERS if d != sniffed):
+    others = [d for d in CSV_DELIMITERS if d != sniffed and d in header[0]]
+    if len(header) == 1 and others:
         given = f" (it is {delimiter!r})" if delimiter else ""
+        # The header itself is not shown: it is data from the file (which may not be a log at all).
         raise SourceError(
-            f"{path}: only one column found ({header[0]!r}); is the delimiter right? set config key 'delimiter'{given}"
+            f"{path}: only one column found in the header ({len(header[0]):,} characters, which hold "
+            f"{' '.join(repr(d) for d in others)}): is the delimiter right? set config key 'delimiter'{given}"
         )
     names = safe_names(header)
     with open(path, "rb") as raw:
@@ -67,7 +75,7 @@ def read_csv(
             columns={name: "VARCHAR" for name in names},
             auto_detect=False,
             store_rejects=True,
-            max_line_size=MAX_LINE_BYTES,
+            max_line_size=max(MAX_LINE_BYTES, settings().max_field_bytes),
             compression=compression,
         )
         table = relation.to_arrow_table()
@@ -76,7 +84,7 @@ def read_csv(
         raise SourceError(f"{path}: not a readable CSV file: {_first_line(exc)}") from None
     finally:
         con.close()
-    table = standardize_columns(plain_strings(table), columns or ColumnMap(), str(path))
+    table = standardize_columns(plain_strings(table), columns or ColumnMap(), str(path), show_names=False)
     return _with_rejects(table, rejects, len(names), sniffed)
 
 
@@ -100,7 +108,12 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
     """The header's field names and the delimiter (configured, or the one giving the most fields)."""
     with open_bytes(path) as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        first = _first_record_text(text)
+        first = _first_record_text(text, settings().max_field_bytes)
+    if first is None:
+        raise SourceError(
+            f"{path}: the header is longer than {settings().max_field_bytes:,} characters (MOT_MAX_FIELD_BYTES), "
+            "or opens a quote it never closes; is this a CSV file?"
+        )
     if not first.strip():
         raise SourceError(f"{path}: the file has no header line")
     candidates = (delimiter,) if delimiter else CSV_DELIMITERS
@@ -108,14 +121,19 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[list[str], str]:
     return [name for name in _split(first, best)], best
 
 
-def _first_record_text(text: io.TextIOBase) -> str:
-    """The text of the first CSV record (a quoted field may span lines)."""
-    record = ""
-    for line in text:
-        record += line
-        if record.count('"') % 2 == 0:
+def _first_record_text(text: io.TextIOBase, limit: int) -> str | None:
+    """The text of the first CSV record (a quoted field may span lines); None past ``limit``
+    characters, so that an unclosed quote does not pull the whole file into one string."""
+    parts, length, quotes = [], 0, 0
+    while line := text.readline(limit + 1 - length):
+        parts.append(line)
+        length += len(line)
+        quotes += line.count('"')
+        if quotes % 2 == 0 and line[-1] in "\r\n":
             break
-    return record
+        if length > limit:
+            return None
+    return "".join(parts)
 
 
 def _split(record: str, delimiter: str) -> list[str]:

@@ -27,9 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from mining.config import ColumnMap
+from mining.settings import settings
 
 
 class SourceError(ValueError):
@@ -63,17 +65,22 @@ REASON = "__reason"  # why the reader could not read this row (the loader quaran
 RAW_LINE = "__raw_line"  # the text of a CSV line that could not be read
 
 CHUNK = 1 << 20  # bytes read at a time by the UTF-8 check
+# The compression ratio is judged only past this many unpacked bytes: small files may pack well.
+RATIO_FLOOR = 64 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 # How far into an XML file the prolog (and any DOCTYPE with entity declarations) is looked for.
 PROLOG_BYTES = 1 << 16
 XML_SUFFIXES = (".xes", ".xes.gz", ".xml", ".xmlocel", ".xml.gz")
 
 
-def standardize_columns(table: pa.Table, columns: ColumnMap, origin: str) -> pa.Table:
+def standardize_columns(table: pa.Table, columns: ColumnMap, origin: str, show_names: bool = True) -> pa.Table:
     """Rename the source columns that hold the standard fields to their standard names.
 
     Configured names win; otherwise the first common name present is taken. A missing required
-    field raises SourceError naming the file, the config key and the columns that are there.
+    field raises SourceError naming the file and the config key. With ``show_names`` the message
+    lists the columns that are there (a query's result columns, named by the config's SQL); file
+    readers pass False: a file's header is data from the file, and a config pointed at the wrong
+    file (``/etc/passwd`` read with delimiter ``:``) must not get its first line printed.
     Source names are made safe first: empty names get ``columnN``, names differing only in case
     get a suffix (DuckDB compares names case-insensitively), reserved ``__`` names get ``src``.
     """
@@ -87,7 +94,7 @@ def standardize_columns(table: pa.Table, columns: ColumnMap, origin: str) -> pa.
             if configured not in present:
                 raise SourceError(
                     f"{origin}: column {configured!r} (config key columns.{field}) is not in the file; "
-                    f"columns are: {', '.join(_visible(present))}"
+                    + _columns_hint(present, show_names, configured)
                 )
             renames[configured] = field
             continue
@@ -98,9 +105,14 @@ def standardize_columns(table: pa.Table, columns: ColumnMap, origin: str) -> pa.
     found = set(renames.values())
     missing = [f for f in REQUIRED if f not in found]
     if missing:
+        if show_names:
+            hint = _columns_hint(present, True)
+        else:
+            looked = "; ".join(f"{m} as {', '.join(COMMON_NAMES[m][:4])}, ..." for m in missing)
+            hint = f"{_columns_hint(present, False)}; none is named {looked}"
         raise SourceError(
             f"{origin}: no column for {', '.join(missing)}; set config key(s) "
-            f"{', '.join('columns.' + m for m in missing)}; columns are: {', '.join(_visible(present)) or '(none)'}"
+            f"{', '.join('columns.' + m for m in missing)}; {hint}"
         )
     # A source column that happens to carry a standard name but is not the mapped one keeps its
     # data as an attribute under a prefixed name.
@@ -113,6 +125,17 @@ def standardize_columns(table: pa.Table, columns: ColumnMap, origin: str) -> pa.
         else:
             names.append(name)
     return table.rename_columns(names)
+
+
+def _columns_hint(present: list[str], show_names: bool, configured: str | None = None) -> str:
+    """What an error says about the columns there are: their names, or only how many there are and,
+    for a configured name, the one that differs from it only in case (which the config already knows)."""
+    visible = _visible(present)
+    if show_names:
+        return f"columns are: {', '.join(visible) or '(none)'}"
+    hint = f"the file has {len(visible)} column(s), not listed here (names in a file are its data)"
+    near = [n for n in visible if configured is not None and n.lower() == configured.lower()]
+    return hint + (f"; one differs only in case: {near[0]!r}" if near else "")
 
 
 def safe_names(names: list[str]) -> list[str]:
@@ -142,38 +165,97 @@ def _visible(names: list[str]) -> list[str]:
 
 @contextmanager
 def open_bytes(path: Path) -> Iterator[io.BufferedIOBase]:
-    """The file's bytes, decompressed when it is gzip (recognised by its magic bytes, not its name)."""
+    """The file's bytes, decompressed when it is gzip (recognised by its magic bytes, not its name).
+
+    A gzip stream is read through ``Unpacked``, which refuses it once it unpacks to more than the
+    limits allow, so every reader of it (the checks, the CSV header, expat) is safe from bombs.
+    """
     with open(path, "rb") as raw:
         magic = raw.read(2)
         raw.seek(0)
         if magic == GZIP_MAGIC:
             with gzip.GzipFile(fileobj=raw) as unzipped:
-                yield unzipped
+                yield io.BufferedReader(Unpacked(unzipped, path), CHUNK)
         else:
             yield raw
 
 
-def check_text(path: Path, xml: bool = False) -> None:
-    """Refuse a file that is not UTF-8 text (naming line and byte) or whose gzip stream is broken;
-    with ``xml``, also a NUL byte, which no XML document may hold.
+class Unpacked(io.RawIOBase):
+    """A decompressing stream that counts what it yields and refuses a decompression bomb.
+
+    Refused (SourceError) past ``MOT_MAX_DECOMPRESSED_BYTES``, or past ``MOT_MAX_COMPRESSION_RATIO``
+    times the file's size once more than RATIO_FLOOR bytes came out (a small file that unpacks
+    well is harmless; a 400 KB file that unpacks to 400 MB is not).
+    """
+
+    def __init__(self, stream: io.BufferedIOBase, path: Path):
+        self.stream, self.path, self.count = stream, path, 0
+        self.size = max(path.stat().st_size, 1)
+        machine = settings()
+        self.max_bytes, self.max_ratio = machine.max_decompressed_bytes, machine.max_compression_ratio
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        check_unpacked(self.path, self.count, self.size, self.max_bytes, self.max_ratio)
+        return len(data)
+
+
+def check_unpacked(path: Path, unpacked: int, size: int, max_bytes: int, max_ratio: float) -> None:
+    """Refuse ``path`` when ``unpacked`` bytes from a file of ``size`` bytes pass the limits."""
+    if unpacked > max_bytes:
+        raise SourceError(
+            f"{path}: unpacks to more than {max_bytes:,} bytes; refused as a possible decompression bomb "
+            "(raise MOT_MAX_DECOMPRESSED_BYTES if the file is real)"
+        )
+    if unpacked > RATIO_FLOOR and unpacked > max_ratio * size:
+        raise SourceError(
+            f"{path}: unpacks to more than {max_ratio:g} times its size ({size:,} bytes); refused as a "
+            "possible decompression bomb (raise MOT_MAX_COMPRESSION_RATIO if the file is real)"
+        )
+
+
+def check_text(path: Path, xml: bool = False, field_break: bytes | None = None) -> None:
+    """Refuse a file that is not UTF-8 text (naming line and byte) or whose gzip stream is broken
+    or unpacks too far (``Unpacked``); with ``xml``, also a NUL byte, which no XML document may hold.
+
+    With ``field_break`` (bytes that end every field: ``<`` in XML, the default with ``xml``, since
+    neither text nor an attribute value may hold one; ``"`` in JSON; a line break in CSV), a stretch
+    without any of them longer than ``MOT_MAX_FIELD_BYTES`` is refused: one value that long would
+    be read into memory whole downstream.
 
     The readers downstream would otherwise replace bad bytes with U+FFFD silently (rustxes), or stop
     with a message that names no line (or, for a NUL in a name, with a panic).
     """
     try:
         with open_bytes(path) as stream:
-            problem = _first_invalid_utf8(stream, path, xml)
+            breaks = field_break if field_break is not None else (b"<" if xml else b"")
+            problem = _first_invalid_utf8(stream, path, xml, breaks)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
         raise SourceError(f"{path}: the gzip stream is broken or truncated ({exc})") from None
     if problem:
         raise SourceError(problem)
 
 
-def _first_invalid_utf8(stream, path: Path, no_nul: bool = False) -> str | None:
-    """The message for the first byte that is not UTF-8 (or a NUL, with ``no_nul``), or None."""
+def _first_invalid_utf8(stream, path: Path, no_nul: bool = False, field_break: bytes = b"") -> str | None:
+    """The message for the first byte that is not UTF-8 (or a NUL, with ``no_nul``), or a field
+    longer than the limit (see ``check_text``), or None."""
     offset, line, pending = 0, 1, b""
+    run = 0  # bytes since the last field break, carried from chunk to chunk
+    max_field = settings().max_field_bytes
     while True:
         chunk = stream.read(CHUNK)
+        if field_break and chunk:
+            run = _longest_run(chunk, field_break, run, max_field)
+            if run > max_field:
+                return (
+                    f"{path}: a line or value before byte {offset + len(pending) + len(chunk):,} (unpacked) "
+                    f"is longer than {max_field:,} bytes; refused (MOT_MAX_FIELD_BYTES)"
+                )
         data = pending + chunk
         if not data:
             return None
@@ -197,6 +279,23 @@ def _first_invalid_utf8(stream, path: Path, no_nul: bool = False) -> str | None:
         line += data.count(b"\n", 0, cut)
         offset += cut
         pending = data[cut:]
+
+
+def _longest_run(chunk: bytes, breaks: bytes, run: int, limit: int) -> int:
+    """The run of bytes without a break at the end of ``chunk`` (``run`` before it), or, when a run
+    inside it is longer than ``limit``, that run's length. numpy finds the breaks in C."""
+    array = np.frombuffer(chunk, dtype=np.uint8)
+    is_break = array == breaks[0]
+    for byte in breaks[1:]:
+        is_break |= array == byte
+    hits = np.flatnonzero(is_break)
+    if hits.size == 0:
+        return run + len(chunk)
+    first = run + int(hits[0])
+    inner = int(np.diff(hits).max()) - 1 if hits.size > 1 else 0
+    if max(first, inner) > limit:
+        return max(first, inner)
+    return len(chunk) - int(hits[-1]) - 1
 
 
 def check_xml_prolog(path: Path) -> None:

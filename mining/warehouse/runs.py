@@ -53,9 +53,17 @@ def finish(
 
 
 def one_line(error: BaseException) -> str:
-    """The error as one line: its type when the message is empty, line breaks folded."""
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:2000]
+    """The error as one line, with the errors it was raised from or during (a failed ROLLBACK can
+    hide the full disk that caused it): 'message <- earlier message', line breaks folded."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen and len(parts) < 4:
+        seen.add(id(error))
+        text = " ".join(str(error).split()) or type(error).__name__
+        if text not in parts:
+            parts.append(text)
+        error = error.__cause__ or error.__context__
+    return " <- ".join(parts)[:2000]
 
 
 def nothing_to_mine(warehouse: str | Path, process: str) -> str | None:

@@ -11,6 +11,8 @@ next run marks the row failed as interrupted (``start`` does that first).
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from mining.warehouse import connect, run_sql, scalar
@@ -52,17 +54,23 @@ def finish(
     return True
 
 
+DISK_FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EFBIG))
+
+
 def one_line(error: BaseException) -> str:
-    """The error as one line, with the errors it was raised from or during (a failed ROLLBACK can
-    hide the full disk that caused it): 'message <- earlier message', line breaks folded."""
-    parts: list[str] = []
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen and len(parts) < 4:
-        seen.add(id(error))
-        text = " ".join(str(error).split()) or type(error).__name__
-        if text not in parts:
+    """The error as one line (line breaks folded). When it was raised from or during a full disk
+    (a failed ROLLBACK can hide the write that failed), that error follows: 'message <- earlier'.
+    Only those: other chained errors may come from a driver that quotes a connection string, and
+    the table must never hold a credential."""
+    parts = [" ".join(str(error).split()) or type(error).__name__]
+    seen = {id(error)}
+    earlier = error.__cause__ or error.__context__
+    while earlier is not None and id(earlier) not in seen:
+        seen.add(id(earlier))
+        text = " ".join(str(earlier).split())
+        if any(reason in text for reason in DISK_FULL) and text not in parts:
             parts.append(text)
-        error = error.__cause__ or error.__context__
+        earlier = earlier.__cause__ or earlier.__context__
     return " <- ".join(parts)[:2000]
 
 

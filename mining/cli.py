@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,6 +60,34 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _disk_full(exc: BaseException) -> str | None:
+    """The reason when ``exc`` (or an error it was raised from) is a full disk or a file-size limit:
+    an OSError ENOSPC/EFBIG from Python, or DuckDB's IO error quoting the same system message."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG):
+            return os.strerror(exc.errno) + (f": {exc.filename}" if exc.filename else "")
+        for reason in (os.strerror(errno.ENOSPC), os.strerror(errno.EFBIG)):
+            if reason in str(exc):
+                return reason
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _fail_run(exc: Exception, out: Path) -> None:
+    """One line for the errors a run can end with; anything else keeps its traceback (a bug)."""
+    reason = _disk_full(exc)
+    if reason is not None:
+        _fail(
+            f"the disk is full ({reason}); the run stopped and the previous outputs in {out} are as they were. "
+            "Free some space and run again"
+        )
+    if isinstance(exc, (ConfigError, SourceError, ValueError)):
+        _fail(exc)
+    raise exc
+
+
 @app.command()
 def run(
     log: Path = typer.Argument(None, help="Event-log file (.xes, .xes.gz, .csv, .parquet); optional with --config"),
@@ -69,8 +99,8 @@ def run(
     try:
         cfg = pipeline.config_for_log(log, config) if log else pipeline.load_config(config)
         summary = _run_with_progress(cfg, out)
-    except (ConfigError, SourceError, ValueError) as exc:
-        _fail(exc)
+    except Exception as exc:
+        _fail_run(exc, out)
     _report(summary, started)
 
 
@@ -86,8 +116,8 @@ def demo(
     try:
         cfg = pipeline.demo_config(out, cases, seed)
         summary = _run_with_progress(cfg, out)
-    except (ConfigError, SourceError, ValueError) as exc:
-        _fail(exc)
+    except Exception as exc:
+        _fail_run(exc, out)
     _report(summary, started)
 
 

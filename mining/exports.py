@@ -5,13 +5,33 @@ of ``mining.registry`` names its own), per process the models, DFG and variants,
 to-be BPMN and the HTML report (with an index page when a config has several processes). Names and
 folders come from ``mining.outputs``.
 
-Files are built in a staging folder inside the output folder and then moved into place one by one
-(``os.replace``, atomic per file on one file system): a run that fails while exporting leaves every
-previous file whole, and no half-written file is ever visible.
+The files of a run are published as one set, with a journal (a write-ahead log of renames):
+
+1. every file is built in a staging folder ``DIR/.export-<pid>`` (same file system as ``DIR``) and
+   flushed to disk; a failure here (a full disk included) removes the folder, the old set untouched;
+2. the journal ``COMMIT.json`` is written into the staging folder (under a temporary name, then
+   renamed): it lists the files to move into place and the files of the previous set to remove.
+   Its rename is the commit point of the whole set;
+3. the files are moved into place one by one (``os.replace``), the stale ones removed, the staging
+   folder deleted. Each move is idempotent, so repeating the list is harmless.
+
+``recover`` runs before anything else is written to ``DIR`` (at the start of every run, under the
+warehouse lock): a staging folder with a journal is rolled forward (its remaining moves and
+removals are done), one without is deleted. So after a run killed at any point, the next run
+starts from the whole old set or the whole new set, never a mix of the two. ``DIR/.outputs.json``
+lists the current set; it is moved last.
+
+Why not one symlink to a versioned folder: the output paths are real files in the output folder
+(README, docs and other tools walk and copy it), and ``os.walk``/``rglob`` do not follow symlinked
+folders. The price of the journal: during step 3 (milliseconds of renames) and after a crash
+inside it until the next run, a reader can see part of the new set beside the old.
+
+CSV cells that a spreadsheet would run as a formula are neutralised (``mot_csv_cell``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -24,34 +44,54 @@ from mining import outputs
 from mining.config import ProjectConfig
 from mining.registry import PROCESS_STEPS, csv_files
 from mining.report.render import render_index, render_report, report_pages
-from mining.warehouse import connect, sql_literal
+from mining.warehouse import connect, quote_ident, sql_literal
+from mining.warehouse.sqlfiles import sql_file
 
 STAGING_PREFIX = ".export-"
+JOURNAL = "COMMIT.json"
 
 
 def write_outputs(
     warehouse: str | Path, config: ProjectConfig, out_dir: str | Path, processes: list[str] | None = None
 ) -> list[Path]:
     """Write the run-wide CSV files and, for ``processes`` (default: the config's), the per-process
-    files; return the paths written, sorted."""
+    files, and publish them as one set; return the paths written, sorted.
+
+    The files of the config's other processes stay as they are; files of the previous set that
+    this run would have written and did not (a process without models any more) are removed.
+    """
     out_dir = Path(out_dir)
     processes = list(config.processes if processes is None else processes)
+    recover(out_dir)
+    previous = read_manifest(out_dir)
     with staging(out_dir) as stage:
         with connect(warehouse) as con:
             write_csvs(con, config.processes, stage)
             for process in processes:
                 write_models(con, process, outputs.models_folder(stage, process))
                 write_bpmn(con, config.processes, process, stage)
+        reports = []
         for process in processes:
             name = outputs.report_file(config.processes, process)
+            # The BPMN files the report embeds are read from the staging folder: this run's.
             html = render_report(warehouse, process, stage, config.processes, project=config.project)
-            write_text(stage / name, html)
-        written = publish(stage, out_dir)
-    if len(config.processes) > 1:
-        # After the reports are in place: the index links every report that exists, this run's or not.
-        index = render_index(warehouse, config.processes, out_dir, config.project)
-        written.append(write_text(out_dir / outputs.REPORT_FILE, index))
-    return sorted(written)
+            reports.append(write_text(stage / name, html).name)
+        if len(config.processes) > 1:
+            # The index links this run's reports and those of the other processes already published.
+            index = render_index(warehouse, config.processes, out_dir, config.project, written=tuple(reports))
+            write_text(stage / outputs.REPORT_FILE, index)
+        new = staged_files(stage)
+        kept = [
+            name
+            for name in previous
+            if name not in new
+            and outputs.owner(config.processes, name) in set(config.processes) - set(processes)
+            and (out_dir / name).is_file()
+        ]
+        current = sorted(set(new) | set(kept))
+        commit(stage, new, [name for name in previous if name not in current], current)
+        roll_forward(stage, out_dir)
+    return sorted(out_dir / name for name in new)
 
 
 def write_csvs(con: duckdb.DuckDBPyConnection, processes: list[str], out_dir: str | Path) -> list[Path]:
@@ -119,9 +159,18 @@ def write_report(warehouse: str | Path, config: ProjectConfig, process: str, out
 
 
 def copy_to_csv(con: duckdb.DuckDBPyConnection, sql: str, params: dict, path: Path) -> None:
-    """``COPY (sql) TO path`` as CSV with a header."""
+    """``COPY (sql) TO path`` as CSV with a header, every text cell passed through ``mot_csv_cell``
+    (a cell a spreadsheet would run as a formula gets a leading single quote)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY ({sql.strip().rstrip(';')}) TO {sql_literal(path)} (HEADER, DELIMITER ',')", params).fetchall()
+    query = sql.strip().rstrip(";")
+    con.execute(sql_file("mining.warehouse", "csv_cell")).fetchall()
+    columns = con.execute(f"SELECT * FROM ({query}\n) AS mot_rows LIMIT 0", params).description
+    cells = ", ".join(
+        f"mot_csv_cell({quote_ident(name)}) AS {quote_ident(name)}" if str(kind) == "VARCHAR" else quote_ident(name)
+        for name, kind, *_ in columns
+    )
+    safe = f"SELECT {cells} FROM ({query}\n) AS mot_rows"
+    con.execute(f"COPY ({safe}) TO {sql_literal(path)} (HEADER, DELIMITER ',')", params).fetchall()
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -140,14 +189,10 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 @contextmanager
 def staging(out_dir: Path) -> Iterator[Path]:
-    """A fresh staging folder inside ``out_dir``, removed afterwards whatever happens.
-
-    Staging folders that a killed export left behind are removed first: exports run under the
-    warehouse's one-writer lock, so no other export is using them.
-    """
-    for leftover in out_dir.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    """A fresh staging folder inside ``out_dir``, removed afterwards whatever happens (call
+    ``recover`` first: it rolls forward or removes the folders of earlier runs)."""
     stage = out_dir / f"{STAGING_PREFIX}{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     try:
         yield stage
@@ -155,12 +200,78 @@ def staging(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def publish(stage: Path, out_dir: Path) -> list[Path]:
-    """Move every file of ``stage`` to the same place under ``out_dir``; return the new paths."""
-    moved = []
-    for path in sorted(p for p in stage.rglob("*") if p.is_file()):
-        target = out_dir / path.relative_to(stage)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        moved.append(target)
-    return moved
+def staged_files(stage: Path) -> list[str]:
+    """The files of ``stage`` as sorted paths relative to it (``/``-separated)."""
+    return sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+
+
+def read_manifest(out_dir: Path) -> list[str]:
+    """The files of the set published last in ``out_dir`` (none for a folder without a manifest)."""
+    try:
+        return list(json.loads((out_dir / outputs.MANIFEST_FILE).read_text("utf-8"))["files"])
+    except FileNotFoundError:
+        return []
+
+
+def commit(stage: Path, new: list[str], stale: list[str], current: list[str]) -> None:
+    """Make the staged set durable and write the journal, the commit point of the set."""
+    write_bytes(stage / outputs.MANIFEST_FILE, _json({"files": current}))
+    for name in [*new, outputs.MANIFEST_FILE]:
+        _fsync(stage / name)
+    # The manifest moves last: while it still names the old set, the old set is what was published.
+    journal = {"move": [*new, outputs.MANIFEST_FILE], "remove": stale}
+    write_bytes(stage / JOURNAL, _json(journal))
+    _fsync(stage / JOURNAL)
+    _fsync(stage)
+
+
+def roll_forward(stage: Path, out_dir: Path) -> None:
+    """Do (again) what the journal of ``stage`` says, then delete ``stage``. Idempotent."""
+    journal = json.loads((stage / JOURNAL).read_text("utf-8"))
+    for name in journal["move"]:
+        source, target = stage / name, out_dir / name
+        if source.is_file():  # moved already when an earlier roll-forward was cut short
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    for name in journal["remove"]:
+        (out_dir / name).unlink(missing_ok=True)
+        _remove_empty_parents(out_dir / name, out_dir)
+    _fsync(out_dir)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def recover(out_dir: Path) -> list[Path]:
+    """Finish what earlier exports into ``out_dir`` left: roll a committed staging folder forward,
+    delete an uncommitted one. Exports run under the warehouse's one-writer lock, so no other
+    export is using them. Returns the staging folders that were rolled forward."""
+    rolled = []
+    for stage in sorted(out_dir.glob(f"{STAGING_PREFIX}*")):
+        if (stage / JOURNAL).is_file():
+            roll_forward(stage, out_dir)
+            rolled.append(stage)
+        else:
+            shutil.rmtree(stage, ignore_errors=True)
+    return rolled
+
+
+def _remove_empty_parents(path: Path, top: Path) -> None:
+    folder = path.parent
+    while folder != top and top in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): the folder still holds files of the set
+            return
+        folder = folder.parent
+
+
+def _json(data: dict) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or folder to disk, so that the journal never names data a power cut could lose."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

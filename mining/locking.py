@@ -8,8 +8,13 @@ Airflow task) exclusive instead: the second writer waits, saying who holds the w
 up with a clear message after ``MOT_LOCK_WAIT_SECONDS`` (default 600).
 
 The lock is ``flock`` on ``<warehouse>.lock`` beside the warehouse. The kernel releases it when the
-holding process ends, however it ends (a SIGKILL included), so a crashed run never leaves a stale
-lock behind; the file itself stays and only says who held it last. Within one process the lock is
+holding process ends, however it ends (a SIGKILL included), so a crashed run never holds the lock.
+A holder that releases the lock normally (a run that succeeded or failed) also removes the file,
+so no lock file is left behind to look stale. That is safe with ``flock`` because every taker
+checks, once it holds the lock, that the file it locked is still the one at the path (same inode);
+a waiter that locked a file the previous holder has just unlinked starts again on the new one, so
+two processes never hold "the" lock on two different files. A killed holder leaves the file (it
+cannot clean up); the next holder removes it on release. Within one process the lock is
 re-entrant, so a run can call steps that take it too.
 
 ``atomic_path`` and ``write_text_atomic`` write an output file under a temporary name in the same
@@ -101,23 +106,45 @@ def run_lock(
             if done:
                 del _held[path]
         if done:
+            # Unlink while still holding the lock: a waiter that gets the lock next finds the path
+            # gone (or another inode there) and starts again on a fresh file (see _acquire).
+            _unlink_if_ours(path, handle)
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
 
 
+def _is_ours(path: Path, handle) -> bool:
+    """Whether the open ``handle`` is still the file at ``path`` (not unlinked, not replaced)."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(handle.fileno())
+    return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _unlink_if_ours(path: Path, handle) -> None:
+    if _is_ours(path, handle):
+        path.unlink(missing_ok=True)
+
+
 def _acquire(path: Path, warehouse: Path, purpose: str, wait_s: float, say: Callable[[str], None] | None):
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for as long as the lock
     deadline = time.monotonic() + wait_s
     told = False
     while True:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for as long as the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            if _is_ours(path, handle):
+                break
+            # The holder we waited for removed this file on release: lock the path's new file.
+            handle.close()
+            continue
         except BlockingIOError:
             who = holder(warehouse)
+            handle.close()
             if time.monotonic() >= deadline:
-                handle.close()
                 raise WarehouseBusy(
                     f"another run is writing {warehouse} ({who}); gave up after {wait_s:g} s. "
                     f"Try again when it has finished, or set {WAIT_ENV} to wait longer"

@@ -3,6 +3,7 @@
 ``DIR/warehouse.duckdb`` and its read snapshot; run-wide CSV files; per process ``models/<p>/``;
 the BPMN files (in ``DIR`` for a one-process config, else ``DIR/bpmn/<p>/``); the report
 (``report.html``, or ``report-<p>.html`` per process plus ``report.html`` as an index).
+``DIR/.outputs.json`` lists the files of the last published set (``mining.exports``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MOMENTS_CSVS = ("moments.csv", "dropout.csv", "knock_on.csv", "moments_review.cs
 WASTE_CSV = "waste.csv"
 EFFORT_CSV = "effort.csv"
 DROPOUT_REMOVAL_CSV = "dropout_removal.csv"
+# The list of the output files a run published, as one set (mining.exports); hidden, not a result.
+MANIFEST_FILE = ".outputs.json"
 
 
 def warehouse_path(out_dir: str | Path) -> Path:
@@ -52,3 +55,15 @@ def report_file(processes: list[str], process: str) -> str:
     if len(processes) <= 1:
         return REPORT_FILE
     return f"report-{re.sub(r'[^A-Za-z0-9_.-]', '_', process)}.html"
+
+
+def owner(processes: list[str], relative: str) -> str | None:
+    """The process whose files include ``relative`` (a path inside the output folder, with ``/``),
+    or None for a run-wide file (the CSV files, the index page, anything else)."""
+    for process in processes:
+        models = f"{MODELS_DIR}/{process}/"
+        bpmn = bpmn_folder(processes, process, "")
+        owned = {report_file(processes, process)} | {(bpmn / n).as_posix() for n in (AS_IS_FILE, TO_BE_FILE)}
+        if relative.startswith(models) or relative in owned:
+            return process
+    return None

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from mining.sample_system.demo import DEMO_DATABASE, demo_project
 from mining.sample_system.generator import generate
 from mining.sources import extract
 from mining.sources.files import kind_from_path
-from mining.warehouse import connect
+from mining.warehouse import connect, runs, scalar
 from mining.warehouse.load import LoadResult, load_batch
 
 Progress = Callable[[str], None]
@@ -109,31 +110,74 @@ def run_process_steps(
 
 
 def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = None) -> RunSummary:
-    """Ingest every source, then run every process step for every process; results in ``out_dir``."""
+    """Ingest every source, then run every process step for every process; results in ``out_dir``.
+
+    The run is recorded in ``run_audit`` (mining.warehouse.runs): failed, with its error, when any
+    step fails. A first run that fails before it loaded anything leaves no warehouse behind.
+    """
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
+    if not config.sources:
+        raise ValueError("the configuration has no sources: give an event-log file or add 'sources'")
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     warehouse = warehouse_path(out_dir)
     summary = RunSummary(out_dir=out_dir)
-    if not config.sources:
-        raise ValueError("the configuration has no sources: give an event-log file or add 'sources'")
-    # One writer at a time: a second run (or an Airflow task) on this warehouse waits here.
-    with run_lock(warehouse, say=say) as lock:
-        for source in config.sources:
-            say(f"ingest {source.name}")
-            started = time.monotonic()
-            summary.loads.extend(ingest_source(warehouse, config, source))
-            summary.timings[f"ingest:{source.name}"] = time.monotonic() - started
-        for process in config.processes:
-            figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
-            summary.processes.setdefault(process, {}).update(figures)
-            summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
-        say(f"export {', '.join(config.processes)}")
-        started = time.monotonic()
-        exports.write_outputs(warehouse, config, out_dir)
-        summary.timings["export"] = time.monotonic() - started
-    summary.files = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.resolve() != lock)
+    try:
+        # One writer at a time: a second run (or an Airflow task) on this warehouse waits here.
+        with run_lock(warehouse, say=say):
+            fresh = not warehouse.exists()
+            exports.recover(out_dir)  # an export killed half-way is finished first (or dropped)
+            run_id = runs.start(warehouse, "mot run", config.processes)
+            try:
+                _run_steps(config, out_dir, warehouse, summary, say)
+            except BaseException as exc:
+                runs.finish(warehouse, run_id, exc)
+                if fresh:
+                    _drop_if_empty(warehouse)
+                raise
+            runs.finish(warehouse, run_id, outputs=[p.relative_to(out_dir).as_posix() for p in summary.files])
+    except BaseException:
+        if created:
+            with suppress(OSError):  # removed only when the failed run left it empty
+                out_dir.rmdir()
+        raise
     return summary
+
+
+def _run_steps(config: ProjectConfig, out_dir: Path, warehouse: Path, summary: RunSummary, say: Progress) -> None:
+    for source in config.sources:
+        say(f"ingest {source.name}")
+        started = time.monotonic()
+        summary.loads.extend(ingest_source(warehouse, config, source))
+        summary.timings[f"ingest:{source.name}"] = time.monotonic() - started
+    # Stop here, with the counts, rather than in the middle of a mining step.
+    for process in config.processes:
+        if (why := runs.nothing_to_mine(warehouse, process)) is not None:
+            raise ValueError(why)
+    for process in config.processes:
+        figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
+        summary.processes.setdefault(process, {}).update(figures)
+        summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
+    say(f"export {', '.join(config.processes)}")
+    started = time.monotonic()
+    summary.files = exports.write_outputs(warehouse, config, out_dir)
+    summary.timings["export"] = time.monotonic() - started
+
+
+def _drop_if_empty(warehouse: Path) -> None:
+    """Remove a warehouse this run created when nothing was loaded into it (a refused file): an
+    empty warehouse would only look like a result. Its run_audit row goes with it; the error is
+    what the caller reports."""
+    try:
+        with connect(warehouse, read_only=True) as con:
+            loads = scalar(con, "SELECT count(*) FROM load_audit")
+    except Exception:  # unreadable (the disk was full when it was created): nothing worth keeping
+        loads = 0
+    if loads:
+        return
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        path.unlink(missing_ok=True)
 
 
 def config_for_log(log: str | Path, config_file: str | Path | None = None) -> ProjectConfig:

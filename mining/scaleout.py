@@ -34,7 +34,7 @@ from mining.locking import atomic_path
 from mining.pipeline import run_process_steps
 from mining.registry import PROCESS_STEPS, StepFunction
 from mining.settings import settings as machine_settings
-from mining.warehouse import connect, quote_ident, scalar, sql_literal
+from mining.warehouse import connect, quote_ident, runs, scalar, sql_literal
 
 WAREHOUSE_STEPS = ("queries",)  # run on the warehouse itself, after the merge
 EXTRACTION_TABLES = ("events", "load_audit", "quarantine", "watermarks")  # never mined per process
@@ -121,13 +121,21 @@ def merge(warehouse: str | Path, out_dir: str | Path, folder: str) -> dict:
 
 def publish(warehouse: str | Path, config, out_dir: str | Path, processes: list[str] | None = None) -> dict:
     """After every merge: ``WAREHOUSE_STEPS`` once (the SQL library and its snapshot are the same for
-    every process), then the run's output files for ``processes`` (default: the config's)."""
+    every process), then the run's output files for ``processes`` (default: the config's).
+
+    Recorded in ``run_audit`` as an 'airflow publish' run: failed, with the error, when it fails."""
     steps = dict(PROCESS_STEPS)
     processes = list(config.processes if processes is None else processes)
     figures: dict = {}
-    for name in WAREHOUSE_STEPS:
-        figures.update(steps[name](Path(warehouse), config, processes[0] if processes else "", Path(out_dir)))
-    files = write_outputs(warehouse, config, out_dir, processes)
+    run_id = runs.start(warehouse, "airflow publish", processes)
+    try:
+        for name in WAREHOUSE_STEPS:
+            figures.update(steps[name](Path(warehouse), config, processes[0] if processes else "", Path(out_dir)))
+        files = write_outputs(warehouse, config, out_dir, processes)
+    except BaseException as exc:
+        runs.finish(warehouse, run_id, exc)
+        raise
+    runs.finish(warehouse, run_id, outputs=[p.relative_to(out_dir).as_posix() for p in files])
     figures["files"] = [str(p) for p in files]
     return json.loads(json.dumps(figures, default=str, sort_keys=True))
 

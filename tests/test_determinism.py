@@ -13,7 +13,7 @@ import pytest
 
 LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
 MOT = Path(sys.executable).with_name("mot")
-WALL_CLOCK = {"load_audit": ("started_at", "finished_at", "duration_s")}
+WALL_CLOCK = {"load_audit": ("started_at", "finished_at", "duration_s"), "run_audit": ("started_at", "ended_at")}
 NOT_OUTPUTS = (".duckdb", ".wal", ".lock")
 
 

@@ -114,10 +114,26 @@ def interval_text(value: dt.timedelta) -> str:
 
 
 def write_csv(result: Result, out: TextIO) -> None:
-    """The result as CSV with a header row."""
+    """The result as CSV with a header row; text a spreadsheet would run as a formula is quoted."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(result.columns)
-    writer.writerows([text_value(v) for v in row] for row in result.rows)
+    writer.writerow(map(formula_safe, result.columns))
+    # Only text cells: a negative number or interval keeps its minus sign as it is.
+    writer.writerows([formula_safe(v) if isinstance(v, str) else text_value(v) for v in row] for row in result.rows)
+
+
+def formula_safe(text: str) -> str:
+    """``text`` with a leading single quote when it starts with = + - @ tab or CR and is not a number.
+
+    The OWASP rule for CSV injection, the same as the exports' ``mot_csv_cell`` macro: a spreadsheet
+    opening the file shows such a cell as text instead of running it.
+    """
+    if not text or text[0] not in "=+-@\t\r":
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text
 
 
 def write_json(result: Result, out: TextIO) -> None:

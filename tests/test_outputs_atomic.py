@@ -349,3 +349,25 @@ def test_lock_file_is_removed_on_release_and_exclusion_holds(tmp_path):
     assert [w.wait(timeout=300) for w in workers] == [0, 0, 0, 0]
     assert counter.read_text() == "160"
     assert not lock_path(warehouse).exists()
+
+
+def test_mot_sql_csv_output_quotes_formula_text_and_keeps_numbers(tmp_path):
+    """``mot sql --format csv`` writes to a file a spreadsheet may open: the OWASP rule applies there too."""
+    import csv
+    import io
+
+    import duckdb
+    from typer.testing import CliRunner
+
+    from mining.cli import app
+
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()
+    sql = (
+        "SELECT '=cmd|''/C calc''!A0' AS a, '@SUM(1)' AS b, '-3.5' AS c, -2 AS d, INTERVAL '-1 day' AS e, 'plain' AS f"
+    )
+    result = CliRunner().invoke(app, ["sql", str(db), "-c", sql, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[1][:4] == ["'=cmd|'/C calc'!A0", "'@SUM(1)", "-3.5", "-2"]
+    assert rows[1][4].startswith("-1 day") and rows[1][5] == "plain"

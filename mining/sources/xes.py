@@ -135,6 +135,8 @@ def _timestamps_in_utc(table: pa.Table) -> pa.Table:
 def _xml_problem(path: Path, exc: BaseException) -> str:
     """Why rustxes failed, with the line and column where the XML breaks when expat finds one."""
     message = str(exc).replace("called `Result::unwrap()` on an `Err` value: ", "")
+    # The reader's own words may quote the document (tag names, text): one short line of them at most.
+    message = (message.strip().splitlines() or [""])[0][:200]
     parser = expat.ParserCreate()
     # Documents with entity declarations never get here (check_xml_prolog); expat does not fetch
     # external entities without a handler, so this second look is safe.

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from mining.config.attribution_markov import AttributionMarkov
 from mining.config.base import ConfigError, Name, Strict
 from mining.config.bpmn import Bpmn
+from mining.config.budgets import Budgets
 from mining.config.discovery import Discovery
 from mining.config.effort import Effort
 from mining.config.instances import Instances
@@ -36,6 +37,7 @@ class ProjectConfig(Strict):
     waste: Waste = Field(default_factory=Waste)
     effort: Effort = Field(default_factory=Effort)
     attribution_markov: AttributionMarkov = Field(default_factory=AttributionMarkov)
+    budgets: Budgets = Field(default_factory=Budgets)
 
     @field_validator("timezone")
     @classmethod

@@ -162,7 +162,7 @@ def run_workload(workload: workloads.Workload, args, repeats: int) -> dict:
             rep_dir.mkdir(parents=True, exist_ok=True)
             outcome: dict[str, dict] = {}
             for stage in stages_for(side):
-                if only and stage.name not in only:
+                if (only and stage.name not in only) or (workload.only and stage.name not in workload.only):
                     continue
                 label = f"{workload.name} rep {rep}/{repeats} {side:5} {stage.name}"
                 blocked = [n for n in stage.needs if n in outcome and outcome[n]["status"] != "ok"]

@@ -101,6 +101,9 @@ def pm4py_frame(workload: Workload):
         return pm4py.read_xes(workload.xes)
     if workload.kind == "warehouse":
         return pd.read_parquet(workload.parquet)
+    if workload.kind == "csv":
+        frame = pd.read_csv(workload.csv)
+        return pm4py.format_dataframe(frame, case_id="case_id", activity_key="activity", timestamp_key="timestamp")
     import sqlite3
 
     config = workload.config()

@@ -9,6 +9,8 @@
 - ``sample_1m``: the sample loan-origination business system (mining.sample_system) with
   1,000,000 applications in SQLite; both sides extract it with the mappings of
   ``mining/sample_system/demo.yaml``.
+- ``long_trace``: one case of 200,000 events (CSV; activities cycling, one in four drawn at random):
+  the memory and time budgets of issue 17. Only the end-to-end runs: peak RSS and time of `mot run`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOGS = (ROOT / ".." / "shared" / "data" / "logs").resolve()
 BPIC2012 = LOGS / "bpic2012.xes.gz"
 BPIC_RULES = ROOT / "data" / "bpic2012_rules.yaml"
-NAMES = ("bpic2012", "bpic2012_x40", "sample_1m")
+NAMES = ("bpic2012", "bpic2012_x40", "sample_1m", "long_trace")
+LONG_TRACE_EVENTS = 200_000
 
 
 @dataclass
@@ -48,15 +51,19 @@ class Workload:
     parquet: str | None = None
     warehouse: str | None = None
     sqlite: str | None = None
+    csv: str | None = None
     config_file: str | None = None
     events: int | None = None
     cases: int | None = None
     params: dict = field(default_factory=dict)
+    only: list[str] = field(default_factory=list)  # the stages run on this workload (empty: all)
 
     def config(self) -> ProjectConfig:
         """The project config our pipeline runs this workload with."""
         if self.kind == "xes":
             return config_for_log(self.xes, self.config_file)
+        if self.kind == "csv":
+            return config_for_log(self.csv, self.config_file)
         if self.kind == "warehouse":
             base = config_for_log(BPIC2012, self.config_file)
             source = Source(name=self.process, kind="parquet", process=self.process, path=self.parquet)
@@ -196,6 +203,41 @@ def sample_system(work: Path, n_cases: int = 1_000_000, seed: int = 42, say=prin
     return _remember(work, workload)
 
 
+def long_trace(work: Path, n_events: int = LONG_TRACE_EVENTS, seed: int = 7, say=print) -> Workload:
+    """One case of ``n_events`` (CSV): 20 activities cycling, one in four drawn at random."""
+    import random
+    from datetime import datetime, timedelta
+
+    name = "long_trace"
+    path = work / f"{name}.csv"
+    params = {"n_events": n_events, "seed": seed, "version": 1}
+    cached = _cached(work, name, params, [path])
+    if cached:
+        return cached
+    say(f"building {name}: one case of {n_events:,} events")
+    rng = random.Random(seed)
+    activities = [f"Step {c}" for c in "ABCDEFGHIJKLMNOPQRST"]
+    ts = datetime(2024, 1, 1)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("case_id,activity,timestamp,resource\n")
+        for i in range(n_events):
+            activity = activities[i % len(activities)] if rng.random() < 0.75 else rng.choice(activities)
+            ts += timedelta(seconds=rng.randint(1, 600))
+            out.write(f"c1,{activity},{ts.isoformat()},r{rng.randint(1, 5)}\n")
+    workload = Workload(
+        name=name,
+        kind="csv",
+        process=name,
+        description=f"one case of {n_events:,} events (CSV)",
+        csv=str(path),
+        events=n_events,
+        cases=1,
+        params=params,
+        only=["end_to_end"],
+    )
+    return _remember(work, workload)
+
+
 def build(names: list[str], work: Path, say=print, copies: int = 40, sample_cases: int = 1_000_000) -> list[Workload]:
     """Build (or reuse) the named workloads in ``work``."""
     work.mkdir(parents=True, exist_ok=True)
@@ -205,6 +247,8 @@ def build(names: list[str], work: Path, say=print, copies: int = 40, sample_case
             built.append(bpic2012(work, say=say))
         elif name.startswith("bpic2012_x"):
             built.append(bpic2012_replicated(work, copies=copies, say=say))
+        elif name == "long_trace":
+            built.append(long_trace(work, say=say))
         elif name.startswith("sample"):
             built.append(sample_system(work, n_cases=sample_cases, say=say))
         else:

@@ -46,9 +46,12 @@ def _report(summary: pipeline.RunSummary, started: float) -> None:
         for col in ("algorithm", "fitness", "precision"):
             models.add_column(col)
         for m in figures.get("models", []):
-            precision = "skipped" if m["precision"] is None else f"{m['precision']:.3f}"
-            models.add_row(m["algorithm"], f"{m['fitness']:.3f}", precision)
+            fitness, precision = ("skipped" if m[k] is None else f"{m[k]:.3f}" for k in ("fitness", "precision"))
+            models.add_row(m["algorithm"], fitness, precision)
         console.print(models)
+        for skip in figures.get("budget_skips", []):  # what a budget left out, and why (docs/reliability.md)
+            estimate = f", estimate {skip['estimate']}" if skip["estimate"] else ""
+            console.print(f"skipped {skip['work']}: {skip['reason']} (budget {skip['budget']}{estimate})", markup=False)
     console.print(
         f"Wrote {len(summary.files)} files to [bold]{summary.out_dir}[/] in {time.monotonic() - started:.1f} s"
     )

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from mining.config.attribution_markov import AttributionMarkov
 from mining.config.base import ConfigError, Name, Strict
 from mining.config.bpmn import Bpmn
+from mining.config.budgets import Budgets
 from mining.config.discovery import Discovery
 from mining.config.effort import Effort
 from mining.config.instances import Instances
@@ -40,6 +41,7 @@ class ProjectConfig(Strict):
     # Folders outside the config's own folder whose files sources may read (relative ones are
     # taken from the config's folder). Paths anywhere else are refused when the config is loaded.
     allowed_roots: list[str] = Field(default_factory=list)
+    budgets: Budgets = Field(default_factory=Budgets)
 
     @field_validator("timezone")
     @classmethod

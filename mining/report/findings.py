@@ -35,6 +35,10 @@ def key_findings(ctx: Context) -> list[str]:
                 "No step has the evidence a removal needs (the outcome unchanged within the cases that reached it, "
                 "and time or effort saved): see Removal candidates for what is measurable and why."
             )
+    skips = ctx.get("budget_skips")
+    if skips.rows:
+        works = ", ".join(f"{r['work']} ({r['reason']})" for r in skips.rows)
+        out.append(f"Skipped to stay within the memory and time budgets: {works} (see Model quality).")
     return out
 
 

@@ -13,22 +13,37 @@ CREATE OR REPLACE TEMP TABLE mot_timer_inst AS
 SELECT case_id, instance_pos, activity, ts, end_ts, is_moment AND coalesce(effort, false) AS customer_action
 FROM mot_inst_base;
 
+-- Window functions and an equi-join on positions, not a self-join on `j.instance_pos < i.instance_pos`:
+-- that pairs every two instances of a case, quadratic in its length (a case of 200,000 events ran
+-- for minutes and gigabytes here, issue 17).
 CREATE OR REPLACE TEMP TABLE mot_timer_gaps AS
 SELECT case_id, instance_pos, activity, '(previous instance)' AS anchor,
     epoch(ts) - epoch(lag(end_ts) OVER (PARTITION BY case_id ORDER BY instance_pos)) AS gap_s
 FROM mot_timer_inst
 UNION ALL
-SELECT i.case_id, i.instance_pos, i.activity, '(customer action)',
-    epoch(i.ts) - epoch(arg_max(j.end_ts, j.instance_pos))
-FROM mot_timer_inst i
-JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos < i.instance_pos AND j.customer_action
-GROUP BY i.case_id, i.instance_pos, i.activity, i.ts
+-- the latest earlier customer action with an end (as arg_max, which skips NULLs): its position by a
+-- running max, then its end by an equi-join (last_value IGNORE NULLS over the same frame rescans it)
+SELECT i.case_id, i.instance_pos, i.activity, '(customer action)', epoch(i.ts) - epoch(j.end_ts)
+FROM (
+    SELECT case_id, instance_pos, activity, ts,
+        max(CASE WHEN customer_action AND end_ts IS NOT NULL THEN instance_pos END) OVER earlier AS action_pos,
+        count(*) FILTER (WHERE customer_action) OVER earlier AS n_actions_before
+    FROM mot_timer_inst
+    WINDOW earlier AS (PARTITION BY case_id ORDER BY instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+) i
+LEFT JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos = i.action_pos
+WHERE i.n_actions_before > 0
 UNION ALL
+-- the $t_lookback instances before each: an equi-join on (case, position - distance), linear in the
+-- case length (the distance computed in a subquery: in the join condition, DuckDB joined on the case only)
 SELECT i.case_id, i.instance_pos, i.activity, j.activity,
     epoch(i.ts) - epoch(arg_max(j.end_ts, j.instance_pos))
-FROM mot_timer_inst i
-JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos < i.instance_pos
-    AND j.instance_pos >= i.instance_pos - $t_lookback
+FROM (
+    SELECT t.*, t.instance_pos - CAST(k.back AS INTEGER) AS back_pos
+    FROM mot_timer_inst t
+    CROSS JOIN range(1, $t_lookback + 1) AS k(back)
+) i
+JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos = i.back_pos
 GROUP BY i.case_id, i.instance_pos, i.activity, i.ts, j.activity;
 
 CREATE OR REPLACE TEMP TABLE mot_timer_offsets AS

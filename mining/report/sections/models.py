@@ -31,11 +31,40 @@ def models_section(ctx: Context) -> Section:
                 ],
             )
         )
+    figures = [figure]
+    skips = budget_figure(ctx)
+    if skips is not None:
+        figures.append(skips)
     return Section(
         "models",
         "Model quality",
         "Fitness: how much of the behaviour in the log the model can replay (1 = all). Precision: how little behaviour the "
         "model allows that the log never shows (1 = none). Both by token-based replay (pm4py). imf is the Inductive Miner "
         "infrequent (the as-is BPMN is drawn from it), heuristics the Heuristics Miner.",
-        [figure],
+        figures,
     )
+
+
+def budget_figure(ctx: Context) -> Figure | None:
+    """What the steps skipped or cut short for a memory or time budget, and why; None when nothing was."""
+    skips = ctx.get("budget_skips")
+    if not skips.rows:  # nothing skipped (or a warehouse from before migration 014): no notice
+        return None
+    figure = Figure("budget-skips", "Skipped for a memory or time budget")
+    use_result(figure, skips)
+    figure.tables.append(
+        table(
+            "budget_skips",
+            skips.rows,
+            [
+                Column("step", "step"),
+                Column("work", "skipped"),
+                Column("reason", "reason"),
+                Column("estimate", "size estimate"),
+                Column("budget", "budget"),
+            ],
+            note="The rest of the run completed. A skipped figure is left empty, never guessed; "
+            "raise the budget in the config section `budgets` to compute it (docs/reliability.md).",
+        )
+    )
+    return figure

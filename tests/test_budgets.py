@@ -1,0 +1,141 @@
+"""Memory and time budgets (issue 17, defect 1): a long trace is mined within its budgets, and what a
+step skipped for a budget is recorded, with the reason and the budget, and shown in the report.
+
+Every log here is generated in the test. No timing is asserted: a time budget is tested by work
+that cannot finish within it, and the memory budget of ``make bench`` is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mining import pipeline
+from mining.config.budgets import Budgets
+from mining.discovery import variants
+from mining.discovery.bounded import BudgetExceeded, prefix_events, run_bounded
+from mining.discovery.store import discover
+from mining.warehouse import connect
+
+ACTIVITIES = [f"Step {c}" for c in "ABCDEFGHIJKLMNOPQR"]
+
+
+def long_trace_csv(path: Path, n_events: int, seed: int = 7) -> Path:
+    """One case of ``n_events``: activities cycling, one in four drawn at random; increasing times."""
+    rng = random.Random(seed)
+    ts = datetime(2024, 1, 1)
+    lines = ["case_id,activity,timestamp,resource"]
+    for i in range(n_events):
+        activity = ACTIVITIES[i % len(ACTIVITIES)] if rng.random() < 0.75 else rng.choice(ACTIVITIES)
+        ts += timedelta(seconds=rng.randint(1, 600))
+        lines.append(f"c1,{activity},{ts.isoformat()},r{rng.randint(1, 4)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def small_log_csv(path: Path) -> Path:
+    """Forty short cases over five activities: a log every default budget fits."""
+    rng = random.Random(3)
+    lines = ["case_id,activity,timestamp,resource"]
+    for case in range(40):
+        ts = datetime(2024, 1, 1) + timedelta(days=case)
+        for activity in ["register", "check", *(["fix", "check"] * rng.randint(0, 2)), "decide", "notify"]:
+            ts += timedelta(minutes=rng.randint(5, 300))
+            lines.append(f"c{case},{activity},{ts.isoformat()},r{rng.randint(1, 3)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def skips(out: Path) -> list[tuple]:
+    con = duckdb.connect(str(pipeline.warehouse_path(out)), read_only=True)
+    try:
+        return con.execute("SELECT step, work, reason, estimate, budget FROM budget_skips ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_long_trace_completes_with_precision_skipped_and_said(tmp_path):
+    # 6,000 events in one case: ETConformance precision would hold 18 million prefix events (on
+    # 200,000 it took the process to 24 GB), and the timers' self-join paired every two instances.
+    log = long_trace_csv(tmp_path / "long.csv", 6000)
+    config = pipeline.config_for_log(log)
+    summary = pipeline.run(config, tmp_path / "out")
+
+    estimate = f"{6000 * 6001 // 2:,} prefix events"
+    budget = "5,000,000 prefix events (budgets.precision_max_prefix_events)"
+    assert skips(tmp_path / "out") == [
+        ("discover", "heuristics precision", "estimate over budget", estimate, budget),
+        ("discover", "imf precision", "estimate over budget", estimate, budget),
+    ]
+    figures = summary.processes["long"]
+    assert [(m["algorithm"], m["precision"]) for m in figures["models"]] == [("imf", None), ("heuristics", None)]
+    assert all(m["fitness"] is not None for m in figures["models"])
+    assert [s["work"] for s in figures["budget_skips"]] == ["heuristics precision", "imf precision"]
+    # the rest of the run completed: every analysis wrote its outputs, the report says what was skipped
+    for name in ("report.html", "moments.csv", "waste.csv", "effort.csv", "as-is.bpmn", "models/long/imf.pnml"):
+        assert (tmp_path / "out" / name).is_file(), name
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'id="budget-skips"' in html
+    assert "imf precision" in html and "estimate over budget" in html and "5,000,000 prefix events" in html
+    assert "Skipped to stay within the memory and time budgets" in html
+
+
+def test_a_normal_log_skips_nothing(tmp_path):
+    log = small_log_csv(tmp_path / "small.csv")
+    summary = pipeline.run(pipeline.config_for_log(log), tmp_path / "out")
+
+    assert skips(tmp_path / "out") == []
+    assert summary.processes["small"]["budget_skips"] == []
+    assert all(m["precision"] is not None for m in summary.processes["small"]["models"])
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'id="budget-skips"' not in html and "Skipped to stay within" not in html
+
+
+def test_precision_past_its_memory_budget_is_cut_short_and_recorded(tmp_path):
+    # With the up-front estimate off, the memory budget stops precision on a 12,000-event trace.
+    log = long_trace_csv(tmp_path / "long.csv", 12000)
+    config = pipeline.config_for_log(log)
+    for source in config.sources:
+        pipeline.ingest_source(tmp_path / "w.duckdb", config, source)
+    pipeline.PROCESS_STEPS[0][1](tmp_path / "w.duckdb", config, "long", tmp_path)  # prepare
+    budgets = Budgets(memory_mb=300, precision_max_prefix_events=0)
+    with connect(tmp_path / "w.duckdb") as con:
+        models = discover(con, "long", config.discovery.model_copy(update={"algorithms": ["imf"]}), budgets)
+        rows = con.execute("SELECT step, work, reason, estimate, budget FROM budget_skips").fetchall()
+        stored = con.execute("SELECT algorithm, fitness, precision FROM model_runs").fetchall()
+    assert rows == [("discover", "imf precision", "memory budget exceeded", None, "300 MB")]
+    assert [m.algorithm for m in models] == ["imf"]
+    assert stored[0][0] == "imf" and stored[0][1] is not None and stored[0][2] is None
+
+
+def test_run_bounded_returns_results_and_raises_the_work_s_errors():
+    assert run_bounded(lambda: sum(range(1000)), memory_mb=200, seconds=60) == 499500
+    with pytest.raises(ValueError, match="bad input"):
+        run_bounded(lambda: int("bad input"), memory_mb=200, seconds=60)
+
+
+def test_run_bounded_stops_work_over_its_memory_budget():
+    with pytest.raises(BudgetExceeded) as caught:
+        run_bounded(lambda: len(bytearray(800 * 1024 * 1024)), memory_mb=100, seconds=60)
+    assert (caught.value.reason, caught.value.budget) == ("memory budget exceeded", "100 MB")
+
+
+def test_run_bounded_stops_work_over_its_time_budget():
+    with pytest.raises(BudgetExceeded) as caught:
+        run_bounded(lambda: time.sleep(120), memory_mb=100, seconds=1)
+    assert (caught.value.reason, caught.value.budget) == ("time budget exceeded", "1 s")
+
+
+def test_the_precision_estimate_counts_every_prefix_of_every_variant(tmp_path):
+    log = long_trace_csv(tmp_path / "long.csv", 300)
+    config = pipeline.config_for_log(log)
+    for source in config.sources:
+        pipeline.ingest_source(tmp_path / "w.duckdb", config, source)
+    pipeline.PROCESS_STEPS[0][1](tmp_path / "w.duckdb", config, "long", tmp_path)
+    with connect(tmp_path / "w.duckdb") as con:
+        assert prefix_events(variants(con, "long")) == 300 * 301 // 2

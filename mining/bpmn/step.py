@@ -148,7 +148,25 @@ def check_remove(step: str, warehouse: str | Path, config, process: str) -> None
 
 def bpmn_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
     """Pipeline step: build the as-is and to-be BPMN of ``process`` into ``bpmn_documents``; return
-    their figures and the files mining.exports writes them to."""
+    their figures and the files mining.exports writes them to.
+
+    When the discover step left the IMf model out for a budget, nothing is drawn: the step records
+    that in ``budget_skips`` (the report and the CLI say it) instead of failing the run.
+    """
+    with connect(warehouse) as con:
+        con.execute("DELETE FROM budget_skips WHERE process = $p AND step = 'bpmn'", {"p": process}).fetchall()
+        cut_short = imf_cut_short(con, process)
+        if cut_short:
+            con.execute("DELETE FROM bpmn_documents WHERE process = $p", {"p": process}).fetchall()
+            con.execute(
+                "INSERT INTO budget_skips VALUES ($p, 'bpmn', 'as-is and to-be BPMN', $reason, NULL, $budget)",
+                {
+                    "p": process,
+                    "reason": f"not drawn: the IMf discovery it draws was skipped ({cut_short[0]})",
+                    "budget": cut_short[1],
+                },
+            ).fetchall()
+            return {"bpmn": {"skipped": f"no BPMN: the IMf discovery was skipped ({cut_short[0]}, {cut_short[1]})"}}
     exported = build(warehouse, config, process)
     with connect(warehouse) as con:
         con.execute("DELETE FROM bpmn_documents WHERE process = $p", {"p": process}).fetchall()
@@ -159,3 +177,11 @@ def bpmn_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:
     folder = outputs.bpmn_folder(config.processes, process, out_dir)
     files = {"as_is_file": str(folder / outputs.AS_IS_FILE), "to_be_file": str(folder / outputs.TO_BE_FILE)}
     return {"bpmn": files | exported.summary}
+
+
+def imf_cut_short(con, process: str) -> tuple[str, str] | None:
+    """(reason, budget) when the discover step skipped the IMf discovery of ``process`` for a budget."""
+    return con.execute(
+        "SELECT reason, budget FROM budget_skips WHERE process = $p AND step = 'discover' AND work = 'imf discovery'",
+        {"p": process},
+    ).fetchone()

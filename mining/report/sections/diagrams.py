@@ -19,8 +19,8 @@ def bpmn_section(ctx: Context) -> Section:
         figure = Figure(f"bpmn-{side}", title)
         rel = _relative(folder / name, ctx.out_dir)
         figure.notes.append(f"File: {rel} (open it in Camunda Modeler or bpmn.io to edit).")
-        if not stored.ok:
-            figure.missing.append(f"{rel} is not there: the bpmn step has not run for this process")
+        if not stored.ok or not stored.rows:
+            figure.missing.append(f"{rel} is not there: {_why_not_drawn(ctx)}")
         else:
             xml = bytes(stored.rows[0]["as_is" if side == "as-is" else "to_be"])
             figure.bpmn = {"side": side, "file": rel, "xml": xml.decode("utf-8"), "static_svg": None}
@@ -64,3 +64,12 @@ def _relative(path: Path, base: Path) -> str:
         return str(path.relative_to(base))
     except ValueError:
         return str(path)
+
+
+def _why_not_drawn(ctx: Context) -> str:
+    """Why the process has no BPMN: a budget the bpmn step met (budget_skips), or the step did not run."""
+    skips = ctx.reader.fetch("budget_skips", ctx.process)
+    for row in skips.rows if skips.ok else []:
+        if row["step"] == "bpmn":
+            return f"{row['reason']}; see 'Skipped for a memory or time budget' under model quality"
+    return "the bpmn step has not run for this process"

@@ -12,6 +12,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -278,3 +279,24 @@ def test_duckdb_out_of_memory_in_a_step_is_one_line_naming_the_step_and_both_key
     monkeypatch.setenv("MOT_DUCKDB_MEMORY_LIMIT", "20MiB")
     with pytest.raises(pipeline.StepOutOfMemory, match=r"MOT_DUCKDB_MEMORY_LIMIT=20MiB \(it overrides budgets"):
         pipeline.run_process_steps(warehouse, config, "log", tmp_path / "out3")
+
+
+def test_the_watchdog_interrupts_the_connections_of_the_thread_it_watches():
+    # A step beside the others (discover) runs on a worker thread: its watchdog targets that thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mining.warehouse import Watchdog
+
+    def beside() -> str:
+        watch = Watchdog(0.5, threading.get_ident()).start()
+        try:
+            with connect() as con:
+                con.execute("SELECT count(*) FROM range(100000000000) a").fetchall()
+            return "finished"
+        except duckdb.InterruptException:
+            return "interrupted"
+        finally:
+            watch.stop()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(beside).result(timeout=120) == "interrupted"

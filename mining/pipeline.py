@@ -7,16 +7,20 @@ steps as separate tasks. ``run`` chains them for one command-line run.
 from __future__ import annotations
 
 import re
+import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import duckdb
 
 from mining import exports
 from mining.bpmn.step import check_remove
 from mining.config import ProjectConfig, Source, load_config
+from mining.config.budgets import Budgets
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
 from mining.registry import BESIDE, PROCESS_STEPS, StepFunction
@@ -24,7 +28,7 @@ from mining.sample_system.demo import DEMO_DATABASE, demo_project
 from mining.sample_system.generator import generate
 from mining.sources import extract
 from mining.sources.files import kind_from_path
-from mining.warehouse import connect, runs, scalar
+from mining.warehouse import Watchdog, connect, memory_limit_default, memory_limit_source, runs, scalar
 from mining.warehouse.load import LoadResult, load_batch
 
 Progress = Callable[[str], None]
@@ -39,6 +43,64 @@ class RunSummary:
     processes: dict[str, dict] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+class StepBudgetExceeded(ValueError):
+    """A step ran past ``budgets.step_seconds`` and was stopped: the run fails (a ValueError, so
+    the command line reports it as one line)."""
+
+
+class StepOutOfMemory(ValueError):
+    """DuckDB ran out of memory in a step: the run fails, naming the step and the memory keys."""
+
+
+@contextmanager
+def step_budget(step: str, process: str, budgets: Budgets) -> Iterator[None]:
+    """Run the block (one step of one process, on this thread) within ``budgets.step_seconds``
+    and turn a DuckDB out-of-memory into ``StepOutOfMemory``.
+
+    Past the time budget a watchdog interrupts the SQL of the connections this thread opened (and
+    keeps interrupting the next statements) and the step fails with ``StepBudgetExceeded``. The run
+    fails rather than skipping the step: the later steps read the step's tables, and a half-run
+    step must not leave stale tables shown as current. pm4py work runs in children with its own
+    budgets (``budgets.seconds``); the watchdog stops the step at its next statement after it.
+    """
+    watch = Watchdog(budgets.step_seconds, threading.get_ident()).start() if budgets.step_seconds else None
+    try:
+        yield
+    except Exception as exc:
+        if watch is not None and watch.fired:
+            raise _overrun(step, process, budgets) from exc
+        if (oom := _out_of_memory(exc)) is not None:
+            first = (str(oom).splitlines() or [type(oom).__name__])[0]
+            raise StepOutOfMemory(
+                f"step {step!r} of process {process!r} ran out of memory in DuckDB (limit: {memory_limit_source()}); "
+                f"the run stopped, the previous outputs are as they were. Raise the limit and run again. DuckDB: {first}"
+            ) from exc
+        raise
+    finally:
+        if watch is not None:
+            watch.stop()
+    if watch is not None and watch.fired:  # it finished past its budget, nothing left to interrupt
+        raise _overrun(step, process, budgets)
+
+
+def _out_of_memory(exc: BaseException | None) -> BaseException | None:
+    """DuckDB's out-of-memory error when it is ``exc`` or what ``exc`` was raised from."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _overrun(step: str, process: str, budgets: Budgets) -> StepBudgetExceeded:
+    return StepBudgetExceeded(
+        f"step {step!r} of process {process!r} went past its time budget of {budgets.step_seconds} s "
+        "(config key budgets.step_seconds); the run stopped, the previous outputs are as they were"
+    )
 
 
 # --- steps ---------------------------------------------------------------------------------------
@@ -84,11 +146,15 @@ def run_process_steps(
 
     def timed(name: str, step: StepFunction) -> dict:
         started = time.monotonic()
-        figures = step(warehouse, config, process, out_dir)
+        with step_budget(name, process, config.budgets):  # on the thread that runs the step
+            figures = step(warehouse, config, process, out_dir)
         seconds[name] = time.monotonic() - started
         return figures
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mot-beside") as pool:
+    with (
+        memory_limit_default(config.budgets.sql_memory_mb),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mot-beside") as pool,
+    ):
         running: dict[str, Future] = {}
         for name, step in wanted:
             for other in [o for o in running if BESIDE[o] == name]:
@@ -125,7 +191,7 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
     summary = RunSummary(out_dir=out_dir)
     try:
         # One writer at a time: a second run (or an Airflow task) on this warehouse waits here.
-        with run_lock(warehouse, say=say):
+        with run_lock(warehouse, say=say), memory_limit_default(config.budgets.sql_memory_mb):
             fresh = not warehouse.exists()
             exports.recover(out_dir)  # an export killed half-way is finished first (or dropped)
             run_id = runs.start(warehouse, "mot run", config.processes)
@@ -149,7 +215,8 @@ def _run_steps(config: ProjectConfig, out_dir: Path, warehouse: Path, summary: R
     for source in config.sources:
         say(f"ingest {source.name}")
         started = time.monotonic()
-        summary.loads.extend(ingest_source(warehouse, config, source))
+        with step_budget("ingest", source.process, config.budgets.model_copy(update={"step_seconds": 0})):
+            summary.loads.extend(ingest_source(warehouse, config, source))
         summary.timings[f"ingest:{source.name}"] = time.monotonic() - started
     # Stop here, with the counts, rather than in the middle of a mining step.
     for process in config.processes:

@@ -7,7 +7,12 @@ that cannot finish within it, and the memory budget of ``make bench`` is a measu
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import subprocess
+import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,3 +144,159 @@ def test_the_precision_estimate_counts_every_prefix_of_every_variant(tmp_path):
     pipeline.PROCESS_STEPS[0][1](tmp_path / "w.duckdb", config, "long", tmp_path)
     with connect(tmp_path / "w.duckdb") as con:
         assert prefix_events(variants(con, "long")) == 300 * 301 // 2
+
+
+# --- the budgets of a step: its wall time (budgets.step_seconds) and its SQL's memory (budgets.sql_memory_mb)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def many_cases_csv(path: Path, n_cases: int, seed: int = 1) -> Path:
+    """``n_cases`` cases of 5 to 25 events over 15 activities and 20 resources: a log whose SQL
+    steps take seconds (prepare about 5 s for 40,000 cases on a 2-core machine)."""
+    rng = random.Random(seed)
+    activities = [f"A{i}" for i in range(15)]
+    lines = ["case_id,activity,timestamp,resource"]
+    for case in range(n_cases):
+        ts = datetime(2024, 1, 1) + timedelta(minutes=case)
+        for _ in range(rng.randint(5, 25)):
+            ts += timedelta(minutes=rng.randint(1, 500))
+            lines.append(f"c{case},{rng.choice(activities)},{ts.isoformat()},r{rng.randint(1, 20)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def audit(out: Path) -> list[tuple]:
+    con = duckdb.connect(str(pipeline.warehouse_path(out)), read_only=True)
+    try:
+        return con.execute("SELECT status, error FROM run_audit ORDER BY run_id").fetchall()
+    finally:
+        con.close()
+
+
+def with_budgets(config, **budgets):
+    return config.model_copy(update={"budgets": config.budgets.model_copy(update=budgets)})
+
+
+def test_a_step_past_its_time_budget_stops_the_run_with_one_line_and_keeps_the_previous_outputs(tmp_path):
+    out = tmp_path / "out"
+    # A previous good run of the process 'log' on a small log.
+    (tmp_path / "small").mkdir()
+    small = small_log_csv(tmp_path / "small" / "log.csv")
+    before = pipeline.run(pipeline.config_for_log(small), out)
+    outputs = {p: p.read_bytes() for p in before.files}
+    assert outputs
+    # The same process from a log whose SQL steps take seconds, with a step budget of 1 s.
+    big = many_cases_csv(tmp_path / "big" / "log.csv", 40_000)
+    config_file = tmp_path / "budgets.yaml"
+    config_file.write_text("budgets:\n  step_seconds: 1\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "mining.cli", "run", str(big), "--config", str(config_file), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr[-3000:]
+    overrun = re.fullmatch(
+        r"error: step '(\w+)' of process 'log' went past its time budget of 1 s \(config key "
+        r"budgets.step_seconds\); the run stopped, the previous outputs are as they were",
+        errors[0],
+    )
+    assert overrun, errors[0]
+    assert overrun.group(1) in {name for name, _ in pipeline.PROCESS_STEPS}
+    # The failed run is recorded, and the previous outputs are as they were.
+    rows = audit(out)
+    assert [status for status, _ in rows] == ["succeeded", "failed"]
+    assert "budgets.step_seconds" in rows[1][1] and overrun.group(1) in rows[1][1]
+    assert {p: p.read_bytes() for p in before.files} == outputs
+
+
+def test_a_step_over_its_time_budget_in_process_raises_a_value_error(tmp_path):
+    big = many_cases_csv(tmp_path / "log.csv", 40_000)
+    config = with_budgets(pipeline.config_for_log(big), step_seconds=1)
+    with pytest.raises(pipeline.StepBudgetExceeded, match=r"budgets\.step_seconds") as caught:
+        pipeline.run(config, tmp_path / "out")
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value.__cause__, duckdb.InterruptException)
+
+
+def memory_limits_seen(config, out: Path) -> list[str]:
+    """The memory limit of a connection opened with the pipeline's settings, at each step of a run."""
+    seen = []
+
+    def probe(_message: str) -> None:
+        with connect() as con:
+            seen.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    pipeline.run(config, out, progress=probe)
+    return seen
+
+
+def test_the_sql_memory_budget_is_the_pipeline_s_duckdb_memory_limit(tmp_path, monkeypatch):
+    monkeypatch.delenv("MOT_DUCKDB_MEMORY_LIMIT", raising=False)
+    config = with_budgets(pipeline.config_for_log(small_log_csv(tmp_path / "small.csv")), sql_memory_mb=512)
+    seen = memory_limits_seen(config, tmp_path / "out")
+    assert seen and set(seen) == {"512.0 MiB"}
+    # outside a run, DuckDB's default again
+    with connect() as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] != "512.0 MiB"
+    # the default budget applies too
+    default = pipeline.config_for_log(tmp_path / "small.csv")
+    assert set(memory_limits_seen(default, tmp_path / "out2")) == {"4.0 GiB"}
+    # the machine setting wins over the config key
+    monkeypatch.setenv("MOT_DUCKDB_MEMORY_LIMIT", "300MiB")
+    assert set(memory_limits_seen(config, tmp_path / "out3")) == {"300.0 MiB"}
+
+
+def test_duckdb_out_of_memory_in_a_step_is_one_line_naming_the_step_and_both_keys(tmp_path, monkeypatch):
+    # 20 MiB is below what DuckDB needs for the first step of a 2,000-case log: it runs out of memory.
+    monkeypatch.delenv("MOT_DUCKDB_MEMORY_LIMIT", raising=False)
+    log = many_cases_csv(tmp_path / "log.csv", 2_000)
+    config = pipeline.config_for_log(log)
+    warehouse = tmp_path / "w.duckdb"
+    for source in config.sources:  # loaded within DuckDB's default
+        pipeline.ingest_source(warehouse, config, source)
+    with pytest.raises(pipeline.StepOutOfMemory) as caught:
+        pipeline.run_process_steps(warehouse, with_budgets(config, sql_memory_mb=20), "log", tmp_path / "out1")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("step 'prepare' of process 'log' ran out of memory in DuckDB"), message
+    assert "budgets.sql_memory_mb=20" in message and "MOT_DUCKDB_MEMORY_LIMIT" in message
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value.__cause__, duckdb.OutOfMemoryException)
+
+    # A whole run: the same line (the load may be the step that runs out), and a failed run_audit row.
+    with pytest.raises(pipeline.StepOutOfMemory, match=r"^step '\w+' of process 'log' ran out of memory"):
+        pipeline.run(with_budgets(config, sql_memory_mb=20), tmp_path / "out2")
+    assert audit(tmp_path / "out2")[-1][0] == "failed"
+
+    # The machine setting wins, and the line says so.
+    monkeypatch.setenv("MOT_DUCKDB_MEMORY_LIMIT", "20MiB")
+    with pytest.raises(pipeline.StepOutOfMemory, match=r"MOT_DUCKDB_MEMORY_LIMIT=20MiB \(it overrides budgets"):
+        pipeline.run_process_steps(warehouse, config, "log", tmp_path / "out3")
+
+
+def test_the_watchdog_interrupts_the_connections_of_the_thread_it_watches():
+    # A step beside the others (discover) runs on a worker thread: its watchdog targets that thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mining.warehouse import Watchdog
+
+    def beside() -> str:
+        watch = Watchdog(0.5, threading.get_ident()).start()
+        try:
+            with connect() as con:
+                con.execute("SELECT count(*) FROM range(100000000000) a").fetchall()
+            return "finished"
+        except duckdb.InterruptException:
+            return "interrupted"
+        finally:
+            watch.stop()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(beside).result(timeout=120) == "interrupted"

@@ -5,6 +5,8 @@ pm4py's discovery and conformance run in pure Python on objects that grow with t
 process that may grow by at most ``memory_mb`` and run for at most ``seconds``; work whose size
 estimate is already beyond its budget is skipped up front. A skipped or cut-short piece is recorded
 in ``budget_skips`` with the reason and the budget, shown in the report, and the run goes on.
+Each step of each process has a wall-time budget (``step_seconds``) and its SQL a memory limit
+(``sql_memory_mb``); past either the run fails with one line naming the step and the key.
 The defaults fit a machine of 2 cores and a few GB (docs/reliability.md, "Memory and time budgets").
 """
 
@@ -26,3 +28,9 @@ class Budgets(Strict):
     # ETConformance precision holds every prefix of every variant: about the sum over the variants
     # of length^2 / 2 events. Above this estimate it is skipped before it starts.
     precision_max_prefix_events: int = Field(5_000_000, ge=0)
+    # Wall time of one step of one process (its SQL and its pieces of pm4py work), in seconds. Past
+    # it the step's SQL is interrupted and the run fails: the later steps read the step's tables.
+    step_seconds: int = Field(3600, ge=0)
+    # DuckDB's memory limit for the pipeline's connections, in MB (MiB), when the machine setting
+    # MOT_DUCKDB_MEMORY_LIMIT is not set (it wins); 0 leaves DuckDB's default (80 % of the memory).
+    sql_memory_mb: int = Field(4096, ge=0)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
@@ -63,9 +67,40 @@ def engine_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {setting: str(value) for setting, value in found.items() if value is not None}
 
 
+# The memory limit of the pipeline's connections when MOT_DUCKDB_MEMORY_LIMIT is not set (config key
+# budgets.sql_memory_mb, set by the pipeline for the length of a run); None: DuckDB's default.
+_default_memory_mb: int | None = None
+
+
+@contextmanager
+def memory_limit_default(mb: int) -> Iterator[None]:
+    """Within the block, connections opened without ``MOT_DUCKDB_MEMORY_LIMIT`` get DuckDB's
+    memory limit ``mb`` MiB (0: DuckDB's default). The machine setting wins when it is set."""
+    global _default_memory_mb
+    before, _default_memory_mb = _default_memory_mb, (mb or None)
+    try:
+        yield
+    finally:
+        _default_memory_mb = before
+
+
+def memory_limit_source() -> str:
+    """Where the memory limit of a connection opened now comes from, for error messages."""
+    machine = engine_settings().get("memory_limit")
+    if machine is not None:
+        return f"MOT_DUCKDB_MEMORY_LIMIT={machine} (it overrides budgets.sql_memory_mb)"
+    if _default_memory_mb is not None:
+        return f"budgets.sql_memory_mb={_default_memory_mb} (MOT_DUCKDB_MEMORY_LIMIT, when set, overrides it)"
+    return "DuckDB's default (budgets.sql_memory_mb=0 and MOT_DUCKDB_MEMORY_LIMIT unset)"
+
+
 def apply_engine_settings(con: duckdb.DuckDBPyConnection) -> None:
-    """Apply the environment's DuckDB settings (``engine_settings``) to ``con``'s database."""
-    for setting, value in engine_settings().items():
+    """Apply the environment's DuckDB settings (``engine_settings``) to ``con``'s database, and the
+    run's default memory limit (``memory_limit_default``) when the environment sets none."""
+    found = engine_settings()
+    if "memory_limit" not in found and _default_memory_mb is not None:
+        found["memory_limit"] = f"{_default_memory_mb}MiB"
+    for setting, value in found.items():
         # Validated by engine_settings; SET takes no prepared parameters.
         con.execute(f"SET {setting} = '{value}'").fetchall()
 
@@ -135,11 +170,66 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
         if message is None:
             raise
         raise WarehouseHeld(message) from exc
+    _opened_by_thread(con)
     con.execute("SET TimeZone = 'UTC'")
     apply_engine_settings(con)
     if not read_only:
         migrate(con)
     return con
+
+
+# The connections each thread opened with ``connect`` (weakly held: closed and dropped connections
+# go), so that a step's watchdog can interrupt the SQL of the thread that runs the step.
+_opened: dict[int, weakref.WeakSet] = {}
+_opened_guard = threading.Lock()
+
+
+def _opened_by_thread(con: duckdb.DuckDBPyConnection) -> None:
+    with _opened_guard:
+        _opened.setdefault(threading.get_ident(), weakref.WeakSet()).add(con)
+
+
+def interrupt_connections(thread_id: int) -> int:
+    """Interrupt the running statement of every open connection thread ``thread_id`` opened with
+    ``connect``; return how many were open. The statement raises ``duckdb.InterruptException``; an
+    idle connection is not affected."""
+    with _opened_guard:
+        found = list(_opened.get(thread_id, ()))
+    count = 0
+    for con in found:
+        with suppress(duckdb.ConnectionException):  # closed meanwhile
+            con.interrupt()
+            count += 1
+    return count
+
+
+class Watchdog:
+    """Interrupt thread ``thread_id``'s connections once ``seconds`` have passed, and again every
+    ``every`` seconds until ``stop``: between two statements there is nothing to interrupt, so the
+    next statement is stopped instead. ``fired`` says whether the time ran out."""
+
+    def __init__(self, seconds: float, thread_id: int, every: float = 0.2) -> None:
+        self.seconds, self.thread_id, self.every = seconds, thread_id, every
+        self.fired = False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="mot-watchdog", daemon=True)
+
+    def start(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        if self._stopped.wait(self.seconds):
+            return
+        self.fired = True
+        while True:
+            interrupt_connections(self.thread_id)
+            if self._stopped.wait(self.every):
+                return
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):

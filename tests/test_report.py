@@ -390,3 +390,42 @@ def test_charts_render_to_the_same_svg_every_time():
     assert first.svg == second.svg  # Vega's gradient counter would differ between the two calls
     assert 'id="waste-1"' in first.svg and "url(#waste-1)" in first.svg
     assert first.svg.count(">n/a<") == 4  # the unmeasured component of each step
+
+
+def test_report_under_an_address_space_limit_leaves_charts_out_and_says_why(tmp_path):
+    """Under ``ulimit -v`` the chart engine (V8 in vl-convert) aborted the whole run at the report."""
+    import random
+    import subprocess
+    import sys
+    from datetime import datetime, timedelta
+
+    rng = random.Random(2)
+    lines = ["case_id,activity,timestamp"]
+    for case in range(40):
+        ts = datetime(2024, 1, 1) + timedelta(days=case)
+        for activity in ["open", "check", *(["fix", "check"] * rng.randint(0, 2)), "close"]:
+            ts += timedelta(minutes=rng.randint(1, 90))
+            lines.append(f"c{case},{activity},{ts.isoformat()}")
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    limit = str(8 * 10**9)  # 8 GB of address space: ample for the run, far below what V8 reserves
+    done = subprocess.run(
+        [
+            "prlimit",
+            f"--as={limit}",
+            "--",
+            sys.executable,
+            "-m",
+            "mining.cli",
+            "run",
+            str(log),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Chart not drawn: the process runs under an address-space limit" in report

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import resource
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +19,10 @@ import altair as alt
 import vl_convert as vlc
 
 WIDTH = 640
+# The JavaScript engine inside vl-convert (V8) reserves 64-80 GB of address space for its heap cage
+# when it starts, and under a lower address-space limit (``ulimit -v``, RLIMIT_AS) it aborts the
+# whole process: no exception to catch. Below this limit the charts are left out, and said so.
+ENGINE_ADDRESS_SPACE = 96 * 2**30
 CHART_FONT = "Helvetica, Arial, 'Liberation Sans', 'Nimbus Sans', sans-serif"
 OUTCOME_COLOURS = {
     "success": "#15803D",
@@ -61,6 +66,8 @@ def render(chart: alt.TopLevelMixin, key: str, description: str) -> Chart:
     """Render ``chart`` to SVG; element ids get the prefix ``key`` so charts can share a page."""
     # vl-convert compiles the spec and fails on an invalid one, so Altair's slow jsonschema check is skipped.
     spec = chart.to_dict(validate=False)
+    if not engine_can_start():
+        return Chart(svg="", spec=spec, description=f"{description} {NOT_DRAWN}")
     svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())
     # Vega numbers gradients and clip paths with a counter that lives as long as the JavaScript
     # engine (gradient_0, then gradient_1 on the next call): renumber them by order of appearance.
@@ -72,6 +79,18 @@ def render(chart: alt.TopLevelMixin, key: str, description: str) -> Chart:
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{ids.get(m.group(1), m.group(1))}"', svg)
     svg = svg.replace('class="marks"', f'class="marks chart" role="img" aria-label="{_attr(description)}"', 1)
     return Chart(svg=svg, spec=spec, description=description)
+
+
+NOT_DRAWN = (
+    "(Chart not drawn: the process runs under an address-space limit (ulimit -v) below "
+    f"{ENGINE_ADDRESS_SPACE // 2**30} GB, which the chart engine needs to start; the figures are in the tables.)"
+)
+
+
+def engine_can_start() -> bool:
+    """Whether vl-convert's engine can start under this process's address-space limit (see ENGINE_ADDRESS_SPACE)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    return soft == resource.RLIM_INFINITY or soft >= ENGINE_ADDRESS_SPACE
 
 
 def _attr(text: str) -> str:

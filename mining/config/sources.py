@@ -34,11 +34,39 @@ class Mapping(Strict):
     name: Name
     sql: str = Field(min_length=1)
     incremental_column: str | None = None
+    # Change semantics (docs/airflow.md, "Change semantics"). ``key``: the result columns that
+    # identify an event (default: case, activity and timestamp). ``deleted_column``: a column whose
+    # true value marks a soft-deleted row. ``reconcile: full``: a full read of the mapping is the
+    # truth, its events missing from it are removed. ``lookback``: how far behind the watermark an
+    # incremental read starts ('2 days', '6 hours'; a number for a numeric column).
+    key: list[str] | None = Field(default=None, min_length=1)
+    deleted_column: str | None = None
+    reconcile: Literal["full"] | None = None
+    lookback: str | int | float | None = None
 
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
         return identifier(value)
+
+    @field_validator("lookback")
+    @classmethod
+    def _check_lookback(cls, value: str | int | float | None) -> str | int | float | None:
+        if value is None or isinstance(value, int | float) and value >= 0:
+            return value
+        if isinstance(value, str) and LOOKBACK.fullmatch(value.strip()):
+            return value.strip()
+        raise ValueError(f"lookback {value!r}: write a duration such as '2 days' or '6 hours', or a number >= 0")
+
+    @model_validator(mode="after")
+    def _lookback_needs_watermark(self) -> Mapping:
+        if self.lookback is not None and not self.incremental_column:
+            raise ValueError(f"mapping {self.name!r}: lookback needs an incremental_column (it widens its read)")
+        return self
+
+
+# A look-back duration: a number and a unit ('2 days', '90 minutes').
+LOOKBACK = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(second|minute|hour|day|week)s?", re.IGNORECASE)
 
 
 SourceKind = Literal["xes", "csv", "parquet", "sqlite", "postgres", "mysql", "ocel"]

@@ -23,8 +23,9 @@ from mining.sources.files import SourceError
 from mining.sources.ocel import READERS as OCEL_SUFFIXES
 from mining.sources.ocel import read_ocel
 from mining.sources.parquet import read_parquet
-from mining.sources.sql import Bounds, run_mapping, sqlite_uri
+from mining.sources.sql import Bounds, complete_read, run_mapping, sqlite_uri
 from mining.sources.xes import read_xes
+from mining.warehouse.load import Identity, with_identity
 
 __all__ = ["Batch", "Bounds", "SourceError", "WorkItem", "extract", "extract_item", "work_items"]
 
@@ -122,10 +123,16 @@ def extract_item(
         if mapping is None:
             raise SourceError(f"source {source.name!r} has no mapping {name!r}")
         table, watermark = run_mapping(_database_uri(source, uri), source, mapping, bounds, timezone)
+        # The change semantics travel with the table (in its schema metadata, kept through the
+        # staged Parquet file) to the loader, which merges by them.
+        complete = mapping.reconcile == "full" and complete_read(mapping, bounds or Bounds())
+        table = with_identity(table, Identity(mapping.key, mapping.deleted_column, complete))
         return Batch(f"{source.name}.{name}", table, source.timestamp_format, name, watermark)
     _check_inside(source, name)
     watermark = fingerprint(name)
-    return Batch(name, read_file(source, name), source.timestamp_format, name, watermark)
+    # A file is read whole, so it is the truth for its events: a changed file's vanished rows go.
+    table = with_identity(read_file(source, name), Identity(complete=True))
+    return Batch(name, table, source.timestamp_format, name, watermark)
 
 
 def read_file(source: Source, path: str) -> pa.Table:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mining.config import Mapping, Source
+from mining.config.sources import LOOKBACK
 from mining.sources.database import SourceUnavailable, scrub
 from mining.sources.files import SourceError, plain_strings, standardize_columns
 from mining.sources.panics import quiet_rust
@@ -130,6 +131,39 @@ def render(source: Source, mapping: Mapping, bounds: Bounds, timezone: str = "UT
     return sql
 
 
+def looked_back(watermark: str | None, lookback: str | int | float | None) -> str | None:
+    """The watermark an incremental read starts from: ``lookback`` before the stored one.
+
+    Rows that arrive late or are corrected behind the watermark are read again; the merge on the
+    event key makes the re-read rows update in place instead of adding events. A duration goes with
+    a date-time watermark, a number with a numeric one; any other pairing is a config error.
+    """
+    if watermark is None or lookback is None:
+        return watermark
+    if isinstance(lookback, int | float):
+        if not (INTEGER.fullmatch(watermark) or DECIMAL.fullmatch(watermark)):
+            raise SourceError(f"lookback {lookback} is a number but the watermark {watermark!r} is not")
+        return str(Decimal(watermark) - Decimal(str(lookback)))
+    amount, unit = LOOKBACK.fullmatch(lookback).groups()
+    try:
+        moment = datetime.fromisoformat(watermark)
+    except ValueError:
+        raise SourceError(
+            f"lookback {lookback!r} is a duration but the watermark {watermark!r} is no date-time"
+        ) from None
+    earlier = moment - timedelta(**{unit.lower() + "s": float(amount)})
+    return earlier.isoformat(sep=" ")
+
+
+def complete_read(mapping: Mapping, bounds: Bounds) -> bool:
+    """Whether a read of ``mapping`` returns all its rows: no watermark filter, and no data interval
+    placed in its SQL (only such a read may remove the mapping's events it lacks)."""
+    if mapping.incremental_column and bounds.watermark is not None:
+        return False
+    places_interval = any(m.group(1) != "watermark" for m in PARAMETER.finditer(mapping.sql))
+    return not (places_interval and (bounds.interval_start or bounds.interval_end))
+
+
 def watermark_of(table: pa.Table, column: str, origin: str) -> str | None:
     """The largest value of ``column`` as text, or None for an empty result."""
     names = {name.lower(): name for name in table.column_names}
@@ -173,7 +207,9 @@ def run_mapping(
     import connectorx as cx
 
     origin = f"source {source.name!r}, mapping {mapping.name!r}"
-    sql = render(source, mapping, bounds or Bounds(), timezone)
+    bounds = bounds or Bounds()
+    read = Bounds(looked_back(bounds.watermark, mapping.lookback), bounds.interval_start, bounds.interval_end)
+    sql = render(source, mapping, read, timezone)
     try:
         table = _read(cx, uri, sql, origin)
     except _ZeroDate:

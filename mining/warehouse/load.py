@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mining.warehouse import execute, quote_ident, run_sql, scalar, sql_literal
-from mining.warehouse.sqlfiles import sql_file
+from mining.warehouse import execute, quote_ident, scalar, sql_literal
+from mining.warehouse.sqlfiles import sections, sql_file
 
 STANDARD = ("case_id", "activity", "ts", "resource", "lifecycle")
 ROW = "__row"
@@ -32,6 +32,8 @@ INTERNAL = "__"  # prefix of the internal columns above: never stored as attribu
 MAX_EPOCH_S = 253402300799
 # Schema metadata key under which a reader hands notes for load_audit.notes (a JSON list of text).
 NOTES_KEY = b"mot:notes"
+# Schema metadata key under which an extractor hands the batch's change semantics (``Identity``).
+IDENTITY_KEY = b"mot:identity"
 # A quarantined value longer than this is cut in `raw` (saying so): the quarantine is for reading
 # what went wrong, and a 10 MB field would be copied whole into it for every bad row.
 RAW_VALUE_CHARS = 2000
@@ -50,6 +52,56 @@ class LoadResult:
     rows_quarantined: int
     watermark_before: str | None = None
     watermark_after: str | None = None
+    rows_updated: int = 0  # events changed in place
+    rows_deleted: int = 0  # events removed: soft-deleted rows and, in a reconciling read, vanished ones
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How a batch's events are identified and what its rows' absence means (docs/airflow.md).
+
+    ``key``: columns that identify an event (default: case, activity, timestamp); ``deleted``: the
+    soft-delete column; ``complete``: the batch is the whole truth of its mapping (reconcile).
+    """
+
+    key: tuple[str, ...] | None = None
+    deleted: str | None = None
+    complete: bool = False
+
+
+def with_identity(table: pa.Table, identity: Identity) -> pa.Table:
+    """``table`` carrying ``identity`` in its schema metadata (kept through a staged Parquet file)."""
+    value = {"key": list(identity.key or ()), "deleted": identity.deleted, "complete": identity.complete}
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), IDENTITY_KEY: json.dumps(value)})
+
+
+def identity_of(table: pa.Table) -> Identity:
+    """The identity an extractor put on ``table``; the default one for a table without."""
+    raw = (table.schema.metadata or {}).get(IDENTITY_KEY)
+    if not raw:
+        return Identity()
+    value = json.loads(raw)
+    return Identity(tuple(value["key"]) or None, value.get("deleted"), bool(value.get("complete")))
+
+
+def column_named(table: pa.Table, name: str, what: str) -> str:
+    """The column of ``table`` called ``name`` (case-insensitive as a fallback), or a config error."""
+    if name in table.column_names:
+        return name
+    lower = {c.lower(): c for c in table.column_names}
+    if name.lower() in lower:
+        return lower[name.lower()]
+    raise ValueError(f"{what} {name!r} is not a column of the result; columns are: {', '.join(table.column_names)}")
+
+
+def key_expression(columns: tuple[str, ...] | None) -> str:
+    """SQL for the declared key: its values joined (NULL when one is missing), or NULL without a key."""
+    if not columns:
+        return "CAST(NULL AS VARCHAR)"
+    values = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR)" for c in columns)
+    missing = " OR ".join(f"{quote_ident(c)} IS NULL" for c in columns)
+    # 'key' first, so a declared key can never equal a default identity (case, activity, time).
+    return f"CASE WHEN {missing} THEN NULL ELSE concat_ws(chr(31), 'key', {values}) END"
 
 
 def with_row_numbers(table: pa.Table) -> pa.Table:
@@ -135,11 +187,12 @@ def missing_timestamp_reason(ts_type: pa.DataType) -> str:
     return "missing timestamp"
 
 
-def attributes_expression(columns: list[str]) -> str:
-    """SQL that packs the non-standard columns into one JSON object (NULL when there are none)."""
-    # Sorted by name: the JSON text is part of the event key, and a reader may hand over the same
-    # columns in a different order each time (rustxes does), which would make a reload look new.
-    extras = sorted(c for c in columns if c not in STANDARD and not c.startswith(INTERNAL))
+def attributes_expression(columns: list[str], leave_out: str | None = None) -> str:
+    """SQL that packs the non-standard columns into one JSON object (NULL when there are none);
+    ``leave_out`` is the soft-delete column, a flag about the row rather than about the event."""
+    # Sorted by name: a reload compares the JSON text to see whether the event changed, and a reader
+    # may hand over the same columns in a different order each time (rustxes does).
+    extras = sorted(c for c in columns if c not in STANDARD and not c.startswith(INTERNAL) and c != leave_out)
     if not extras:
         return "CAST(NULL AS JSON)"
     fields = ", ".join(f"{sql_literal(c)}, {quote_ident(c)}" for c in extras)
@@ -190,14 +243,19 @@ def reader_notes(table: pa.Table) -> str | None:
     return "\n".join(json.loads(raw)) if raw else None
 
 
-def stage_sql(table: pa.Table, timestamp_format: str | None) -> str:
+def stage_sql(table: pa.Table, timestamp_format: str | None, identity: Identity = Identity()) -> str:
     """The staging statement for this batch (the twin of ``load_batch`` that only builds SQL)."""
     ts_type = table.schema.field("ts").type
+    deleted = "false"
+    if identity.deleted:
+        deleted = f"coalesce(TRY_CAST({quote_ident(identity.deleted)} AS BOOLEAN), false)"
     return (
         sql_file(__package__, "stage_events")
         .replace("/*TS*/", timestamp_expression(ts_type, timestamp_format))
         .replace("/*LOCAL*/", local_expression(ts_type, timestamp_format))
-        .replace("/*ATTRS*/", attributes_expression(table.column_names))
+        .replace("/*ATTRS*/", attributes_expression(table.column_names, identity.deleted))
+        .replace("/*KEY*/", key_expression(identity.key))
+        .replace("/*DELETED*/", deleted)
     )
 
 
@@ -253,6 +311,12 @@ def load_batch(
     if missing:
         raise ValueError(f"{location}: missing column(s) {', '.join(missing)}")
     notes = reader_notes(table)
+    identity = identity_of(table)
+    identity = Identity(
+        tuple(column_named(table, c, "key column") for c in identity.key) if identity.key else None,
+        column_named(table, identity.deleted, "deleted_column") if identity.deleted else None,
+        identity.complete,
+    )
     table = complete_columns(with_row_numbers(microsecond_times(table)))
     started = time.monotonic()
     params = {
@@ -260,17 +324,17 @@ def load_batch(
         "fmt": timestamp_format,
         "missing_ts": missing_timestamp_reason(table.schema.field("ts").type),
         "offset_pattern": OFFSET_PATTERN,
+        "keyed": identity.key is not None,
+        "key_names": ", ".join(identity.key or ()),
     }
     con.register("incoming", table)
     con.execute("BEGIN TRANSACTION")
     load_id = None
     try:
         load_id = next_load_id(con)
-        run_statement(con, stage_sql(table, timestamp_format), params)
+        run_statement(con, stage_sql(table, timestamp_format, identity), params)
         run_statement(con, quarantine_sql(table), {"load_id": load_id, "source": source, "location": location})
-        before = scalar(con, "SELECT count(*) FROM events WHERE source = $s", {"s": source})
-        run_sql(con, sql_file(__package__, "merge_events"), {"load_id": load_id, "source": source, "process": process})
-        after = scalar(con, "SELECT count(*) FROM events WHERE source = $s", {"s": source})
+        counts = merge(con, {"load_id": load_id, "source": source, "process": process, "origin": location}, identity)
         quarantined = scalar(con, "SELECT count(*) FROM staged WHERE reason IS NOT NULL")
         result = LoadResult(
             load_id=load_id,
@@ -278,10 +342,12 @@ def load_batch(
             location=location,
             rows_read=table.num_rows,
             rows_loaded=table.num_rows - quarantined,
-            rows_new=after - before,
+            rows_new=counts["inserted"],
             rows_quarantined=quarantined,
             watermark_before=watermark[1] if watermark else None,
             watermark_after=watermark[2] if watermark else None,
+            rows_updated=counts["updated"],
+            rows_deleted=counts["deleted"] + counts["reconcile"],
         )
         if watermark and watermark[2] is not None:
             con.execute(
@@ -307,11 +373,25 @@ def load_batch(
     return result
 
 
+def merge(con: duckdb.DuckDBPyConnection, params: dict, identity: Identity) -> dict[str, int]:
+    """Run the sections of merge_events.sql; return how many events each one changed."""
+    counts = {"inserted": 0, "updated": 0, "deleted": 0, "reconcile": 0}
+    for name, sql in sections(sql_file(__package__, "merge_events")).items():
+        if name == "reconcile" and not identity.complete:
+            continue
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+        rows = con.execute(sql, used or None).fetchall()
+        if name in counts:
+            counts[name] = rows[0][0] if rows else 0
+    return counts
+
+
 def _audit(con, result: LoadResult, process: str, duration: float, status: str, error: str | None, notes=None) -> None:
     con.execute(
         "INSERT INTO load_audit (load_id, process, source, location, started_at, finished_at, rows_read, "
         "rows_loaded, rows_new, rows_quarantined, watermark_before, watermark_after, duration_s, status, error, "
-        "notes) VALUES (?, ?, ?, ?, now() - to_seconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "notes, rows_updated, rows_deleted) VALUES (?, ?, ?, ?, now() - to_seconds(?), now(), ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?)",
         [
             result.load_id,
             process,
@@ -328,6 +408,8 @@ def _audit(con, result: LoadResult, process: str, duration: float, status: str, 
             status,
             error,
             notes,
+            result.rows_updated,
+            result.rows_deleted,
         ],
     )
 

@@ -5,7 +5,8 @@
 -- name out of it): ts is the event time, local_ts the wall-clock time it was read from when the
 -- value had no offset (NULL otherwise), so that a local time that does not exist (a
 -- daylight-saving gap) is caught rather than shifted. `__reason` is set by a reader for a row it
--- could not read at all.
+-- could not read at all. Two more placeholders give the mapping's declared key (its columns' values
+-- joined, NULL when one is missing or no key is declared) and its soft-delete flag (false without one).
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH typed AS (
     SELECT
@@ -18,6 +19,8 @@ WITH typed AS (
         NULLIF(CAST(resource AS VARCHAR), '')  AS resource,
         NULLIF(CAST(lifecycle AS VARCHAR), '') AS lifecycle,
         /*ATTRS*/                              AS attrs,
+        /*KEY*/                                AS key_text,
+        /*DELETED*/                            AS deleted,
         __reason                               AS read_error,
         -- The offset a text value ends in, in minutes (after a time of day, so a date's '-01' is none).
         TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 3) AS INTEGER) * 60
@@ -26,9 +29,10 @@ WITH typed AS (
     FROM incoming
 )
 SELECT
-    row_number, case_id, activity, ts_raw, ts, resource, lifecycle, attrs,
+    row_number, case_id, activity, ts_raw, ts, resource, lifecycle, attrs, key_text, deleted,
     CASE
         WHEN read_error IS NOT NULL THEN read_error
+        WHEN $keyed AND key_text IS NULL THEN 'missing value in a key column (' || $key_names || ')'
         WHEN case_id IS NULL THEN 'missing case id'
         WHEN activity IS NULL THEN 'missing activity'
         WHEN ts_raw IS NULL OR trim(ts_raw) = '' THEN $missing_ts

@@ -21,7 +21,11 @@ import duckdb
 import pytest
 import yaml
 
+from mining.config import Source
 from mining.orchestration import Settings, extract, load, plan
+from mining.sources import extract_item
+from mining.warehouse import connect, migrations
+from mining.warehouse.load import load_batch
 
 CHINOOK = "/work/shared/data/systems/chinook.sqlite"
 COLUMNS = "customer_id AS case_id, invoice_date AS ts, invoice_id, total"
@@ -199,3 +203,72 @@ def test_identity_config_is_checked():
     with pytest.raises(ValidationError, match="write a duration"):
         Mapping(name="m", sql="SELECT 1", incremental_column="ts", lookback="soon")
     assert Mapping(name="m", sql="SELECT 1", incremental_column="id", lookback=100).lookback == 100
+
+
+def csv_source(path) -> Source:
+    return Source(name="drops", kind="csv", path=str(path))
+
+
+def test_a_reloaded_changed_file_updates_in_place_and_drops_vanished_rows(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "case_id,activity,ts,amount\nc1,A,2024-01-01 10:00,1\nc1,B,2024-01-01 11:00,2\nc2,A,2024-01-02 10:00,3\n"
+        "c2,A,2024-01-02 10:00,3\n"  # a true duplicate: kept as a second event
+    )
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        first = load_batch(
+            con, extract_item(csv_source(log), str(log)).table, process="p", source="drops", location=str(log)
+        )
+        assert (first.rows_new, first.rows_updated, first.rows_deleted) == (4, 0, 0)
+        log.write_text("case_id,activity,ts,amount\nc1,A,2024-01-01 10:00,9\nc2,A,2024-01-02 10:00,3\n")
+        second = load_batch(
+            con, extract_item(csv_source(log), str(log)).table, process="p", source="drops", location=str(log)
+        )
+        assert (second.rows_new, second.rows_updated, second.rows_deleted) == (0, 1, 2)
+        events = con.execute("SELECT case_id, activity, attrs->>'amount' FROM events ORDER BY ALL").fetchall()
+        assert events == [("c1", "A", "9"), ("c2", "A", "3")]
+        audit = con.execute("SELECT rows_updated, rows_deleted FROM load_audit ORDER BY load_id").fetchall()
+        assert audit == [(0, 0), (1, 2)]
+    finally:
+        con.close()
+
+
+def test_migration_017_gives_existing_events_their_new_identity(tmp_path):
+    """A warehouse written before 017 (events keyed by their whole content) is upgraded: reloading
+    the same rows afterwards finds every event, changes nothing and adds nothing."""
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "case_id,activity,ts,amount\nc1,A,2024-01-01 10:00,1\nc1,A,2024-01-01 10:00,1\nc2,B,2024-01-02 10:00,2\n"
+    )
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute("SET TimeZone = 'UTC'")
+    old.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL)")
+    for version, name, sql in migrations():
+        if version < 17:
+            old.execute(sql)
+            old.execute("INSERT INTO schema_migrations VALUES (?, ?)", [version, name])
+    # The events as the loader before 017 wrote them: content hash + occurrence as the key.
+    old.execute(
+        "INSERT INTO events SELECT md5('old' || case_id || activity || CAST(n AS VARCHAR)), 'p', 'drops', case_id, "
+        "activity, CAST(ts AS TIMESTAMPTZ), NULL, NULL, n, 1, json_object('amount', amount) "
+        "FROM (SELECT *, row_number() OVER () AS n FROM read_csv(?, all_varchar = true))",
+        [str(log)],
+    )
+    old.execute(
+        "INSERT INTO load_audit (load_id, process, source, location, started_at, status) "
+        "VALUES (1, 'p', 'drops', ?, now(), 'committed')",
+        [str(log)],
+    )
+    old.close()
+    con = connect(path)
+    try:
+        assert con.execute("SELECT count(DISTINCT event_key) FROM events").fetchall() == [(3,)]
+        again = load_batch(
+            con, extract_item(csv_source(log), str(log)).table, process="p", source="drops", location=str(log)
+        )
+        assert (again.rows_new, again.rows_updated, again.rows_deleted) == (0, 0, 0)
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(3,)]
+    finally:
+        con.close()

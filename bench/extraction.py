@@ -15,6 +15,10 @@ then times each way of getting the rows into a DuckDB table, best of ``repeats``
   documented way), then DuckDB;
 - ``full_load`` (ours, end to end): extraction plus ``load_batch`` into a fresh warehouse: staging,
   timestamp parsing, quarantine check, event-key hashing and the merge, in one transaction;
+- ``delta_merge`` (ours): the merge of a delta load, measured once, last (it changes the table):
+  ``load_batch`` of all rows into a fresh warehouse (all new), then, after 1% of the rows got a new
+  attribute value in PostgreSQL, ``load_batch`` of the full re-read (1% updated in place, the rest
+  found unchanged); the seconds of ``load_batch`` alone, extraction timed apart;
 - ``server_copy_floor``: the server's own binary ``COPY`` of the query result into a client that
   discards it, with the CPU seconds of the server process for it when the server runs on this
   machine. No client on one connection can be faster, so it bounds the speed-up any way can reach.
@@ -49,6 +53,8 @@ SELECT g AS id,
        (g % 1000) * 1.5                                           AS amount
 FROM generate_series(1, {rows}) AS g
 """
+# The corrected rows of the delta measurement: 1% of them get a new attribute value.
+UPDATE_ONE_PERCENT = "UPDATE audit_trail SET amount = amount + 0.5 WHERE id % 100 = 0"
 
 
 def _admin(uri: str):
@@ -175,6 +181,32 @@ def measure(rows: int = 1_000_000, repeats: int = 3, admin_uri: str = ADMIN_URI)
                 finally:
                     warehouse.close()
 
+        def delta_merge() -> dict:
+            with tempfile.TemporaryDirectory() as folder:
+                warehouse = connect(Path(folder) / "warehouse.duckdb")
+                try:
+                    figures = {}
+                    for step in ("load_new", "reload_1pct_updated"):
+                        if step == "reload_1pct_updated":
+                            con.cursor().execute(UPDATE_ONE_PERCENT)
+                        started = time.perf_counter()
+                        batch = extract_item(source, "audit_trail", uri=uri)
+                        extracted = time.perf_counter()
+                        result = load_batch(
+                            warehouse, batch.table, process="bench", source="bench", location=batch.location
+                        )
+                        seconds = time.perf_counter() - extracted
+                        figures[step] = {
+                            "extract_s": round(extracted - started, 3),
+                            "load_batch_s": round(seconds, 3),
+                            "rows_per_s": round(rows / seconds),
+                            "rows_new": result.rows_new,
+                            "rows_updated": result.rows_updated,
+                        }
+                    return figures
+                finally:
+                    warehouse.close()
+
         results = {
             "connectorx": _best(ours, repeats),
             "adbc": _best(with_adbc, repeats),
@@ -183,6 +215,7 @@ def measure(rows: int = 1_000_000, repeats: int = 3, admin_uri: str = ADMIN_URI)
             "full_load": _best(full_load, repeats),
             "server_copy_floor": _best(server_floor, repeats),
         }
+        results["delta_merge"] = delta_merge()  # last: it updates the table
         if server_cpu:
             # CPU seconds of the server process for the query and its COPY (fewest of the runs):
             # a client on one connection cannot finish sooner, however little it does itself.

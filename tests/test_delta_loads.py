@@ -23,7 +23,7 @@ import yaml
 
 from mining.config import Source
 from mining.orchestration import Settings, extract, load, plan
-from mining.sources import extract_item
+from mining.sources import SourceError, extract_item
 from mining.warehouse import connect, migrations
 from mining.warehouse.load import load_batch
 
@@ -272,3 +272,14 @@ def test_migration_017_gives_existing_events_their_new_identity(tmp_path):
         assert con.execute("SELECT count(*) FROM events").fetchall() == [(3,)]
     finally:
         con.close()
+
+
+def test_lookback_moves_the_start_of_the_read_back():
+    from mining.sources.sql import looked_back
+
+    assert looked_back("2014-01-05 00:00:00", "2 days") == "2014-01-03 00:00:00"
+    assert looked_back("2014-01-05 00:00:00+00:00", "6 hours") == "2014-01-04 18:00:00+00:00"
+    assert looked_back("1500", 100) == "1400"
+    assert looked_back(None, "2 days") is None  # the first load reads everything anyway
+    with pytest.raises(SourceError, match="no date-time"):
+        looked_back("1500", "2 days")

@@ -126,7 +126,7 @@ def extract_item(
         # The change semantics travel with the table (in its schema metadata, kept through the
         # staged Parquet file) to the loader, which merges by them.
         complete = mapping.reconcile == "full" and complete_read(mapping, bounds or Bounds())
-        table = with_identity(table, Identity(mapping.key, mapping.deleted_column, complete))
+        table = with_identity(table, Identity(tuple(mapping.key or ()) or None, mapping.deleted_column, complete))
         return Batch(f"{source.name}.{name}", table, source.timestamp_format, name, watermark)
     _check_inside(source, name)
     watermark = fingerprint(name)

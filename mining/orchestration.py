@@ -258,8 +258,10 @@ def extract(
         batch = extract_item(source, item["name"], uri=uri, bounds=bounds, timezone=config.timezone)
     except SourceUnavailable:
         raise  # the server is gone or slow: the task retries with back-off
-    except SourceError as exc:
-        raise PermanentError(f"source {source.name!r}, item {item['name']!r}: {exc}") from exc
+    except SourceError as exc:  # trying again cannot fix it: say where, once
+        where = f"source {source.name!r}, item {item['name']!r}: "
+        said = str(exc).startswith(f"source {source.name!r}") and repr(item["name"]) in str(exc)
+        raise PermanentError(f"{'' if said else where}{exc}") from exc
     # Partitioned by source and data interval; the run keeps two runs of one interval apart.
     partition = (source.name, _interval_key(bounds.interval_start, bounds.interval_end), _key(run_id))
     staged = write_parquet(batch.table, join(s.staging_url, *partition, f"{_key(item['name'])}.parquet"))

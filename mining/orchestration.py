@@ -14,10 +14,11 @@ the DAGs need, taken from the machine settings (``mining.settings``; docs/settin
 - ``MOT_WRITER_QUEUE``: the Celery queue of the tasks that open the warehouse (default: Airflow's
   default queue); give it to the one worker on the host that holds ``MOT_OUT``.
 
-An extraction run of one source is three tasks: ``plan`` reads the stored watermarks and lists the
-work items (mappings, new files); ``extract`` reads one item from the source into a staged Parquet
-file; ``load`` merges the staged files into the warehouse, one transaction per item that also
-advances the item's watermark. ``plan`` and ``load`` open the DuckDB file, so they run in the
+An extraction run of one source: ``plan`` reads the stored watermarks and lists the work items
+(mappings, new files); ``extract`` reads one item from the source into a staged Parquet file (a
+permanent error is a ``PermanentError``, which the DAG fails without retries); ``load`` merges the
+extracted items into the warehouse, one transaction per item that also advances its watermark;
+``changed`` says whether rows changed (the Asset event only then); ``verdict`` names failed items. ``plan`` and ``load`` open the DuckDB file, so they run in the
 one-slot pool ``POOL``; extraction from the business systems runs in parallel outside it.
 
 Mining runs per process on any worker (``mining.scaleout``): ``snapshot`` (writer) hands the

@@ -18,11 +18,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-## System packages: Debian's chromium for the BPMN and report checks in a real browser.
+## System packages: Debian's chromium for the BPMN and report checks in a real browser, and
+## libmariadb-dev for mysqlclient (the Airflow MySQL provider).
 system-deps:
 	@if ! command -v chromium >/dev/null; then \
 		echo "installing Debian's chromium (BPMN / report checks)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@if ! pkg-config --exists libmariadb; then \
+		echo "installing libmariadb-dev and pkg-config (mysqlclient, for the Airflow MySQL provider)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; \
 	fi
 
 ## Node tooling (bpmn-js, bpmn-moddle) from the npm registry, pinned by its lock file.

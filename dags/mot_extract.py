@@ -1,17 +1,23 @@
-"""One extraction DAG per source of the project config (``MOT_CONFIG``; see docs/airflow.md).
-
-Each DAG: ``plan`` (watermarks, work items) -> ``extract`` mapped over the items (source -> staged
-Parquet) -> ``load`` (staged -> warehouse, one transaction per item), whose outlet is the source's
-Asset. Everything the tasks do is in ``mining.orchestration``.
-"""
+"""One extraction DAG per source of ``MOT_CONFIG``: ``plan`` -> ``extract`` (mapped) -> ``load`` (when
+all extractions ended) -> ``changed`` (the Asset's outlet; skipped, no event, when no row changed)
+and ``verdict`` (fails naming failed items). Permanent errors fail at once. See docs/airflow.md."""
 
 from __future__ import annotations
 
 from airflow.sdk import DAG, Asset, Connection, CronDataIntervalTimetable, Param, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from mining import orchestration as mot
 
 CONFIG = mot.project()
+
+
+def fail_fast(call, *args, **kwargs):
+    """``call``, with mining's PermanentError as Airflow's fail-now exception (no retries)."""
+    try:
+        return call(*args, **kwargs)
+    except mot.PermanentError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def build(source) -> DAG:
@@ -39,7 +45,8 @@ def build(source) -> DAG:
         @task
         def extract(item: dict, data_interval_start=None, data_interval_end=None, run_id=None) -> dict:
             uri = Connection.get(source.conn_id).get_uri() if source.conn_id else None
-            return mot.extract(
+            return fail_fast(
+                mot.extract,
                 source.name,
                 item,
                 uri=uri,
@@ -48,11 +55,23 @@ def build(source) -> DAG:
                 run_id=run_id,
             )
 
-        @task(**mot.writer(), outlets=[asset])
-        def load(staged) -> dict:
-            return mot.load(source.name, list(staged))
+        @task(**mot.writer(), trigger_rule="all_done")
+        def load(staged, planned) -> dict:
+            return mot.load(source.name, list(staged), list(planned))
 
-        load(extract.expand(item=plan()))
+        @task(outlets=[asset])
+        def changed(totals: dict) -> None:
+            if not mot.changed(totals):
+                raise AirflowSkipException("no rows added, updated or deleted: no Asset event")
+
+        @task
+        def verdict(totals: dict) -> dict:
+            return fail_fast(mot.verdict, source.name, totals)
+
+        items = plan()
+        totals = load(extract.expand(item=items), items)
+        changed(totals)
+        verdict(totals)
     return dag
 
 

@@ -1,5 +1,5 @@
-"""The mining DAG: scheduled on the Assets of all extraction DAGs (any of them). One mapped task
-group per configured process: ``snapshot`` (events -> Parquet) -> ``analyse`` (the pipeline steps in
+"""The mining DAG: scheduled on the Assets of all extraction DAGs (any of them); it mines the
+processes of the sources whose Asset events triggered the run. One mapped task group per process: ``snapshot`` (events -> Parquet) -> ``analyse`` (the pipeline steps in
 a private database, on any worker, all processes at once) -> ``merge`` (results -> warehouse); then
 ``publish`` once. Only the warehouse tasks share the pool. See docs/airflow.md and docs/scaleout.md.
 """
@@ -25,8 +25,8 @@ with DAG(
 ):
 
     @task(**mot.writer())
-    def processes() -> list[str]:
-        return mot.processes()
+    def processes(triggering_asset_events=None) -> list[str]:
+        return mot.processes([a.name for a in triggering_asset_events or ()])
 
     @task(**mot.writer())
     def snapshot(process: str, run_id=None) -> dict:

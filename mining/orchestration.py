@@ -14,10 +14,11 @@ the DAGs need, taken from the machine settings (``mining.settings``; docs/settin
 - ``MOT_WRITER_QUEUE``: the Celery queue of the tasks that open the warehouse (default: Airflow's
   default queue); give it to the one worker on the host that holds ``MOT_OUT``.
 
-An extraction run of one source is three tasks: ``plan`` reads the stored watermarks and lists the
-work items (mappings, new files); ``extract`` reads one item from the source into a staged Parquet
-file; ``load`` merges the staged files into the warehouse, one transaction per item that also
-advances the item's watermark. ``plan`` and ``load`` open the DuckDB file, so they run in the
+An extraction run of one source: ``plan`` reads the stored watermarks and lists the work items
+(mappings, new files); ``extract`` reads one item from the source into a staged Parquet file (a
+permanent error is a ``PermanentError``, which the DAG fails without retries); ``load`` merges the
+extracted items into the warehouse, one transaction per item that also advances its watermark;
+``changed`` says whether rows changed (the Asset event only then); ``verdict`` names failed items. ``plan`` and ``load`` open the DuckDB file, so they run in the
 one-slot pool ``POOL``; extraction from the business systems runs in parallel outside it.
 
 Mining runs per process on any worker (``mining.scaleout``): ``snapshot`` (writer) hands the
@@ -41,6 +42,8 @@ from mining.sample_system.demo import DEMO_DATABASE
 from mining.sample_system.demo import demo_project as sample_demo_project
 from mining.settings import settings as machine_settings
 from mining.sources import DATABASES, Bounds, extract_item, work_items
+from mining.sources.database import SourceUnavailable
+from mining.sources.files import SourceError
 from mining.sources.sql import later
 from mining.warehouse import connect
 from mining.warehouse.load import load_batch
@@ -48,6 +51,12 @@ from mining.warehouse.load import load_batch
 POOL = "mot_duckdb"  # one slot: DuckDB allows one writing process per file
 MINING_DAG_ID = "mot_mining"
 START_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # the earliest interval a scheduler or backfill knows
+CHANGES = ("rows_new", "rows_updated", "rows_deleted")  # what a load counts as changed data
+
+
+class PermanentError(ValueError):
+    """A failure another attempt cannot fix (a bad mapping, a missing table, an unreadable value):
+    the DAG files turn it into Airflow's fail-now exception, so the task is not retried."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +255,14 @@ def extract(
         interval_start=_moment(interval_start),
         interval_end=_moment(interval_end),
     )
-    batch = extract_item(source, item["name"], uri=uri, bounds=bounds, timezone=config.timezone)
+    try:
+        batch = extract_item(source, item["name"], uri=uri, bounds=bounds, timezone=config.timezone)
+    except SourceUnavailable:
+        raise  # the server is gone or slow: the task retries with back-off
+    except SourceError as exc:  # trying again cannot fix it: say where, once
+        where = f"source {source.name!r}, item {item['name']!r}: "
+        said = str(exc).startswith(f"source {source.name!r}") and repr(item["name"]) in str(exc)
+        raise PermanentError(f"{'' if said else where}{exc}") from exc
     # Partitioned by source and data interval; the run keeps two runs of one interval apart.
     partition = (source.name, _interval_key(bounds.interval_start, bounds.interval_end), _key(run_id))
     staged = write_parquet(batch.table, join(s.staging_url, *partition, f"{_key(item['name'])}.parquet"))
@@ -260,18 +276,29 @@ def extract(
     }
 
 
-def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> dict:
+def load(source_name: str, staged: list[dict], planned: list[dict] | None = None, *, s: Settings | None = None) -> dict:
     """Task ``load``: merge the staged extracts into the warehouse, one transaction per item.
 
     Each transaction stages, quarantines, merges on the event key, writes the audit row and
     advances the item's watermark (never backwards), so a failed load leaves no trace but its
-    audit row, and re-running an interval adds nothing.
+    audit row, and re-running an interval adds nothing. The load runs when every extraction has
+    ended, with the items that were extracted: the ``planned`` items without a staged file are
+    returned under ``failed`` (``verdict`` fails the run with them, after the good items loaded).
     """
 
     s = s or settings()
     config = project(s)
     source = config.source(source_name)
+    staged = [i for i in staged if i]
+    done = {i["name"] for i in staged}
     totals = {"loads": 0, "rows_read": 0, "rows_loaded": 0, "rows_new": 0, "rows_quarantined": 0}
+    totals |= {
+        "rows_updated": 0,
+        "rows_deleted": 0,
+        "failed": [i["name"] for i in planned or [] if i["name"] not in done],
+    }
+    if not staged:
+        return totals
     with run_lock(s.warehouse, purpose=f"airflow load {source.name}"):  # a CLI run may be writing
         con = connect(s.warehouse)
         try:
@@ -291,8 +318,8 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
                     watermark=(item["name"], before, after),
                 )
                 totals["loads"] += 1
-                for key in ("rows_read", "rows_loaded", "rows_new", "rows_quarantined"):
-                    totals[key] += getattr(result, key)
+                for key in ("rows_read", "rows_loaded", "rows_new", "rows_quarantined", *CHANGES[1:]):
+                    totals[key] += getattr(result, key, 0)
         finally:
             con.close()
     for folder in sorted({i["staged"].rsplit("/", 1)[0] for i in staged}):
@@ -300,18 +327,41 @@ def load(source_name: str, staged: list[dict], *, s: Settings | None = None) -> 
     return totals
 
 
+def changed(totals: dict) -> bool:
+    """Task ``changed``: whether a load added, updated or deleted rows (its Asset event only then)."""
+    return any(totals.get(key, 0) for key in CHANGES)
+
+
+def verdict(source_name: str, totals: dict) -> dict:
+    """Task ``verdict``: PermanentError naming the items whose extraction failed (their task logs
+    hold the error); the items that were extracted are loaded already."""
+    if totals["failed"]:
+        names = ", ".join(repr(n) for n in totals["failed"])
+        raise PermanentError(
+            f"source {source_name!r}: the extraction of {names} failed (see its extract task); "
+            f"the other items were loaded ({totals['rows_new']} new rows)"
+        )
+    return totals
+
+
 # --- mining tasks ----------------------------------------------------------------------------------
 
 
-def processes(s: Settings | None = None) -> list[str]:
+def processes(assets: list[str] | None = None, s: Settings | None = None) -> list[str]:
     """Task ``processes`` (writer): the configured processes that have events, in config order.
 
+    With ``assets`` (the names of the Assets whose events triggered the run), only the processes
+    of those sources: an unchanged process is not mined again. Without (a manual run), all.
     A process whose sources have not loaded yet is left out, so the first source to load (its Asset
     triggers the mining DAG) does not fail the run for the others.
     """
 
     s = s or settings()
-    configured = project(s).processes
+    config = project(s)
+    configured = config.processes
+    if assets:
+        changed = {src.process for src in config.sources if asset_name(config, src) in set(assets)}
+        configured = [p for p in configured if p in changed]
     if not s.warehouse.exists():
         return []
     with run_lock(s.warehouse, purpose="airflow processes"):

@@ -95,9 +95,13 @@ def test_every_dag_imports_and_follows_the_house_rules(airflow_home, monkeypatch
 
 def test_extraction_and_mining_dags_meet_at_the_assets(airflow_home, monkeypatch, tmp_path):
     bag = parse(monkeypatch, all_kinds_config(tmp_path), tmp_path / "out")
-    loads = {dag_id: dag.get_task("load") for dag_id, dag in bag.dags.items() if dag_id != MINING_DAG_ID}
+    loads = {dag_id: dag.get_task("changed") for dag_id, dag in bag.dags.items() if dag_id != MINING_DAG_ID}
     outlets = {dag_id: [a.uri for a in task.outlets] for dag_id, task in loads.items()}
     assert outlets["mot_extract_crm_pg"] == ["x-mot://integrity/events/crm_pg"]
+    # The Asset's outlet is on `changed`, after `load`, which runs when all extractions ended.
+    crm_pg = bag.dags["mot_extract_crm_pg"]
+    assert crm_pg.get_task("load").trigger_rule == "all_done" and not crm_pg.get_task("load").outlets
+    assert crm_pg.get_task("changed").upstream_task_ids == crm_pg.get_task("verdict").upstream_task_ids == {"load"}
     mining = bag.dags[MINING_DAG_ID]
     assert sorted(a.uri for a in mining.timetable.asset_condition.objects) == sorted(
         u for o in outlets.values() for u in o

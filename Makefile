@@ -10,7 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test bench lint format setup system-deps node-deps clean
 
 ## Python environment from the lock file (exact pins), plus the project itself.
-$(STAMP): requirements.lock pyproject.toml
+## system-deps first: mysqlclient (the Airflow MySQL provider) builds against libmariadb-dev.
+$(STAMP): requirements.lock pyproject.toml | system-deps
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -1,5 +1,5 @@
-"""Airflow for real: ``scripts/airflow-local`` (`the API server, then (once it answers) the scheduler, DAG processor and triggerer`: scheduler, DAG processor,
-triggerer, API server) on a temporary AIRFLOW_HOME with a SQLite metadata database. The test
+"""Airflow for real: ``scripts/airflow-local`` (the API server, then, once it answers, the scheduler,
+DAG processor and triggerer) on a temporary AIRFLOW_HOME with a SQLite metadata database. The test
 triggers the sample system's extraction DAG and waits until the Asset-triggered mining DAG has
 succeeded, then checks the warehouse it left behind.
 """

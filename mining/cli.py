@@ -29,12 +29,11 @@ def _run_with_progress(config, out: Path) -> pipeline.RunSummary:
 
 def _report(summary: pipeline.RunSummary, started: float) -> None:
     loads = Table(title="Loads", show_lines=False)
-    for col in ("source", "location", "read", "loaded", "new", "quarantined"):
+    for col in ("source", "location", "read", "loaded", "new", "updated", "deleted", "quarantined"):
         loads.add_column(col, justify="right" if col not in ("source", "location") else "left")
     for r in summary.loads:
-        loads.add_row(
-            r.source, r.location, f"{r.rows_read:,}", f"{r.rows_loaded:,}", f"{r.rows_new:,}", f"{r.rows_quarantined:,}"
-        )
+        counts = (r.rows_read, r.rows_loaded, r.rows_new, r.rows_updated, r.rows_deleted, r.rows_quarantined)
+        loads.add_row(r.source, r.location, *(f"{n:,}" for n in counts))
     console.print(loads)
     for process, figures in summary.processes.items():
         table = Table(title=f"Process {process}")

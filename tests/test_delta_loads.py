@@ -283,3 +283,28 @@ def test_lookback_moves_the_start_of_the_read_back():
     assert looked_back(None, "2 days") is None  # the first load reads everything anyway
     with pytest.raises(SourceError, match="no date-time"):
         looked_back("1500", "2 days")
+
+
+def test_mot_run_and_the_report_show_what_a_reload_updated_and_deleted(tmp_path):
+    """The command line's load table and the report's data-quality table count updates and deletes."""
+    from typer.testing import CliRunner
+
+    from mining.cli import app
+
+    log = tmp_path / "log.csv"
+    rows = [f"c{c},{a},2024-01-{1 + c:02d} {9 + i}:00,{c * 10 + i}" for c in range(12) for i, a in enumerate("ABC")]
+    log.write_text("case_id,activity,ts,amount\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    first = CliRunner().invoke(app, ["run", str(log), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    changed = [r.replace(",0", ",99") if r.startswith("c0,A") else r for r in rows if not r.startswith("c11,")]
+    log.write_text("case_id,activity,ts,amount\n" + "\n".join(changed) + "\n")
+    second = CliRunner().invoke(app, ["run", str(log), "--out", str(out)])
+    assert second.exit_code == 0, second.output
+    header = next(line for line in second.output.splitlines() if "updated" in line and "deleted" in line)
+    cells = [c.strip() for c in header.split("┃") if c.strip()]
+    values = next(line for line in second.output.splitlines() if line.startswith("│ log "))
+    counts = dict(zip(cells, [c.strip() for c in values.split("│") if c.strip()], strict=False))
+    assert (counts["read"], counts["new"], counts["updated"], counts["deleted"]) == ("33", "0", "1", "3")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "updated in place" in report

@@ -5,6 +5,8 @@ SELECT source, location,
     coalesce(sum(rows_read), 0) AS rows_read,
     coalesce(sum(rows_loaded), 0) AS rows_loaded,
     coalesce(sum(rows_new), 0) AS rows_new,
+    coalesce(sum(rows_updated), 0) AS rows_updated,
+    coalesce(sum(rows_deleted), 0) AS rows_deleted,
     coalesce(sum(rows_quarantined), 0) AS rows_quarantined,
     max(error) FILTER (WHERE status <> 'committed') AS last_error,
     -- what the loads noticed without rejecting a row (merged traces, dates kept as text)

@@ -366,7 +366,7 @@ def test_the_hand_over_works_through_a_non_local_url(setup, tmp_path):
             staged = [orchestration.extract(source, item, run_id="r1", s=s) for item in orchestration.plan(source, s=s)]
             assert all(item["staged"].startswith("memory://mot-test/staging/") for item in staged)
             orchestration.load(source, staged, s=s)
-        mined = orchestration.processes(s)
+        mined = orchestration.processes(s=s)
         assert mined == ["loan_origination", "receipt", "roadtraffic"]
         for process in mined:
             work = orchestration.snapshot(process, "run1", s=s)

@@ -214,6 +214,9 @@ def test_drop_folder_loads_each_new_or_changed_file_once(tmp_path):
         "rows_loaded": 2,
         "rows_new": 2,
         "rows_quarantined": 0,
+        "rows_updated": 0,
+        "rows_deleted": 0,
+        "failed": [],
     }
     assert orchestration.plan("drops", s=settings) == []  # nothing new: nothing to read
     (drops / "2025-01-02.csv").write_text("case,activity,timestamp\nc2,Call,2025-01-02 09:00:00\nc2,Call,yesterday\n")
@@ -229,6 +232,9 @@ def test_drop_folder_loads_each_new_or_changed_file_once(tmp_path):
         "rows_loaded": 4,
         "rows_new": 2,
         "rows_quarantined": 1,
+        "rows_updated": 0,
+        "rows_deleted": 0,
+        "failed": [],
     }
     con = connect(settings.warehouse, read_only=True)
     assert con.execute("SELECT count(*) FROM events").fetchall() == [(4,)]

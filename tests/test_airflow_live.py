@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,41 +16,13 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from airflow_run import free_port, metadata, wait_for
 
 from mining.sample_system.generator import expected_event_count, generate
 from mining.warehouse import connect
 
 REPO = Path(__file__).resolve().parents[1]
 DEADLINE_S = 300  # about 2.5 minutes on an idle two-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def metadata(home: Path, sql: str, params=()) -> list[tuple]:
-    """Read Airflow's metadata database directly (cheaper than a CLI call per poll)."""
-    db = home / "airflow.db"
-    if not db.exists():
-        return []
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
-    finally:
-        con.close()
-
-
-def wait_for(what: str, check, deadline: float, log: Path):
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(2)
-    raise AssertionError(f"timed out waiting for {what}; Airflow said:\n{log.read_text()[-6000:]}")
 
 
 def test_triggered_extraction_updates_the_asset_and_mining_succeeds(tmp_path):

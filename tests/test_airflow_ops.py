@@ -12,7 +12,6 @@ import contextlib
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 import yaml
+from airflow_run import metadata, wait_for
 
 from mining.orchestration import POOL
 from mining.warehouse import connect
@@ -176,28 +176,6 @@ def test_provider_connection_types_are_registered_and_connections_test_succeeds(
 
 
 # --- for real: scripts/airflow-local, Asset-triggered mining of the changed processes only --------------
-
-
-def metadata(home: Path, sql: str, params=()) -> list[tuple]:
-    db = home / "airflow.db"
-    if not db.exists():
-        return []
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, params).fetchall()
-    except sqlite3.OperationalError:  # tables not created yet
-        return []
-    finally:
-        con.close()
-
-
-def wait_for(what: str, check, deadline: float, log: Path):
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(2)
-    raise AssertionError(f"timed out waiting for {what}; Airflow said:\n{log.read_text()[-6000:]}")
 
 
 def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api_server(tmp_path):

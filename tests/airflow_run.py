@@ -3,10 +3,17 @@ Airflow's SQLite metadata database, and waiting for a condition with Airflow's l
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -39,3 +46,41 @@ def wait_for(what: str, check, deadline: float, log: Path):
             return result
         time.sleep(2)
     raise AssertionError(f"timed out waiting for {what}; Airflow said:\n{log.read_text()[-6000:]}")
+
+
+def airflow_env(home: Path, port: int, config: Path, out: Path) -> dict[str, str]:
+    """The environment of a test's Airflow: AIRFLOW_HOME ``home`` on ``port``, MOT_CONFIG ``config``,
+    MOT_OUT ``out``, no AIRFLOW_* or MOT_* of the caller, the venv's ``airflow`` first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MOT_"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW_PORT=str(port),
+        MOT_CONFIG=str(config),
+        MOT_OUT=str(out),
+        MOT_RETRY_DELAY_SECONDS="5",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+def start_airflow(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``scripts/airflow-local`` in ``env``, in a session of its own, its output to ``log``; stop it
+    with ``stop_airflow``."""
+    with open(log, "wb") as sink:
+        return subprocess.Popen(
+            [str(REPO / "scripts" / "airflow-local")],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_airflow(airflow: subprocess.Popen) -> None:
+    """Ctrl-C to the script (it stops its components), then SIGKILL to whatever outlived it."""
+    os.killpg(airflow.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        airflow.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(airflow.pid, signal.SIGKILL)
+    airflow.wait()

@@ -6,17 +6,13 @@ succeeded, then checks the warehouse it left behind.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
-import sys
 import time
 from importlib import resources
 from pathlib import Path
 
 import yaml
-from airflow_run import free_port, metadata, wait_for
+from airflow_run import airflow_env, free_port, metadata, start_airflow, stop_airflow, wait_for
 
 from mining.sample_system.generator import expected_event_count, generate
 from mining.warehouse import connect
@@ -35,23 +31,8 @@ def test_triggered_extraction_updates_the_asset_and_mining_succeeds(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(demo))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MOT_"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW_PORT=str(free_port()),
-        MOT_CONFIG=str(config),
-        MOT_OUT=str(out),
-        MOT_RETRY_DELAY_SECONDS="5",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
-    with open(log, "wb") as sink:
-        airflow = subprocess.Popen(
-            [str(REPO / "scripts" / "airflow-local")],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    env = airflow_env(home, free_port(), config, out)
+    airflow = start_airflow(env, log)
     try:
         deadline = time.monotonic() + DEADLINE_S
         dags = "SELECT dag_id FROM dag WHERE dag_id IN ('mot_extract_loans', 'mot_mining') AND NOT is_paused"
@@ -70,12 +51,7 @@ def test_triggered_extraction_updates_the_asset_and_mining_succeeds(tmp_path):
         assert finished == [("success", "asset_triggered")]
         assert metadata(home, "SELECT state FROM dag_run WHERE dag_id = 'mot_extract_loans'") == [("success",)]
     finally:
-        os.killpg(airflow.pid, signal.SIGINT)  # standalone stops its components on Ctrl-C
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            airflow.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):  # what outlived standalone (workers, API server)
-            os.killpg(airflow.pid, signal.SIGKILL)
-        airflow.wait()
+        stop_airflow(airflow)
     con = connect(out / "warehouse.duckdb", read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM events").fetchall() == [(expected_event_count(database),)]

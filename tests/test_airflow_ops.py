@@ -8,10 +8,7 @@ that is run again unchanged and then changed, each as a real extraction DAG run 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 import yaml
-from airflow_run import metadata, wait_for
+from airflow_run import airflow_env, free_port, metadata, start_airflow, stop_airflow, wait_for
 
 from mining.orchestration import POOL
 from mining.warehouse import connect
@@ -189,26 +186,8 @@ def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api
     demo["sources"] = [loans | {"name": "branch_a", "process": "a"}, loans | {"name": "branch_b", "process": "b"}]
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(demo))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MOT_"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW_PORT=str(port),
-        MOT_CONFIG=str(config),
-        MOT_OUT=str(out),
-        MOT_RETRY_DELAY_SECONDS="5",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-    )
-    with open(log, "wb") as sink:
-        airflow = subprocess.Popen(
-            [str(REPO / "scripts" / "airflow-local")],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    env = airflow_env(home, free_port(), config, out)
+    airflow = start_airflow(env, log)
     runs = "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id"
 
     def trigger_and_finish(dag_id: str, deadline: float) -> str:
@@ -251,12 +230,7 @@ def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api
         # Nothing waited for the API server: every task ran once.
         assert metadata(home, "SELECT max(try_number) FROM task_instance") == [(1,)]
     finally:
-        os.killpg(airflow.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            airflow.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(airflow.pid, signal.SIGKILL)
-        airflow.wait()
+        stop_airflow(airflow)
     con = connect(out / "warehouse.duckdb", read_only=True)
     try:
         cases = con.execute("SELECT process, count(*) FROM cases GROUP BY ALL ORDER BY ALL").fetchall()

@@ -6,4 +6,4 @@ under mining/, plus mining.sqllib_files, which pyproject.toml's package-dir maps
 
 from setuptools import find_namespace_packages, setup
 
-setup(packages=[*find_namespace_packages(include=["mining*"]), "mining.sqllib_files"])
+setup(packages=[*find_namespace_packages(include=["mining*", "mot_airflow*"]), "mining.sqllib_files"])

@@ -1,28 +1,23 @@
-"""One extraction DAG per source of ``MOT_CONFIG``: ``plan`` -> ``extract`` (mapped) -> ``load`` (when
-all extractions ended) -> ``changed`` (the Asset's outlet; skipped, no event, when no row changed)
-and ``verdict`` (fails naming failed items). Permanent errors fail at once. See docs/airflow.md."""
+"""One extraction DAG per valid source of ``MOT_CONFIG``: ``plan`` -> ``extract`` (mapped) -> ``load``
+-> ``changed`` (the Asset's outlet; skipped when no row changed) and ``verdict``. Permanent errors
+fail at once; failed and late runs alert. An invalid source's error shows in mot_sources_check.py."""
 
 from __future__ import annotations
 
 from airflow.sdk import DAG, Asset, Connection, CronDataIntervalTimetable, Param, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from mining import orchestration as mot
+from mot_airflow import alerts
+from mot_airflow.errors import fail_fast
 
 CONFIG = mot.project()
-
-
-def fail_fast(call, *args, **kwargs):
-    """``call``, with mining's PermanentError as Airflow's fail-now exception (no retries)."""
-    try:
-        return call(*args, **kwargs)
-    except mot.PermanentError as exc:
-        raise AirflowFailException(str(exc)) from exc
 
 
 def build(source) -> DAG:
     """The extraction DAG of ``source``."""
     asset = Asset(name=mot.asset_name(CONFIG, source), uri=mot.asset_uri(CONFIG, source), group="mot")
+    warn = CONFIG.alert_settings(source)
     schedule = source.schedule
     if mot.has_intervals(schedule):
         schedule = CronDataIntervalTimetable(schedule, timezone=CONFIG.timezone)
@@ -32,7 +27,8 @@ def build(source) -> DAG:
         start_date=mot.START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=mot.task_defaults(),
+        default_args={**mot.task_defaults(), "on_failure_callback": alerts.on_failure(warn)},
+        deadline=alerts.deadline(warn),
         params={"backfill": Param(False, type="boolean", description="ignore the watermark")},
         tags=["mot", "extract", source.kind],
         doc_md=mot.extract_doc(CONFIG, source),
@@ -64,7 +60,7 @@ def build(source) -> DAG:
             if not mot.changed(totals):
                 raise AirflowSkipException("no rows added, updated or deleted: no Asset event")
 
-        @task
+        @task(on_failure_callback=[])  # the failed extractions alerted already
         def verdict(totals: dict) -> dict:
             return fail_fast(mot.verdict, source.name, totals)
 

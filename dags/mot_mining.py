@@ -9,8 +9,10 @@ from __future__ import annotations
 from airflow.sdk import DAG, Asset, AssetAny, task, task_group
 
 from mining import orchestration as mot
+from mot_airflow import alerts
 
 CONFIG = mot.project()
+WARN = CONFIG.alert_settings()
 ASSETS = [Asset(name=mot.asset_name(CONFIG, s), uri=mot.asset_uri(CONFIG, s), group="mot") for s in CONFIG.sources]
 
 with DAG(
@@ -19,7 +21,8 @@ with DAG(
     start_date=mot.START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=mot.task_defaults(),
+    default_args={**mot.task_defaults(), "on_failure_callback": alerts.on_failure(WARN)},
+    deadline=alerts.deadline(WARN),
     tags=["mot", "mining"],
     doc_md=mot.MINING_DOC,
 ):

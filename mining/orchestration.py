@@ -4,26 +4,13 @@ This module never imports Airflow (the DAG files in ``dags/`` import it, and sta
 come from the environment, so the same code runs under any scheduler. ``Settings`` holds the five
 the DAGs need, taken from the machine settings (``mining.settings``; docs/settings.md):
 
-- ``MOT_CONFIG``: the project config (YAML); unset, the embedded sample system's demo config, whose
-  database is expected at ``$MOT_OUT/sample_system.sqlite`` (``mot generate`` writes it).
-- ``MOT_OUT``: the output folder: warehouse, staged extracts, models (default ``out/airflow``).
-- ``MOT_RETRY_DELAY_SECONDS``: the first retry delay of every task (default 60; doubles per try).
-- ``MOT_SHARED``: a URL (local folder, ``file://``, ``s3://``... through fsspec) for the files tasks
-  hand to each other: staged extracts and per-process mining results (default ``$MOT_OUT``). With
-  workers on several hosts it must be storage they all reach.
-- ``MOT_WRITER_QUEUE``: the Celery queue of the tasks that open the warehouse (default: Airflow's
-  default queue); give it to the one worker on the host that holds ``MOT_OUT``.
+``MOT_CONFIG`` (unset: the embedded sample system's demo config, reading
+``$MOT_OUT/sample_system.sqlite``), ``MOT_OUT``, ``MOT_RETRY_DELAY_SECONDS``, ``MOT_SHARED`` (a URL
+all workers reach, for the files tasks hand to each other) and ``MOT_WRITER_QUEUE``.
 
-An extraction run of one source: ``plan`` reads the stored watermarks and lists the work items
-(mappings, new files); ``extract`` reads one item from the source into a staged Parquet file (a
-permanent error is a ``PermanentError``, which the DAG fails without retries); ``load`` merges the
-extracted items into the warehouse, one transaction per item that also advances its watermark;
-``changed`` says whether rows changed (the Asset event only then); ``verdict`` names failed items. ``plan`` and ``load`` open the DuckDB file, so they run in the
-one-slot pool ``POOL``; extraction from the business systems runs in parallel outside it.
-
-Mining runs per process on any worker (``mining.scaleout``): ``snapshot`` (writer) hands the
-process's events over as Parquet, ``analyse`` mines them in a private database, ``merge`` (writer)
-loads the results, and ``publish`` (writer) finishes the run on the merged warehouse.
+The tasks, one function each, are described where they are defined and in docs/airflow.md
+(extraction: plan, extract, load, changed, verdict) and docs/scaleout.md (mining: processes,
+snapshot, analyse, merge, publish). Tasks that open the warehouse run in the one-slot pool ``POOL``.
 """
 
 from __future__ import annotations
@@ -34,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mining.config import ProjectConfig, Source, load_config
+from mining.config import ConfigError, ProjectConfig, Source, load_config
 from mining.handover import join, read_parquet, remove, write_parquet
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
@@ -112,11 +99,38 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
 
 
 def project(s: Settings | None = None) -> ProjectConfig:
-    """The project config: ``MOT_CONFIG``, or the demo config of the embedded sample system."""
+    """The project config: ``MOT_CONFIG``, or the demo config of the embedded sample system.
+
+    Sources are isolated: an invalid source definition is left out (``broken_sources``; the DAG
+    file ``mot_sources_check.py`` shows it as an import error), the others' DAGs keep running.
+    """
     s = s or settings()
     if s.config_file is not None:
-        return load_config(s.config_file)
+        return load_config(s.config_file, isolate=True)
     return demo_project(s.out_dir)
+
+
+class BrokenSources(ConfigError):
+    """Source definitions that are invalid: their DAGs are gone until they are fixed."""
+
+
+def check_sources(s: Settings | None = None) -> None:
+    """BrokenSources naming every invalid source definition of the config, with file and key;
+    nothing when all are valid. What the DAG file ``mot_sources_check.py`` runs: its import error is
+    where Airflow shows a broken source, while the other sources' DAGs (``mot_extract.py``) run on."""
+    broken = project(s).broken_sources
+    if broken:
+        lines = [f"{len(broken)} source definition(s) invalid; their extraction DAGs are disabled, the others run:"]
+        raise BrokenSources("\n".join(lines + [f"- {name}: {why}" for name, why in broken.items()]))
+
+
+def config_source(config: ProjectConfig, name: str) -> Source:
+    """The source ``name`` of ``config``; a PermanentError (no retries) when its definition broke
+    after its DAG was built."""
+    try:
+        return config.source(name)
+    except ConfigError as exc:
+        raise PermanentError(str(exc)) from None
 
 
 def demo_project(out_dir: Path) -> ProjectConfig:
@@ -214,7 +228,7 @@ def plan(source_name: str, *, run_type: object = None, backfill: bool = False, s
     """
 
     s = s or settings()
-    source = project(s).source(source_name)
+    source = config_source(project(s), source_name)
     with run_lock(s.warehouse, purpose=f"airflow plan {source.name}"):  # a CLI run may be writing
         con = connect(s.warehouse)
         try:
@@ -249,7 +263,7 @@ def extract(
 
     s = s or settings()
     config = project(s)
-    source = config.source(source_name)
+    source = config_source(config, source_name)
     bounds = Bounds(
         watermark=item["watermark"] if item.get("filter", True) else None,
         interval_start=_moment(interval_start),
@@ -288,7 +302,7 @@ def load(source_name: str, staged: list[dict], planned: list[dict] | None = None
 
     s = s or settings()
     config = project(s)
-    source = config.source(source_name)
+    source = config_source(config, source_name)
     staged = [i for i in staged if i]
     done = {i["name"] for i in staged}
     totals = {"loads": 0, "rows_read": 0, "rows_loaded": 0, "rows_new": 0, "rows_quarantined": 0}

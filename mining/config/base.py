@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,3 +32,16 @@ def identifier(value: str) -> str:
 
 
 Name = Annotated[str, Field(min_length=1, max_length=63)]
+
+
+# A duration: a number and a unit ('2 hours', '90 minutes', '1.5 days'); look-backs and deadlines.
+DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(second|minute|hour|day|week)s?", re.IGNORECASE)
+
+
+def duration(text: str) -> timedelta:
+    """The timedelta of a duration such as '2 hours'; ValueError saying the form otherwise."""
+    match = DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration: write a number and a unit, such as '2 hours' or '30 minutes'")
+    amount, unit = float(match.group(1)), match.group(2).lower()
+    return timedelta(**{f"{unit}s": amount})

@@ -1,7 +1,11 @@
-"""The whole project config: one section per analysis, loaded from one YAML file.
+"""The whole project config: one section per analysis, loaded from one YAML file, plus optionally
+one YAML file per source in ``source_folder``.
 
 Every key has a default, so ``ProjectConfig()`` is a valid configuration for any standard XES log.
 Errors name the offending key (``sources.0.mappings.1.sql: Field required``) and the file.
+Each source definition is validated on its own: ``load_config(path, isolate=True)`` (what the
+Airflow DAGs use) leaves a broken source out, keeping why in ``broken_sources``, so one source's
+typo does not take the other sources' DAGs down; without ``isolate`` any broken source is an error.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from mining.config.alerts import Alerts, effective
 from mining.config.attribution_markov import AttributionMarkov
 from mining.config.base import ConfigError, Name, Strict
 from mining.config.bpmn import Bpmn
@@ -42,6 +47,30 @@ class ProjectConfig(Strict):
     # taken from the config's folder). Paths anywhere else are refused when the config is loaded.
     allowed_roots: list[str] = Field(default_factory=list)
     budgets: Budgets = Field(default_factory=Budgets)
+    # A folder (relative to the config file) of one YAML file per source, besides ``sources``.
+    source_folder: str | None = None
+    alerts: Alerts = Field(default_factory=Alerts)
+
+    # Sources whose definition is invalid, left out by ``load_config(..., isolate=True)``: name -> why.
+    _broken: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def broken_sources(self) -> dict[str, str]:
+        """The source definitions left out because they are invalid: name (or file) -> the error."""
+        return dict(self._broken)
+
+    def alert_settings(self, source: Source | None = None) -> dict:
+        """The alerts of a DAG as the DAG files need them: a source's (the project's keys, with the
+        source's own replacing them) or, without ``source``, the mining DAG's (the project's). Keys:
+        the ``Alerts`` fields, ``deadline_delta`` (a timedelta or None), and ``project`` and
+        ``what``, the names an alert gives."""
+        chosen = effective(self.alerts, source.alerts) if source else self.alerts
+        return {
+            **chosen.model_dump(),
+            "deadline_delta": chosen.deadline_delta,
+            "project": self.project,
+            "what": f"source {source.name!r}" if source else "mining",
+        }
 
     @field_validator("timezone")
     @classmethod
@@ -60,10 +89,13 @@ class ProjectConfig(Strict):
         return self
 
     def source(self, name: str) -> Source:
-        """The source called ``name``; KeyError names the known sources."""
+        """The source called ``name``; ConfigError when its definition is broken, KeyError names the
+        known sources when there is none."""
         for s in self.sources:
             if s.name == name:
                 return s
+        if name in self._broken:
+            raise ConfigError(f"source {name!r} is left out: its definition is invalid: {self._broken[name]}")
         raise KeyError(f"no source {name!r} in config (known: {', '.join(s.name for s in self.sources)})")
 
     @property
@@ -72,10 +104,10 @@ class ProjectConfig(Strict):
         return list(dict.fromkeys(s.process for s in self.sources)) or ["default"]
 
 
-def _format_errors(exc: ValidationError) -> str:
+def _format_errors(exc: ValidationError, prefix: str = "") -> str:
     lines = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        key = prefix + ".".join(str(p) for p in err["loc"]) or "(top level)"
         lines.append(f"  {key}: {err['msg']}")
     return "\n".join(lines)
 
@@ -92,23 +124,97 @@ def parse_config(data: dict | None, origin: str = "<config>") -> ProjectConfig:
         raise ConfigError(f"{origin}: invalid configuration\n{_format_errors(exc)}") from None
 
 
-def load_config(path: str | Path | None) -> ProjectConfig:
-    """Load and validate a YAML config file; ``None`` gives the defaults.
+def load_config(path: str | Path | None, *, isolate: bool = False) -> ProjectConfig:
+    """Load and validate a YAML config file (and its ``source_folder``); ``None`` gives the defaults.
 
     Relative ``path`` values of sources are resolved against the config file's folder, and every
     source path must lie in that folder or in one of ``allowed_roots`` (``resolve_paths``).
+    Each source is validated on its own. With ``isolate``, an invalid one is left out and its error
+    kept in ``broken_sources``; without, the ConfigError lists every invalid source. The keys shared
+    by all sources (the rest of the file) are always an error for the whole config.
     """
     if path is None:
         return ProjectConfig()
     path = Path(path)
+    data = parse_yaml(read_text(path), str(path))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or not isinstance(data.get("sources", []), list):
+        return resolve_paths(parse_config(data, str(path)), path.parent, str(path))  # says what is wrong
+    entries = [(f"sources.{i}.", str(path), entry) for i, entry in enumerate(data.get("sources") or [])]
+    shared = parse_config({**data, "sources": []}, str(path))
+    if shared.source_folder:
+        entries += _folder_entries(path.parent, shared, str(path))
+    good, broken = _validate_sources(entries, shared, path.parent)
+    if broken and not isolate:
+        raise ConfigError("\n".join(broken.values()))
+    config = shared.model_copy(update={"sources": good})
+    config._broken = broken
+    return config
+
+
+def read_text(path: Path) -> str:
+    """The text of a config file; ConfigError naming it when it is missing or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    config = parse_config(parse_yaml(text, str(path)), str(path))
-    return resolve_paths(config, path.parent, str(path))
+
+
+def _folder_entries(base: Path, shared: ProjectConfig, origin: str) -> list[tuple[str, str, object]]:
+    """(key prefix, file, data) of every ``*.yaml`` / ``*.yml`` file of the source folder, by name.
+
+    A file without ``name`` is named by its file name; an unreadable file is an entry that fails.
+    """
+    folder = (base / shared.source_folder).resolve()
+    roots = (str(base.resolve()), *(str((base / root).resolve()) for root in shared.allowed_roots))
+    problem = outside(folder, roots)
+    if problem:
+        raise ConfigError(f"{origin}: source_folder: {problem}")
+    if not folder.is_dir():
+        raise ConfigError(f"{origin}: source_folder: {folder} is not a folder")
+    entries = []
+    for file in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
+        try:
+            data = parse_yaml(read_text(file), str(file))
+        except ConfigError as exc:
+            data = exc  # validated (and reported) with the others
+        if isinstance(data, dict):
+            data = {"name": file.stem, **data}
+        entries.append(("", str(file), data))
+    return entries
+
+
+def _validate_sources(entries, shared: ProjectConfig, base: Path) -> tuple[list[Source], dict[str, str]]:
+    """The valid sources of ``entries`` (paths resolved and confined) and, by name, why the others
+    are not: a validation error, a path outside the roots, a name already taken."""
+    good: list[Source] = []
+    broken: dict[str, str] = {}
+    for prefix, origin, data in entries:
+        name = data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
+        label = name or (f"{origin}: {prefix.rstrip('.')}" if prefix else Path(origin).stem)
+        if isinstance(data, ConfigError):
+            broken[label] = str(data)
+            continue
+        if not isinstance(data, dict):
+            broken[label] = f"{origin}: {prefix}(source): a source is a mapping of keys, got {type(data).__name__}"
+            continue
+        try:
+            source = Source.model_validate(data)
+            source = resolve_paths(shared.model_copy(update={"sources": [source]}), base, origin).sources[0]
+        except ValidationError as exc:
+            broken[label] = f"{origin}: invalid configuration\n{_format_errors(exc, prefix)}"
+            continue
+        except ConfigError as exc:
+            broken[label] = str(exc).replace("sources.0.", prefix, 1)
+            continue
+        if any(s.name == source.name for s in good) or source.name in broken:
+            broken[f"{source.name} ({origin})"] = f"{origin}: {prefix}name: duplicate source name {source.name!r}"
+            continue
+        good.append(source)
+    return good, broken
 
 
 class _Loader(yaml.SafeLoader):

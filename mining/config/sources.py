@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from mining.config.base import Name, Strict, identifier
+from mining.config.alerts import Alerts
+from mining.config.base import DURATION, Name, Strict, identifier
 
 
 class ColumnMap(Strict):
@@ -65,8 +66,7 @@ class Mapping(Strict):
         return self
 
 
-# A look-back duration: a number and a unit ('2 days', '90 minutes').
-LOOKBACK = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(second|minute|hour|day|week)s?", re.IGNORECASE)
+LOOKBACK = DURATION  # a look-back duration: a number and a unit ('2 days', '90 minutes')
 
 
 SourceKind = Literal["xes", "csv", "parquet", "sqlite", "postgres", "mysql", "ocel"]
@@ -86,6 +86,7 @@ class Source(Strict):
     timestamp_format: str | None = None
     ocel_object_type: str | None = None
     schedule: str | None = "@daily"  # cron or preset of the extraction DAG; null = manual runs only
+    alerts: Alerts | None = None  # this source's own alert keys, replacing the project's one by one
     # A file source's ``path`` may also be a drop folder or a glob ('drops/*.csv'): each new or
     # changed file is loaded once (mining.sources.work_items).
 

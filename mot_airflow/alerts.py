@@ -19,7 +19,7 @@ from airflow.sdk import AsyncCallback, BaseNotifier, Connection, DeadlineAlert, 
 from mining import alerts as words
 
 # The alert settings a deadline callback gets (JSON-serialisable: they are stored with the DAG).
-CALLBACK_KEYS = ("project", "what", "email", "from_email", "smtp_conn_id", "webhook_conn_id", "deadline")
+CALLBACK_KEYS = ("project", "what", "email", "email_from", "smtp_conn_id", "webhook_conn_id", "deadline")
 
 
 def on_failure(settings: dict) -> list[BaseNotifier]:
@@ -96,7 +96,7 @@ class AlertEmail(SmtpNotifier):
     def __init__(self, settings: dict, alert: words.Alert | None = None, **kwargs):
         super().__init__(
             to=list(settings["email"]),
-            from_email=settings["from_email"],
+            from_email=settings["email_from"],
             smtp_conn_id=settings["smtp_conn_id"],
             **kwargs,
         )

@@ -262,3 +262,68 @@ def test_a_task_that_failed_for_good_alerts_once_by_email_and_webhook(
     assert "no_such_table" in body and "mot_extract_crm" in body
     time.sleep(1)  # nothing else arrives: the verdict, which repeats the failure, does not alert
     assert len(sinks.posts) == 1 and len(sinks.emails) == 1
+
+
+# --- for real: scripts/airflow-local with a broken source, a slow one with a deadline, a good one ---------
+
+
+def test_live_a_broken_source_leaves_the_others_running_and_a_late_run_alerts(postgres, sinks, tmp_path):
+    import subprocess
+
+    from airflow_run import airflow_env, metadata, start_airflow, stop_airflow, wait_for
+
+    from mining.sample_system.generator import generate
+
+    out, home, log = tmp_path / "out", tmp_path / "airflow-home", tmp_path / "airflow.log"
+    generate(out / "sample_system.sqlite", n_cases=20, seed=3)
+    with postgres.database() as pg:
+        postgres.execute(pg, "CREATE TABLE orders (id int, at timestamp)")
+        postgres.execute(pg, "INSERT INTO orders VALUES (1, '2026-01-01 10:00'), (2, '2026-01-01 11:00')")
+        pause = (
+            "SELECT CAST(id AS TEXT) AS case_id, 'placed' AS activity, at AS ts FROM orders, (SELECT pg_sleep(25)) AS p"
+        )
+        slow = {"name": "slow", "kind": "postgres", "conn_id": "mot_slow", "schedule": None, "process": "slow"}
+        slow |= {"mappings": [{"name": "placed", "sql": pause}], "alerts": {"deadline": "5 seconds"}}
+        demo = yaml.safe_load((REPO / "mining" / "sample_system" / "demo.yaml").read_text())["sources"][0]
+        good = demo | {"name": "good", "path": str(out / "sample_system.sqlite"), "schedule": None}
+        config = write_project(tmp_path, [good, slow], {"typo.yaml": TYPO}, alerts=ALERTS)
+        env = airflow_env(home, free_port(), config, out) | sinks.connections()
+        env |= {"AIRFLOW_CONN_MOT_SLOW": "postgres" + pg[pg.index("://") :]}
+        env |= {"AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5"}
+        airflow = start_airflow(env, log)
+        runs = "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id"
+        errors = "SELECT filename, stacktrace FROM import_error"
+        try:
+            deadline = time.monotonic() + 600
+            dags = "SELECT dag_id FROM dag WHERE dag_id LIKE 'mot_%' AND NOT is_paused AND NOT is_stale ORDER BY 1"
+            expected = [("mot_extract_good",), ("mot_extract_slow",), ("mot_mining",)]
+            wait_for("the DAGs of the valid sources", lambda: metadata(home, dags) == expected, deadline, log)
+            (filename, stacktrace), *others = wait_for(
+                "the import error", lambda: metadata(home, errors), deadline, log
+            )
+            assert others == [] and filename == "mot_sources_check.py"
+            assert "typo" in stacktrace and "typo.yaml" in stacktrace and "mapings" in stacktrace
+            for dag_id in ("mot_extract_slow", "mot_extract_good"):
+                subprocess.run(
+                    ["airflow", "dags", "trigger", dag_id], env=env, check=True, capture_output=True, timeout=120
+                )
+            done = lambda dag_id: lambda: (metadata(home, runs, (dag_id,)) or [("",)])[0][0] in ("success", "failed")  # noqa: E731
+            wait_for("the good source's run", done("mot_extract_good"), deadline, log)
+            assert metadata(home, runs, ("mot_extract_good",)) == [("success",)]  # the broken one did not stop it
+            late = sinks.wait("the late alert", lambda: [p for p in sinks.posts if p["event"] == "late"], 180)
+            assert (late[0]["what"], late[0]["dag_id"], late[0]["deadline"]) == (
+                "source 'slow'",
+                "mot_extract_slow",
+                "5 seconds",
+            )
+            mails = sinks.wait("the late e-mail", lambda: [m for m in sinks.emails if b"is late" in m["data"]], 60)
+            assert mails[0]["to"] == ["ops@acme.example"]
+            wait_for("the slow source's run", done("mot_extract_slow"), deadline, log)
+            assert metadata(home, runs, ("mot_extract_slow",)) == [("success",)]  # late is not failed
+            assert [p["event"] for p in sinks.posts] == ["late"]  # and nothing failed
+            (tmp_path / "sources" / "typo.yaml").write_text(TYPO.replace("mapings", "mappings"))
+            fixed = [*expected[:2], ("mot_extract_typo",), ("mot_mining",)]
+            wait_for("the fixed source's DAG", lambda: metadata(home, dags) == fixed, deadline, log)
+            wait_for("the import error to clear", lambda: not metadata(home, errors), deadline, log)
+        finally:
+            stop_airflow(airflow)

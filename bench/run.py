@@ -274,30 +274,9 @@ def run_extraction(args) -> dict:
     return {"figures": figures, "table": extraction_table(figures), "targets": extraction_targets(figures)}
 
 
-EXTRACTION_WAYS = (
-    ("psycopg2_pandas", "psycopg2 connection + pandas.read_sql, then DuckDB (the baseline)"),
-    ("sqlalchemy_pandas", "SQLAlchemy engine on psycopg2 + pandas.read_sql, then DuckDB"),
-    ("connectorx", "ours: connectorx -> Arrow, then DuckDB"),
-    ("adbc", "ADBC PostgreSQL driver -> Arrow, then DuckDB (reference)"),
-    ("full_load", "ours end to end: extraction + load_batch into the warehouse"),
-    ("server_copy_floor", "floor: PostgreSQL's own binary COPY of the result, discarded by the client"),
-)
-
-
-def extraction_table(figures: dict) -> str:
-    """The extraction figures as a Markdown table (best of the repetitions)."""
-    base = figures["psycopg2_pandas"]["seconds"]
-    lines = [
-        f"{figures['rows']:,} rows, best of {figures['repeats']}.",
-        "",
-        "| way | seconds | rows/s | throughput vs psycopg2 + pandas |",
-        "|---|---|---|---|",
-    ]
-    for key, label in EXTRACTION_WAYS:
-        if key in figures:
-            f = figures[key]
-            lines.append(f"| {label} | {f['seconds']:.2f} | {f['rows_per_s']:,} | {base / f['seconds']:.1f}x |")
-    return "\n".join(lines)
+# The extraction table is built in bench/report.py (also from an older results file).
+EXTRACTION_WAYS = report.EXTRACTION_WAYS
+extraction_table = report.extraction_table
 
 
 def extraction_targets(figures: dict) -> list[dict]:

@@ -51,3 +51,43 @@ def test_ratios_bound_a_pm4py_run_that_was_stopped():
     assert report.ratios(stopped, ours) == {"time_ratio": 0.02, "time_ratio_bound": True, "rss_ratio": 0.056}
     finished = {"status": "ok", "median_s": 8.0, "peak_rss_mb": 1000.0}
     assert report.ratios(finished, ours) == {"time_ratio": 0.25, "time_ratio_bound": False, "rss_ratio": 0.5}
+
+
+def test_extraction_table_has_the_delta_merge_rows(tmp_path, postgres):
+    """``--workloads extraction`` on 20,000 rows against the PostgreSQL server: the Markdown table of
+    ``python -m bench.report`` carries both loads of the delta merge, with the merge's own counts."""
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--workloads", "extraction", "--extraction-rows", "20000",
+         "--extraction-repeats", "1", "--work", str(tmp_path / "work"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text("utf-8"))
+    delta = results["extraction"]["figures"]["delta_merge"]
+    assert (delta["load_new"]["rows_new"], delta["load_new"]["rows_updated"]) == (20_000, 0)
+    assert (delta["reload_1pct_updated"]["rows_new"], delta["reload_1pct_updated"]["rows_updated"]) == (0, 200)
+    printed = subprocess.run(
+        [sys.executable, "-m", "bench.report", str(out)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert printed.returncode == 0, printed.stderr
+    table = printed.stdout.split("### PostgreSQL -> DuckDB extraction", 1)[1].split("###", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ours delta merge")]
+    first, reload = (delta["load_new"], delta["reload_1pct_updated"])
+    assert rows == [
+        f"| ours delta merge: load_batch of 20,000 rows, all rows new (extraction {first['extract_s']:.2f} s) "
+        f"| {first['load_batch_s']:.2f} | {first['rows_per_s']:,} | - | 20,000 / 0 |",
+        "| ours delta merge: load_batch of 20,000 rows, full re-read, 1% of the rows with a new attribute value "
+        f"(extraction {reload['extract_s']:.2f} s) | {reload['load_batch_s']:.2f} | {reload['rows_per_s']:,} | - "
+        "| 0 / 200 |",
+    ]
+    assert "| way | seconds | rows/s | throughput vs psycopg2 + pandas | inserted / updated |" in table
+
+
+def test_an_older_results_file_without_the_delta_merge_renders_its_ways():
+    """bench/results/2026-11-24T0301-full.json predates delta_merge: its table is rebuilt from its
+    figures, every way as before and no delta rows."""
+    results = json.loads((REPO / "bench" / "results" / "2026-11-24T0301-full.json").read_text("utf-8"))
+    markdown = report.markdown(results)
+    assert "| ours: connectorx -> Arrow, then DuckDB | 1.56 | 641,448 | 2.5x | - |" in markdown
+    assert "delta merge" not in markdown

@@ -49,12 +49,12 @@ bench: setup
 	$(PY) -m bench.run
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check mining dags tests
-	$(VENV)/bin/ruff format --check mining dags tests
+	$(VENV)/bin/ruff check mining mot_airflow dags tests bench
+	$(VENV)/bin/ruff format --check mining mot_airflow dags tests bench
 	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format mining dags tests
+	$(VENV)/bin/ruff format mining mot_airflow dags tests bench
 	$(VENV)/bin/ruff check --fix mining dags tests
 
 clean:

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,15 +38,16 @@ def metadata(home: Path, sql: str, params=()) -> list[tuple]:
         con.close()
 
 
-def wait_for(what: str, check, deadline: float, log: Path):
+def wait_for(what: str, check, deadline: float, log: Path | Callable[[], str], every: float = 2.0):
     """``check()``'s first truthy result before ``deadline`` (monotonic), else an AssertionError with
-    the end of Airflow's ``log``."""
+    the end of Airflow's ``log`` (or what the callable ``log`` says)."""
     while time.monotonic() < deadline:
         result = check()
         if result:
             return result
-        time.sleep(2)
-    raise AssertionError(f"timed out waiting for {what}; Airflow said:\n{log.read_text()[-6000:]}")
+        time.sleep(every)
+    said = log() if callable(log) else log.read_text()[-6000:]
+    raise AssertionError(f"timed out waiting for {what}; Airflow said:\n{said}")
 
 
 def airflow_env(home: Path, port: int, config: Path, out: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from airflow_run import free_port
+from airflow_run import free_port, wait_for
 
 from mining import alerts as words
 from mining.config import ConfigError, load_config
@@ -70,13 +70,8 @@ class Sinks:
         }
 
     def wait(self, what: str, check, seconds: float = 120):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            found = check()
-            if found:
-                return found
-            time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}: e-mails {self.emails}, posts {self.posts}")
+        said = lambda: f"e-mails {self.emails}, posts {self.posts}"  # noqa: E731
+        return wait_for(what, check, time.monotonic() + seconds, said, every=0.5)
 
     def stop(self):
         self.smtp.stop()
@@ -270,7 +265,7 @@ def test_a_task_that_failed_for_good_alerts_once_by_email_and_webhook(
 def test_live_a_broken_source_leaves_the_others_running_and_a_late_run_alerts(postgres, sinks, tmp_path):
     import subprocess
 
-    from airflow_run import airflow_env, metadata, start_airflow, stop_airflow, wait_for
+    from airflow_run import airflow_env, metadata, start_airflow, stop_airflow
 
     from mining.sample_system.generator import generate
 

@@ -19,12 +19,16 @@ $(STAMP): requirements.lock pyproject.toml | system-deps
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-## System packages: Debian's chromium for the BPMN and report checks in a real browser, and
-## libmariadb-dev for mysqlclient (the Airflow MySQL provider).
+## System packages: Debian's chromium for the BPMN and report checks in a real browser, graphviz
+## (dot) for the process-map layout, and libmariadb-dev for mysqlclient (the Airflow MySQL provider).
 system-deps:
 	@if ! command -v chromium >/dev/null; then \
 		echo "installing Debian's chromium (BPMN / report checks)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@if ! command -v dot >/dev/null; then \
+		echo "installing graphviz (dot lays out the process maps of the report and of mot serve)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq graphviz >/dev/null; \
 	fi
 	@if ! pkg-config --exists libmariadb; then \
 		echo "installing libmariadb-dev and pkg-config (mysqlclient, for the Airflow MySQL provider)"; \

@@ -16,9 +16,12 @@ the case is the customer, the activity the mapping's, the time the invoice date:
 
 After each run: every mapping's events equal a query on the source (adjusted by the changes that
 mapping is documented not to see), the run's audit rows count what changed, nothing is duplicated,
-and the Asset event (task ``changed``) comes exactly when something changed. The last steps write a
-date the reader cannot take (MariaDB's zero date, PostgreSQL's 44 BC): its row is quarantined with
-the value, the rest of the run loads, the run succeeds, and later unchanged runs trigger nothing.
+and the Asset event (task ``changed``) comes exactly when something changed. The last steps write
+dates the reader cannot take (MariaDB's zero dates, PostgreSQL's 44 BC and infinity), one far back
+and one ahead of the watermark: their rows are quarantined with the value, the rest of the run
+loads, the run succeeds, an unchanged run after it triggers nothing, and the row ahead of the
+watermark loads once it is fixed (regressions: PostgreSQL's infinity as the watermark crashed the
+incremental mappings' extraction; a MariaDB zero date became the watermark and broke the look-back).
 """
 
 from __future__ import annotations
@@ -222,10 +225,13 @@ class Runs:
         self.asset = f"mot.sched.events.{self.source}"
         self.asset_events = 0
 
-    def run(self, expect: dict[str, tuple], *, changed: bool = True) -> dict[str, tuple]:
+    def run(self, expect: dict[str, tuple], *, changed: bool = True) -> dict[str, int]:
         """Run the DAG on the next logical date; check the run and its audit rows against ``expect``:
-        per mapping (rows_new, rows_updated, rows_deleted, rows_quarantined)."""
-        before = query(self.system, "SELECT coalesce(max(load_id), 0) FROM load_audit")[0][0] if self.day else 0
+        per mapping (rows_new, rows_updated, rows_deleted, rows_quarantined). Returns rows read per mapping."""
+        before = 0
+        if self.system["warehouse"].exists():
+            before = query(self.system, "SELECT coalesce(max(load_id), 0) FROM load_audit")[0][0]
+        self.before = before
         logical_date = FIRST_DAY + timedelta(days=self.day)
         self.day += 1
         dr = self.dag.test(logical_date=logical_date)
@@ -251,7 +257,20 @@ class Runs:
         assert counts == expect, f"day {self.day}: {counts}"
         totals = tis[("load", -1)].xcom_pull(task_ids="load")
         assert totals["rows_new"] == sum(c[0] for c in expect.values()) and totals["failed"] == []
-        return {location.split(".", 1)[1]: row[0] for location, *row in audit}  # rows read per mapping
+        return {location.split(".", 1)[1]: row[0] for location, *row in audit}
+
+    def quarantined(self) -> list[tuple]:
+        """The last run's quarantined rows: (mapping, invoice id, reason), sorted."""
+        rows = query(
+            self.system,
+            "SELECT location, raw, reason FROM quarantine WHERE source = ? AND load_id > ?",
+            [self.source, self.before],
+        )
+        return sorted((location.split(".", 1)[1], json.loads(raw)["invoice_id"], why) for location, raw, why in rows)
+
+    def watermarks(self) -> dict[str, str]:
+        rows = query(self.system, "SELECT mapping, value FROM watermarks WHERE source = ?", [self.source])
+        return dict(rows)
 
     def check(self, expected: Expected) -> None:
         """Every mapping holds what the source says, nothing twice."""
@@ -341,7 +360,7 @@ def test_scheduled_runs_follow_every_change_of_the_source(chinook, kind):
     runs.run(same((0, 0, 0, 0), settled=(0, 0, 1, 0), keyed=(0, 0, 1, 0)))
     runs.check(expected)
 
-    # A late row, a day and a half behind the watermark: the look-back reads it, the plain
+    # A late row, 34 hours behind the watermark: the look-back reads it, the plain
     # incremental mapping does not, the full reads do.
     expected.unread["plain"].add(1002)
     change(
@@ -351,34 +370,64 @@ def test_scheduled_runs_follow_every_change_of_the_source(chinook, kind):
     assert read["plain"] == 0 and read["recent"] == 3  # 1000 (soft-deleted), 1001 and 1002
     runs.check(expected)
 
-    # A date the reader cannot take, with a good new invoice in the same run: the bad row is
-    # quarantined by every mapping that reads it (the full reads; it lies behind the incremental
-    # watermark), with its value; the good one loads everywhere, and the run succeeds.
+    # Dates the reader cannot take, with a good new invoice in the same run. One lies far back
+    # (MariaDB's zero date, PostgreSQL's 44 BC): the full reads read it, the incremental ones do
+    # not. One lies ahead of the watermark (a zero day in February; PostgreSQL's infinity), so
+    # every mapping reads it. Each mapping that reads a bad row quarantines it with its value; the
+    # good row loads everywhere, and the run succeeds.
     if kind == "mysql":
-        bad, reason = "0000-00-00 00:00:00", "unparseable timestamp: 0000-00-00 00:00:00"
+        bad = {1003: "0000-00-00 00:00:00", 1005: "2014-02-00 00:00:00"}
+        reasons = {i: f"unparseable timestamp: {v}" for i, v in bad.items()}
         insert = "SET STATEMENT sql_mode = '' FOR INSERT"  # zero dates need NO_ZERO_DATE off
     else:
-        bad, reason = "0044-03-15 00:00:00 BC", "timestamp out of range: 0044-03-15 (BC) 00:00:00"
+        bad = {1003: "0044-03-15 00:00:00 BC", 1005: "infinity"}
+        reasons = {i: f"timestamp out of range: {v}" for i, v in (bad | {1003: "0044-03-15 (BC) 00:00:00"}).items()}
         insert = "INSERT"
-    for mapping in ("issued", "settled", "keyed", "recent", "plain"):
-        expected.unread[mapping].add(1003)
+    for mapping in MAPPINGS:
+        expected.unread[mapping] |= {1003, 1005}
     change(
         f"{insert} INTO invoice (invoice_id, customer_id, invoice_date, total) VALUES "
-        f"(1003, 11, '{bad}', 2.00), (1004, 12, '2014-01-06 09:00:00', 3.00)"
+        f"(1003, 11, '{bad[1003]}', 2.00), (1004, 12, '2014-01-06 09:00:00', 3.00), (1005, 13, '{bad[1005]}', 4.00)"
     )
+    runs.run(same((1, 0, 0, 2), recent=(1, 0, 0, 1), plain=(1, 0, 0, 1)))
+    runs.check(expected)
+    full = [(m, 1003, reasons[1003]) for m in ("issued", "keyed", "settled")]
+    assert runs.quarantined() == sorted(full + [(m, 1005, reasons[1005]) for m in MAPPINGS])
+    # The row ahead of the watermark does not move it (as the watermark it would end the mapping's
+    # reads, or break its look-back): it is read and quarantined again until it is fixed.
+    assert runs.watermarks() == {"recent": "2014-01-06 09:00:00", "plain": "2014-01-06 09:00:00"}
+
+    # Unchanged: the bad rows are quarantined again, which is no change, so no Asset event (no
+    # mining); no event is rewritten, though MariaDB's mappings now read their dates as text.
+    runs.run(same((0, 0, 0, 2), recent=(0, 0, 0, 1), plain=(0, 0, 0, 1)), changed=False)
+    runs.check(expected)
+    assert runs.quarantined() == sorted(full + [(m, 1005, reasons[1005]) for m in MAPPINGS])
+
+    # The row ahead of the watermark fixed in the source: every mapping loads it now.
+    for mapping in MAPPINGS:
+        expected.unread[mapping].discard(1005)
+    change("UPDATE invoice SET invoice_date = '2014-01-07 08:00:00' WHERE invoice_id = 1005")
     runs.run(same((1, 0, 0, 1), recent=(1, 0, 0, 0), plain=(1, 0, 0, 0)))
     runs.check(expected)
-    quarantined = query(
-        chinook,
-        "SELECT location, reason, raw FROM quarantine WHERE source = ? ORDER BY location",
-        [runs.source],
-    )
-    assert [(location, why) for location, why, _ in quarantined] == [
-        (f"{runs.source}.{m}", reason) for m in ("issued", "keyed", "settled")
-    ]
-    assert all(json.loads(raw)["invoice_id"] == 1003 for *_, raw in quarantined)
+    assert runs.quarantined() == full
+    assert runs.watermarks() == {"recent": "2014-01-07 08:00:00", "plain": "2014-01-07 08:00:00"}
 
-    # Unchanged again: the bad row is quarantined again by the full reads, which is no change, so
-    # no Asset event (no mining) and no event rewritten (the dates read the same way as before).
-    runs.run(same((0, 0, 0, 1), recent=(0, 0, 0, 0), plain=(0, 0, 0, 0)), changed=False)
-    runs.check(expected)
+
+def test_a_watermark_is_a_value_the_warehouse_can_hold():
+    """The unit of the two regressions above: out-of-calendar values never become the watermark."""
+    import pyarrow as pa
+
+    from mining.sources.sql import watermark_of
+
+    infinity = 262142 * 365 * 86400 * 10**6  # about where connectorx puts PostgreSQL's infinity
+    ts = pa.array([1_389_000_000 * 10**6, infinity, None], pa.timestamp("us"))
+    aware = ts.cast(pa.timestamp("us", tz="UTC"))
+    days = pa.array([16_000, 2_932_897 * 40, None], pa.date32())  # 2013-10-22 and a year far after 9999
+    table = pa.table({"ts": ts, "aware": aware, "day": days})
+    assert watermark_of(table, "ts", "t") == "2014-01-06 09:20:00"
+    assert watermark_of(table, "aware", "t") == "2014-01-06 09:20:00+00:00"
+    assert watermark_of(table, "day", "t") == "2013-10-22"
+    assert watermark_of(table.slice(1, 1), "ts", "t") is None  # only infinity: the watermark stays
+    text = pa.table({"d": ["2014-01-06 09:00:00", "2014-02-00 00:00:00", "0000-00-00", "2014-02-31", None]})
+    assert watermark_of(text, "d", "t", ["d"]) == "2014-01-06 09:00:00"
+    assert watermark_of(text, "d", "t") == "2014-02-31"  # a text column that is no date: as it is

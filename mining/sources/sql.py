@@ -18,6 +18,7 @@ match a number pattern, anything else becomes a quoted string with its quotes do
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -164,15 +165,26 @@ def complete_read(mapping: Mapping, bounds: Bounds) -> bool:
     return not (places_interval and (bounds.interval_start or bounds.interval_end))
 
 
-def watermark_of(table: pa.Table, column: str, origin: str) -> str | None:
-    """The largest value of ``column`` as text, or None for an empty result."""
+def watermark_of(table: pa.Table, column: str, origin: str, text_dates: Collection[str] = ()) -> str | None:
+    """The largest value of ``column`` as text, or None for an empty result.
+
+    A date or time the warehouse cannot hold (PostgreSQL's ``infinity``, a year after 9999, a
+    MariaDB zero date such as ``2024-02-00``) is left out: the loader quarantines its row, and as the
+    watermark it would end the mapping's reads for good or break its look-back (and Python cannot
+    even write it). Such a row stays ahead of the watermark, so it is read and quarantined again on
+    every run until it is fixed in the source, and then it loads. ``text_dates`` names the columns
+    that are dates read as text (``dates_as_text``): their values that are no date are left out too.
+    """
     names = {name.lower(): name for name in table.column_names}
     if column not in table.column_names and column.lower() not in names:
         raise SourceError(
             f"{origin}: incremental_column {column!r} is not a column of the query's result; "
             f"columns are: {', '.join(table.column_names)}"
         )
-    values = table.column(column if column in table.column_names else names[column.lower()])
+    name = column if column in table.column_names else names[column.lower()]
+    values = in_calendar(table.column(name))
+    if name in text_dates:
+        values = readable_dates(values)
     if values.null_count == len(values):
         return None
     top = pc.max(values).as_py()
@@ -181,6 +193,48 @@ def watermark_of(table: pa.Table, column: str, origin: str) -> str | None:
             return top.astimezone(ZoneInfo("UTC")).isoformat(sep=" ")
         return top.isoformat(sep=" ")
     return str(top)
+
+
+# The instants of years 1 to 9999 (what Python's datetime and the warehouse's events hold), in Unix
+# seconds and in days; an aware value's last day is left out (it may be year 10000 in its zone).
+CALENDAR_S = (-62135596800, 253402300799)
+CALENDAR_DAYS = (-719162, 2932896)
+PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def in_calendar(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` with the dates and times outside years 1 to 9999 made null (other types as they are)."""
+    kind = values.type
+    if pa.types.is_timestamp(kind):
+        if kind.unit == "ns":  # nanoseconds reach only the years 1677 to 2262
+            return values
+        low, high = CALENDAR_S[0], CALENDAR_S[1] - (86400 if kind.tz else 0)
+        low, high = low * PER_SECOND[kind.unit], (high + 1) * PER_SECOND[kind.unit] - 1
+        numbers = values.cast(pa.int64())
+    elif pa.types.is_date32(kind):
+        (low, high), numbers = CALENDAR_DAYS, values.cast(pa.int32())
+    elif pa.types.is_date64(kind):
+        low, high = CALENDAR_S[0] * 1000, (CALENDAR_S[1] + 1) * 1000 - 1
+        numbers = values.cast(pa.int64())
+    else:
+        return values
+    inside = pc.and_(pc.greater_equal(numbers, low), pc.less_equal(numbers, high))
+    return pc.if_else(inside, values, pa.scalar(None, kind))
+
+
+def readable_dates(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dates and date-times read as text with the values no calendar holds made null (MariaDB's
+    ``0000-00-00``, ``2024-01-00``, ``2024-02-31`` under ALLOW_INVALID_DATES)."""
+
+    def readable(text: str) -> bool:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            return False
+        return True
+
+    good = [v for v in pc.unique(values).drop_null().to_pylist() if readable(v)]
+    return pc.if_else(pc.is_in(values, value_set=pa.array(good, values.type)), values, pa.scalar(None, values.type))
 
 
 def later(a: str | None, b: str | None) -> str | None:
@@ -210,16 +264,20 @@ def run_mapping(
     bounds = bounds or Bounds()
     read = Bounds(looked_back(bounds.watermark, mapping.lookback), bounds.interval_start, bounds.interval_end)
     sql = render(source, mapping, read, timezone)
+    text_dates: list[str] = []
     try:
         table = _read(cx, uri, sql, origin)
     except _ZeroDate:
         # MariaDB/MySQL zero dates ('0000-00-00', '2024-00-01') panic connectorx and would fail the
         # whole mapping: read its date columns as text instead, so the loader quarantines the rows
         # whose timestamp is one (with the value) and keeps other such values as text.
-        table = _read(cx, uri, dates_as_text(cx, uri, sql, origin), origin)
+        sql, text_dates = dates_as_text(cx, uri, sql, origin)
+        table = _read(cx, uri, sql, origin)
     if not table.column_names:
         raise SourceError(f"{origin}: the query returned no columns")
-    watermark = watermark_of(table, mapping.incremental_column, origin) if mapping.incremental_column else None
+    watermark = None
+    if mapping.incremental_column:
+        watermark = watermark_of(table, mapping.incremental_column, origin, text_dates)
     return standardize_columns(plain_strings(table), source.columns, origin), watermark
 
 
@@ -247,8 +305,9 @@ def _read(cx, uri: str, sql: str, origin: str) -> pa.Table:
         raise SourceError(f"{origin}: the query failed: {message}") from None
 
 
-def dates_as_text(cx, uri: str, sql: str, origin: str) -> str:
-    """``sql`` (MariaDB/MySQL) wrapped so that its date and time columns come back as text.
+def dates_as_text(cx, uri: str, sql: str, origin: str) -> tuple[str, list[str]]:
+    """``sql`` (MariaDB/MySQL) wrapped so that its date and time columns come back as text, and the
+    names of its date and date-time columns (the ones a watermark must read as dates).
 
     The result's column types come from the query with no rows (nothing to convert, so no panic).
     """
@@ -257,10 +316,12 @@ def dates_as_text(cx, uri: str, sql: str, origin: str) -> str:
         schema = _read(cx, uri, wrapped + "\nLIMIT 0", origin).schema
     except _ZeroDate as exc:
         raise SourceError(f"{origin}: the query failed: {exc}") from None
-    columns = []
+    columns, dates = [], []
     for field in schema:
         column = f"{WRAPPER_ALIAS}.{quote_identifier('mysql', field.name)}"
         if any(test(field.type) for test in TEMPORAL):
             column = f"CAST({column} AS CHAR) AS {quote_identifier('mysql', field.name)}"
+            if not pa.types.is_time(field.type):
+                dates.append(field.name)
         columns.append(column)
-    return f"SELECT {', '.join(columns)} FROM (\n{sql}\n) AS {WRAPPER_ALIAS}"
+    return f"SELECT {', '.join(columns)} FROM (\n{sql}\n) AS {WRAPPER_ALIAS}", dates

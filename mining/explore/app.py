@@ -33,10 +33,11 @@ from mining.explore.catalog import Catalog, load_catalog, processes
 from mining.explore.filters import FilterError, Filters, parse_filters
 from mining.explore.render import MEASURES, VIEWS, MapOptions, render_map
 from mining.shell import json_value
-from mining.warehouse import connect
+from mining.warehouse import apply_engine_settings, sql_literal
 
 STATIC = Path(__file__).with_name("static")
 MAX_OFFSET = 10**9
+SNAPSHOT_ALIAS = "snapshot"
 log = logging.getLogger(__name__)
 
 
@@ -65,8 +66,10 @@ class Snapshot:
         with self._lock:
             if stamp != self._stamp:
                 # The old connection is dropped, not closed: requests still running keep their cursors.
-                self._con, self._stamp, self._catalogs = connect(self.path, read_only=True), stamp, {}
-            return self._con.cursor()
+                self._con, self._stamp, self._catalogs = open_snapshot(self.path), stamp, {}
+            cursor = self._con.cursor()
+        cursor.execute(f"USE {SNAPSHOT_ALIAS}; SET TimeZone = 'UTC'")
+        return cursor
 
     def catalog(self, cursor: duckdb.DuckDBPyConnection, process: str) -> Catalog:
         """The catalog of ``process`` (``NotFound`` when the snapshot has no such process)."""
@@ -79,6 +82,18 @@ class Snapshot:
         if cached is None:
             raise NotFound("process", f"no process {process!r} in this warehouse")
         return cached
+
+
+def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    """A new in-memory database with the snapshot attached read-only.
+
+    Not ``duckdb.connect(path)``: DuckDB hands out the database it already has open for a path, so
+    a snapshot replaced under the same name would never be read while an old cursor lives.
+    """
+    con = duckdb.connect(":memory:")
+    apply_engine_settings(con)
+    con.execute(f"ATTACH {sql_literal(path)} AS {SNAPSHOT_ALIAS} (READ_ONLY)").fetchall()
+    return con
 
 
 def json_response(data, status: int = 200) -> Response:

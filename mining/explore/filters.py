@@ -129,9 +129,18 @@ def parse_filters(items: Iterable[tuple[str, str]], catalog: Catalog, other_keys
     for key, values in [*lists.items(), *((f"{k}.{n}", v) for k in attrs for n, v in attrs[k].items())]:
         if len(values) > MAX_VALUES:
             raise FilterError(key, f"at most {MAX_VALUES} values")
+    since, until = _when("since", single.get("since")), _when("until", single.get("until"))
+    if since is not None and until is not None and _instant(until, end=True) <= _instant(since):
+        raise FilterError("until", "must be later than since")
+    low, high = (
+        _duration("min_duration", single.get("min_duration")),
+        _duration("max_duration", single.get("max_duration")),
+    )
+    if low is not None and high is not None and high < low:
+        raise FilterError("max_duration", "must not be less than min_duration")
     return Filters(
-        since=_when("since", single.get("since")),
-        until=_when("until", single.get("until")),
+        since=since,
+        until=until,
         timeframe=_choice("timeframe", single.get("timeframe", "intersecting"), TIMEFRAMES),
         case={n: tuple(sorted(set(v))) for n, v in attrs["case"].items()},
         event={n: tuple(sorted(set(v))) for n, v in attrs["event"].items()},
@@ -139,14 +148,14 @@ def parse_filters(items: Iterable[tuple[str, str]], catalog: Catalog, other_keys
         outcome=_known("outcome", lists["outcome"], catalog.outcomes, "outcome recorded for this process"),
         with_=_known("with", lists["with"], catalog.activities, "activity of this process"),
         without=_known("without", lists["without"], catalog.activities, "activity of this process"),
-        min_duration=_duration("min_duration", single.get("min_duration")),
-        max_duration=_duration("max_duration", single.get("max_duration")),
+        min_duration=low,
+        max_duration=high,
     )
 
 
 def case_set_sql(filters: Filters, catalog: Catalog) -> tuple[str, dict]:
     """The SELECT of the filtered case ids of ``catalog.process`` and its bound parameters."""
-    parts = sections(sql_file("mining.explore", "filters"))
+    parts = code_sections("filters")
     sql, params = [parts["base"]], {"process": catalog.process}
     since_part, until_part = WINDOW[filters.timeframe]
     if filters.since is not None:
@@ -185,7 +194,16 @@ def case_set_sql(filters: Filters, catalog: Catalog) -> tuple[str, dict]:
 
 def materialise_sql() -> str:
     """The statement head that stores the case set as the temp table ``explore_cases``."""
-    return sections(sql_file("mining.explore", "filters"))["materialise"]
+    return code_sections("filters")["materialise"]
+
+
+def code_sections(name: str) -> dict[str, str]:
+    """The ``-- @section`` parts of ``mining/explore/sql/<name>.sql`` without their comment lines:
+    parts are put together into one statement, and a comment ending a part would swallow what follows."""
+    return {
+        part: "\n".join(line for line in text.splitlines() if line.strip() and not line.strip().startswith("--"))
+        for part, text in sections(sql_file("mining.explore", name)).items()
+    }
 
 
 def _numbered(sql: str, n: int) -> str:

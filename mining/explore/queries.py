@@ -15,7 +15,7 @@ from dataclasses import asdict
 import duckdb
 
 from mining.explore.catalog import COLUMNS, Catalog, json_path
-from mining.explore.filters import Filters, case_set_sql, materialise_sql
+from mining.explore.filters import Filters, case_set_sql, code_sections, materialise_sql
 from mining.report.processmap import MapActivity, MapEdge
 from mining.warehouse.sqlfiles import sections, sql_file
 
@@ -126,7 +126,7 @@ def cases(
 def cases_sql(catalog: Catalog, within: dict | None, limit: int, offset: int) -> tuple[str, dict]:
     """The drill-down query over explore_cases and its parameters (``within``: see ``cases``)."""
     within = within or {}
-    parts = sections(sql_file("mining.explore", "cases"))
+    parts = code_sections("cases")
     query = [parts["head"]]
     params = {"process": catalog.process, "limit": min(limit, MAX_PAGE), "offset": offset}
     for part, keys in (("activity", ("activity",)), ("arc", ("source", "target")), ("variant", ("variant",))):
@@ -171,7 +171,7 @@ def variants(con: duckdb.DuckDBPyConnection, catalog: Catalog, filters: Filters,
     select_cases(con, catalog, filters)
     params = {"process": catalog.process, "limit": min(limit, MAX_PAGE), "offset": offset}
     found = rows(con, sql("variants"), params)
-    total = found[0]["total"] if found else None
+    total = found[0]["total"] if found else _count(con, sql("variants"), params)
     for r in found:
         del r["total"]
     return {"total": total, "limit": params["limit"], "offset": offset, "variants": found}

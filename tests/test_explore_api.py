@@ -131,6 +131,11 @@ DEMO_FILTERS = [
     ),
     ([("outcome", "dropout")], "SELECT count(*) FROM case_outcomes WHERE process = $p AND outcome = 'dropout'"),
     (
+        [("case.product", "car_loan"), ("event.channel", "letter")],
+        "SELECT count(DISTINCT case_id) FROM events WHERE process = $p AND attrs->>'product' = 'car_loan' AND case_id IN "
+        "(SELECT case_id FROM events WHERE attrs->>'channel' = 'letter')",
+    ),
+    (
         [("variant", "1"), ("without", "Courtesy call")],
         f"SELECT count(*) FROM ({SEQUENCES}) WHERE seq = (SELECT activities FROM variants WHERE process = $p AND rank = 1) "
         "AND NOT list_contains(seq, 'Courtesy call')",
@@ -322,6 +327,8 @@ def test_lists_attributes_variants_findings(bpic, demo):
     assert {o["value"] for o in attrs["outcomes"]} == {"success", "declined", "dropout", "other"}
     variants = bpic.api("/api/variants", {"outcome": "success", "limit": "3"})
     assert variants["total"] == bpic.api("/api/overview", {"outcome": "success"})["filtered"]["variants"]
+    assert {"product", "amount_requested"} <= set(demo.api("/api/attributes")["case"])
+    assert "channel" in demo.api("/api/attributes")["event"]
     findings = demo.api("/api/findings")
     assert findings["waste"] and all(w["evidence"] for w in findings["waste"]) and findings["funnel"]
 

@@ -3,10 +3,10 @@
 The filters accept only names found here, so an attribute name or activity from a query string is
 never put into SQL text: attribute filters bind the JSON key this catalog found.
 
-Case attributes are the event attributes under the XES ``case:`` prefix (``case:AMOUNT_REQ`` is the
-case attribute ``AMOUNT_REQ``); every other attribute key, plus the ``resource`` and ``lifecycle``
-columns, is an event attribute. A key that is constant within each case but lacks the prefix (the
-demo's ``product``) is offered as an event attribute; filtering on it keeps the same cases.
+Case attributes are the attribute keys under the XES ``case:`` prefix (``case:AMOUNT_REQ`` is the
+case attribute ``AMOUNT_REQ``) and the keys every case holds with exactly one value (the demo's
+``product``, which its source gives on some events only). Every other key, plus the ``resource``
+and ``lifecycle`` columns, is an event attribute.
 """
 
 from __future__ import annotations
@@ -52,9 +52,11 @@ def load_catalog(con: duckdb.DuckDBPyConnection, process: str) -> Catalog | None
     if not activities:
         return None
     keys = [k for (k,) in con.execute(_sql("attribute_keys"), params).fetchall()]
-    case = {k.removeprefix(CASE_PREFIX): k for k in keys if k.startswith(CASE_PREFIX)}
+    constant = {k for (k,) in con.execute(_sql("constant_keys"), params).fetchall()}
+    case = {k: k for k in sorted(constant) if not k.startswith(CASE_PREFIX)}
+    case |= {k.removeprefix(CASE_PREFIX): k for k in keys if k.startswith(CASE_PREFIX)}  # the prefix wins a clash
     event = {c: c for c in COLUMNS}
-    event |= {k: k for k in keys if not k.startswith(CASE_PREFIX) and k not in COLUMNS}
+    event |= {k: k for k in keys if k not in case.values() and not k.startswith(CASE_PREFIX) and k not in COLUMNS}
     outcomes = tuple(o for (o,) in con.execute(_sql("outcomes"), params).fetchall())
     n_variants, has_moments, has_waste = con.execute(_sql("status"), params).fetchone()
     return Catalog(process, activities, case, event, outcomes, n_variants, has_moments, has_waste)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from urllib.request import urlopen
@@ -318,6 +319,9 @@ def test_bad_endpoint_parameters_and_sql_looking_values(bpic):
     assert bpic.client.get("/api/overview?process=nope").status_code == 404
     assert bpic.client.get("/api/overview").json()["key"] == "process"
     assert bpic.client.get("/static/../app.py").status_code == 404
+    assert bpic.client.get("/api/nothing").json()["error"] == "no endpoint /api/nothing"
+    empty = bpic.api("/api/whatif", {"case.AMOUNT_REQ": "zzz", "remove": "A_DECLINED"})["figures"]
+    assert empty["cases"] == {"before": 0, "after": 0} and empty["events"] == {"before": 0, "after": 0}
     assert "being built" in bpic.client.get("/").text
 
 
@@ -329,8 +333,30 @@ def test_lists_attributes_variants_findings(bpic, demo):
     assert variants["total"] == bpic.api("/api/overview", {"outcome": "success"})["filtered"]["variants"]
     assert {"product", "amount_requested"} <= set(demo.api("/api/attributes")["case"])
     assert "channel" in demo.api("/api/attributes")["event"]
+    top = variants["variants"][0]
+    page = bpic.api("/api/cases", {"outcome": "success", "of_variant": str(top["rank"]), "limit": "500"})
+    assert {c["variant"] for c in page["cases"]} == {top["rank"]}
+    assert (
+        page["total"]
+        == len(page["cases"])
+        == top["cases"]
+        == bpic.scalar(
+            "SELECT count(*) FROM cases c JOIN variants v USING (process, variant_id) JOIN case_outcomes o USING (process, case_id) "
+            "WHERE c.process = $p AND v.rank = $r AND o.outcome = 'success'",
+            {"r": top["rank"]},
+        )
+    )
     findings = demo.api("/api/findings")
     assert findings["waste"] and all(w["evidence"] for w in findings["waste"]) and findings["funnel"]
+
+
+def test_concurrent_requests_keep_their_own_case_sets(bpic):
+    """Each request's filtered cases are a temp table of its own cursor: threads must not mix them."""
+    queries = [{"outcome": o} for o in ("success", "declined", "dropout", "other")] * 4
+    alone = [bpic.api("/api/overview", q)["filtered"] for q in queries[:4]] * 4
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: bpic.api("/api/overview", q)["filtered"], queries))
+    assert together == alone
 
 
 def test_a_new_snapshot_is_picked_up(demo, bpic, tmp_path):

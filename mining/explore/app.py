@@ -339,6 +339,7 @@ def create_app(snapshot_file: str | Path) -> Starlette:
         for kind, (write, media) in DOWNLOADS.items()
     ]
     routes += [
+        Route("/api/{rest:path}", lambda request: error(f"no endpoint {request.url.path}", None, 404)),
         Route("/", lambda request: FileResponse(STATIC / "index.html")),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]

@@ -37,8 +37,8 @@ per_case AS (
 SELECT
     count(*) AS cases_before,
     count(*) FILTER (WHERE events_after > 0) AS cases_after,
-    sum(events_before) AS events_before,
-    sum(events_after) AS events_after,
+    coalesce(sum(events_before), 0) AS events_before,
+    coalesce(sum(events_after), 0) AS events_after,
     median(before_s) AS median_throughput_before_s,
     median(after_s) FILTER (WHERE events_after > 0) AS median_throughput_after_s,
     avg(moments_before) AS moments_per_case_before,
@@ -46,6 +46,6 @@ SELECT
     count(DISTINCT sequence_before) AS variants_before,
     count(DISTINCT sequence_after) FILTER (WHERE events_after > 0) AS variants_after,
     count(*) FILTER (WHERE instances_removed > 0) AS cases_affected,
-    sum(instances_removed) AS instances_removed,
-    sum(timed_removed) AS instances_with_service_time
+    coalesce(sum(instances_removed), 0) AS instances_removed,
+    coalesce(sum(timed_removed), 0) AS instances_with_service_time
 FROM per_case;

@@ -235,15 +235,16 @@ def test_what_if_moves_the_figures_the_right_way(bpic, demo):
         "(SELECT case_id FROM case_outcomes WHERE process = $p AND outcome = 'success')"
     )
     assert found["events"]["before"] - found["events"]["after"] == removed > 0
-    assert found["median_throughput"]["after"] < found["median_throughput"]["before"]
+    assert found["median_throughput_s"]["after"] < found["median_throughput_s"]["before"]
     assert found["variants"]["after"] <= found["variants"]["before"]
     mot = demo.scalar(
         "SELECT activity FROM mot_activities WHERE process = $p AND is_moment_of_truth ORDER BY n_moments DESC LIMIT 1"
     )
     moved = demo.api("/api/whatif", [("remove", mot)])
     assert moved["figures"]["moments_per_case"]["after"] < moved["figures"]["moments_per_case"]["before"]
-    assert moved["figures"]["median_throughput"]["after"] == moved["figures"]["median_throughput"]["before"]
+    assert moved["figures"]["median_throughput_s"]["after"] == moved["figures"]["median_throughput_s"]["before"]
     assert "waiting time before it is kept" in moved["assumption"]
+    assert [w["activity"] for w in moved["waste_whatif"]] == [mot] * len(moved["waste_whatif"]) != []
 
 
 def test_exports_reload(bpic, tmp_path):
@@ -263,15 +264,31 @@ def test_exports_reload(bpic, tmp_path):
     assert len(tree.findall(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}task")) > 5
 
 
-def test_sql_of_a_figure_reproduces_it(bpic):
-    params = [("case.AMOUNT_REQ", "5000"), ("without", "A_DECLINED"), ("since", "2011-12-01T00:00:00Z")]
-    shown = bpic.api("/api/overview", params)["filtered"]
-    text = bpic.get("/api/sql", [*params, ("figure", "overview")]).text
-    cursor = bpic.con.cursor()
+def run_sql_text(run: Run, text: str) -> list[tuple]:
+    """Run the statements of /api/sql's answer on a fresh cursor; the rows of the last one."""
+    cursor = run.con.cursor()
     *setup, last = [s for s in text.split(";\n") if s.strip()]
     for statement in setup:
         cursor.execute(statement)
-    assert cursor.execute(last).fetchone()[:3] == (shown["cases"], shown["events"], shown["variants"])
+    return cursor.execute(last).fetchall()
+
+
+def test_sql_of_a_figure_reproduces_it(bpic):
+    params = [("case.AMOUNT_REQ", "5000"), ("without", "A_DECLINED"), ("since", "2011-12-01T00:00:00Z")]
+    shown = bpic.api("/api/overview", params)["filtered"]
+    found = run_sql_text(bpic, bpic.get("/api/sql", [*params, ("figure", "overview")]).text)
+    assert found[0][:3] == (shown["cases"], shown["events"], shown["variants"])
+    arc = [("source", "A_SUBMITTED"), ("target", "A_PARTLYSUBMITTED"), ("limit", "500")]
+    page = bpic.api("/api/cases", [*params, *arc])
+    found = run_sql_text(bpic, bpic.get("/api/sql", [*params, *arc, ("figure", "cases")]).text)
+    assert [r[0] for r in found] == [c["case_id"] for c in page["cases"]]
+    remove = [("remove", "W_Completeren aanvraag")]
+    shown = bpic.api("/api/whatif", [*params, *remove])["figures"]["events"]
+    found = run_sql_text(bpic, bpic.get("/api/sql", [*params, *remove, ("figure", "whatif")]).text)
+    assert found[0][2:4] == (shown["before"], shown["after"])
+    graph = bpic.api("/api/map", params)
+    found = run_sql_text(bpic, bpic.get("/api/sql", [*params, ("figure", "map_edges")]).text)
+    assert [(r[0], r[1], r[2]) for r in found] == [(e["source"], e["target"], e["frequency"]) for e in graph["edges"]]
 
 
 MALFORMED = [

@@ -133,7 +133,7 @@ class Ask:
     def all(self, key: str) -> list[str]:
         return [v for k, v in self.items if k == key]
 
-    def number(self, key: str, default: int, low: int, high: int) -> int:
+    def number(self, key: str, default: int | None, low: int, high: int) -> int | None:
         text = self.one(key)
         if text is None:
             return default
@@ -170,8 +170,9 @@ def endpoint(snapshot: Snapshot, handler: Callable[[Ask], Response | dict]) -> C
     def route(request: Request) -> Response:
         try:
             cursor = snapshot.cursor()
-        except FileNotFoundError:
-            return error(f"the snapshot {snapshot.path} is gone: run the pipeline again", None, 503)
+        except (OSError, duckdb.Error) as exc:  # gone, or not a warehouse DuckDB can read
+            log.warning("explore API: cannot open %s: %s", snapshot.path, exc)
+            return error(f"cannot read the snapshot {snapshot.path.name}: run the pipeline again", None, 503)
         try:
             result = handler(Ask(request, snapshot, cursor))
             return result if isinstance(result, Response) else json_response(result)

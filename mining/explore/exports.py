@@ -43,7 +43,7 @@ FIGURES = {
     "map_edges": ("graph", "edges"),
     "map_ends": ("graph", "ends"),
     "variants": ("variants", None),
-    "whatif": ("whatif", None),
+    "whatif": ("whatif", "filtered"),
     "events": ("export", "events"),
     "cases": None,  # built like the drill-down (mining.explore.queries.cases_sql)
 }

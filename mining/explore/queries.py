@@ -206,22 +206,24 @@ def what_if(con: duckdb.DuckDBPyConnection, catalog: Catalog, filters: Filters, 
     removed activity (whole process) where it has one."""
     select_cases(con, catalog, filters)
     params = {"process": catalog.process, "remove": list(remove)}
-    figures = rows(con, sql("whatif"), params)[0]
-    keys = ("cases", "events", "median_throughput", "moments_per_case", "variants")
-    table = {
-        k: {
-            "before": figures.pop(f"{k}_before" + ("_s" if k == "median_throughput" else "")),
-            "after": figures.pop(f"{k}_after" + ("_s" if k == "median_throughput" else "")),
-        }
-        for k in keys
-    }
+    figures = rows(con, sql("whatif", "filtered"), params)[0]
+    keys = ("cases", "events", "median_throughput_s", "moments_per_case", "variants")
+    table = {k: {"before": figures.pop(f"{k}_before"), "after": figures.pop(f"{k}_after")} for k in keys}
     notes = {}
     if not catalog.has_moments:
         table["moments_per_case"] = {"before": None, "after": None}
         notes["moments_per_case"] = NO_MOMENTS
     if figures["instances_removed"] and not figures["instances_with_service_time"]:
-        notes["median_throughput"] = "no service time is measured for the removed activities: no case gets shorter"
-    return {"remove": list(remove), "figures": table, **figures, "assumption": WHATIF_ASSUMPTION, "notes": notes}
+        notes["median_throughput_s"] = "no service time is measured for the removed activities: no case gets shorter"
+    waste = rows(con, sql("whatif", "waste"), params)
+    return {
+        "remove": list(remove),
+        "figures": table,
+        **figures,
+        "assumption": WHATIF_ASSUMPTION,
+        "notes": notes,
+        "waste_whatif": waste,  # the waste analysis's scenarios: one activity at a time, every case
+    }
 
 
 def attributes(con: duckdb.DuckDBPyConnection, catalog: Catalog, top: int = 20) -> dict:

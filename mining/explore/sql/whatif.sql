@@ -4,6 +4,8 @@
 -- its instances); the wait before it is kept. Throughput after = before - that service time. A case
 -- all of whose events are removed leaves the figures after. Variants after: the event sequences
 -- without the removed activities. Moments per case after: its moment instances not removed.
+
+-- @section filtered
 WITH fc AS (
     SELECT c.case_id, c.duration_s, v.activities
     FROM cases AS c
@@ -39,8 +41,8 @@ SELECT
     count(*) FILTER (WHERE events_after > 0) AS cases_after,
     coalesce(sum(events_before), 0) AS events_before,
     coalesce(sum(events_after), 0) AS events_after,
-    median(before_s) AS median_throughput_before_s,
-    median(after_s) FILTER (WHERE events_after > 0) AS median_throughput_after_s,
+    median(before_s) AS median_throughput_s_before,
+    median(after_s) FILTER (WHERE events_after > 0) AS median_throughput_s_after,
     avg(moments_before) AS moments_per_case_before,
     avg(moments_after) FILTER (WHERE events_after > 0) AS moments_per_case_after,
     count(DISTINCT sequence_before) AS variants_before,
@@ -49,3 +51,12 @@ SELECT
     coalesce(sum(instances_removed), 0) AS instances_removed,
     coalesce(sum(timed_removed), 0) AS instances_with_service_time
 FROM per_case;
+
+-- The waste analysis's own what-if of each removed activity, alone and over every case of the
+-- process (its method: docs/waste.md), for comparison.
+-- @section waste
+SELECT activity, scope, cases_affected, steps_removed, mean_throughput_before_s, mean_throughput_after_s,
+    case_hours_saved, saving_method, mots_per_case_before, mots_per_case_after, variants_before, variants_after
+FROM waste_whatif
+WHERE process = $process AND list_contains($remove, activity)
+ORDER BY activity, scope;

@@ -163,6 +163,40 @@ def sql(
         _fail(exc)
 
 
+@app.command()
+def serve(
+    out: Path = typer.Argument(..., help="Output folder of a run (holding warehouse.snapshot.duckdb)"),
+    port: int = typer.Option(8765, "--port", "-p", help="Port to listen on (0: any free port)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (the default keeps it on this machine)"),
+) -> None:
+    """Explore a run in the browser: process map, filters, drill-down, findings, what-if, exports."""
+    import socket
+
+    import uvicorn
+
+    from mining.explore.app import create_app
+    from mining.outputs import snapshot_path, warehouse_path
+
+    snapshot = snapshot_path(warehouse_path(out))
+    if not snapshot.is_file():
+        found = "has a warehouse but no read snapshot" if warehouse_path(out).is_file() else "holds no warehouse"
+        _fail(
+            f"{out} {found}: run `mot run LOG --out {out}` (or `mot demo --out {out}`) first; it publishes {snapshot.name}"
+        )
+    # Bind the socket here, so port 0 gets a free port and the URL printed is the one that answers.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror}; try another --port (0 picks a free one)")
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"Exploring {snapshot} at http://{shown}:{bound}/ (Ctrl-C stops)", err=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(snapshot), log_level="warning"))
+    server.run(sockets=[sock])
+
+
 def main() -> None:  # pragma: no cover - entry point for `python -m mining.cli`
     app(sys.argv[1:])
 

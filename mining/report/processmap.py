@@ -42,6 +42,10 @@ class MapActivity:
     waste_score: float | None = None  # None: no waste analysis
     waste_rank: int | None = None
     recommendation: str | None = None
+    cases: int | None = None
+    service_mean_s: float | None = None
+    service_median_s: float | None = None
+    service_max_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ class MapEdge:
     target: str
     frequency: int
     median_s: float | None = None
+    cases: int | None = None
+    mean_s: float | None = None
+    max_s: float | None = None
 
 
 @dataclass(frozen=True)

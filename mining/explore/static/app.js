@@ -84,17 +84,37 @@ function cell(key, value) {
     return el("td", { class: "num" }, text);
   }
   if (Array.isArray(value)) return el("td", {}, value.join(" → "));
-  if (typeof value === "object") return el("td", {}, JSON.stringify(value));
-  return el("td", {}, String(value));
+  if (typeof value === "object") return el("td", { class: "note" }, Object.entries(value).map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`).join("; "));
+  const moment = /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value) ? String(value).slice(0, 16).replace("T", " ") : null;
+  return moment ? el("td", { class: "ts", title: value }, moment) : el("td", {}, String(value));
 }
 
-function table(rows, { onRow, columns } = {}) {
-  if (!rows || !rows.length) return el("p", { class: "note" }, "Nothing here for these filters.");
+function table(rows, { onRow, columns, detail } = {}) {
+  if (!rows || !rows.length) return el("p", { class: "note" }, "Nothing here.");
   const keys = columns || Object.keys(rows[0]);
   const head = el("tr", {}, keys.map((k) => el("th", { class: typeof rows[0][k] === "number" ? "num" : null }, k.replaceAll("_", " "))));
-  const body = rows.map((row) => el("tr", onRow ? { class: "click", onclick: () => onRow(row) } : {}, keys.map((k) => cell(k, row[k]))));
+  const body = rows.flatMap((row) => [
+    el("tr", onRow ? { class: "click", onclick: () => onRow(row) } : {}, keys.map((k) => cell(k, row[k]))),
+    detail && row[detail] ? el("tr", { class: "detail" }, el("td", { colspan: keys.length }, typeof row[detail] === "string" ? row[detail] : JSON.stringify(row[detail]))) : null,
+  ]);
   return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
 }
+
+// The findings' tables: the columns a reader needs, the evidence under each row.
+const FINDINGS = {
+  waste: { title: "Waste candidates", lead: "Steps ranked as candidates for removal, each with its evidence; click one for its cases.",
+    columns: ["rank", "activity", "recommendation", "waste_score", "frequency", "cases", "reason", "not_measurable"] },
+  funnel: { title: "Funnel", lead: "How many cases reach each step and how many leave after it.",
+    columns: ["step", "activity", "n_cases_reached", "n_left_after", "leave_rate", "share_of_dropouts"] },
+  dropout_places: { title: "Where cases drop out", lead: "The last activity of cases that ended without an outcome.",
+    columns: ["rank", "activity", "after_activity", "n_dropout", "share"] },
+  dropout_causes: { title: "Drop-out causes", lead: "Factors that go with dropping out, with support and lift.",
+    columns: ["rank", "factor_kind", "factor", "value", "activity", "n_cases", "n_dropout", "lift", "relative_risk", "status", "note"] },
+  dropout_removal: { title: "Drop-outs avoided if a step went", lead: "Estimated drop-outs avoided by removing a step, where measurable.",
+    columns: ["rank", "kind", "activity", "state", "measurable", "reason", "dropouts_avoided", "share_of_dropouts"] },
+  knock_on: { title: "Knock-on effects", lead: "A poor moment followed by a poor later moment, against the base rate.",
+    columns: ["from_activity", "to_activity", "n", "p_poor_given_poor", "p_poor_given_good", "lift", "effect"] },
+};
 
 // --- header: processes, counters, chips ------------------------------------------------------------------------
 
@@ -109,11 +129,12 @@ async function loadProcesses() {
 
 async function loadOverview() {
   const o = await api("overview");
-  const counter = (label, value, total) => el("div", {}, el("dt", {}, label), el("dd", {}, total !== undefined && total !== value ? `${value.toLocaleString("en")} / ${total.toLocaleString("en")}` : value.toLocaleString("en")));
+  const f = o.filtered, t = o.total;
+  const counter = (label, value, total) => el("div", {}, el("dt", {}, label), el("dd", {}, total !== undefined && total !== value ? `${value.toLocaleString("en")} of ${total.toLocaleString("en")}` : value.toLocaleString("en")));
   $("#counters").replaceChildren(
-    counter("cases", o.cases, o.cases_total), counter("events", o.events, o.events_total),
-    counter("variants", o.variants), el("div", {}, el("dt", {}, "median throughput"), el("dd", {}, duration(o.median_throughput_s))));
-  $("#chips").replaceChildren(...(o.filters || []).map((chip) => el("li", { class: "chip" }, chip.label,
+    counter("cases", f.cases, t.cases), counter("events", f.events, t.events), counter("variants", f.variants, t.variants),
+    el("div", {}, el("dt", {}, "median throughput"), el("dd", {}, duration(f.median_throughput_s))));
+  $("#chips").replaceChildren(...(o.chips || []).map((chip) => el("li", { class: "chip" }, chip.label,
     el("button", { type: "button", title: "Remove this filter", "aria-label": `Remove ${chip.label}`,
       onclick: () => setFilters(filterPairs().filter(([k, v]) => !(k === chip.key && v === String(chip.value)))) }, "×"))));
 }
@@ -127,7 +148,8 @@ async function loadMap() {
     const m = await api("map", { view: setting("view", "frequency"), measure: setting("measure", "mean"),
       activities: setting("activities", "100"), paths: setting("paths", "100") });
     box.innerHTML = m.svg;  // the server's SVG from Graphviz: activity names escaped there
-    $("#map-caption").textContent = m.caption || "";
+    const notes = Object.values(m.notes || {});
+    $("#map-caption").textContent = [`${m.activities.length} activities and ${m.edges.length} arcs in the filtered cases`, ...notes].join("; ");
     bindMap(box);
     fit();
   } catch (error) { showError(box, error); }
@@ -219,11 +241,15 @@ async function journey(caseId) {
   try {
     const j = await api("case", { case_id: caseId }, { filters: false });
     const back = state.drill.title ? el("button", { type: "button", class: "quiet", onclick: showDrill }, "← Back to the cases") : null;
-    const facts = Object.entries(j).filter(([k, v]) => k !== "events" && (typeof v !== "object" || v === null));
-    body.replaceChildren(back, el("h2", {}, `Case ${caseId}`),
-      el("dl", {}, facts.flatMap(([k, v]) => [el("dt", {}, k.replaceAll("_", " ")), el("dd", {}, v === null ? "n/a" : /(_s)$/.test(k) ? duration(v) : String(v))])),
-      j.note ? el("p", { class: "note" }, j.note) : null,
-      table(j.events));
+    const facts = Object.entries(j.case).filter(([, v]) => typeof v !== "object" || v === null);
+    // Moment fields belong to the events that are moments; the others leave them blank, not "n/a".
+    const blank = { score: "", running_score: "", wait_s: "", expected_wait_s: "", wait_status: "" };
+    const events = j.events.map((e) => (e.is_moment_of_truth ? { ...e, moment: `${e.channel || "moment"}${e.poor ? " (poor)" : ""}` } : { ...e, ...blank, moment: "" }));
+    const fact = (k, v) => (v === null ? "n/a" : /_s$/.test(k) ? duration(v) : typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : String(v).replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d).*/, "$1 $2"));
+    body.replaceChildren(...[back, el("h2", {}, `Case ${caseId}`),
+      el("dl", { class: "facts" }, facts.flatMap(([k, v]) => [el("dt", {}, k.replaceAll("_", " ")), el("dd", {}, fact(k, v))]))].filter(Boolean),
+      ...Object.values(j.notes || {}).map((n) => el("p", { class: "note" }, n)),
+      table(events, { columns: ["pos", "ts", "activity", "resource", "moment", "score", "running_score", "wait_s", "expected_wait_s", "wait_status"] }));
   } catch (error) { showError(body, error); }
 }
 
@@ -233,7 +259,7 @@ async function loadVariants() {
   const box = $("#variants");
   try {
     const { variants } = await api("variants");
-    box.replaceChildren(table(variants, { onRow: (v) => drill({ of_variant: v.variant }, `Cases of variant ${v.variant}`) }));
+    box.replaceChildren(table(variants, { columns: ["rank", "cases", "share", "median_throughput_s", "activities"], onRow: (v) => drill({ of_variant: v.rank }, `Cases of variant ${v.rank}`) }));
   } catch (error) { showError(box, error); }
 }
 
@@ -252,12 +278,14 @@ async function loadFindings() {
   const box = $("#findings");
   try {
     const findings = await api("findings", {}, { filters: false });
-    box.replaceChildren(...Object.entries(findings).map(([name, section]) => {
-      const rows = Array.isArray(section) ? section : section?.rows || [];
-      const reason = !Array.isArray(section) && section ? section.not_measurable || section.note : null;
-      return el("section", { class: "finding" }, el("h2", {}, name.replaceAll("_", " ")), reason ? el("p", { class: "not-measurable" }, reason) : null,
-        table(rows, { onRow: (row) => (row.activity ? drill({ activity: row.activity }, `Cases with ${row.activity}`) : null) }));
-    }));
+    const open = (row) => {
+      const activity = row.activity || row.from_activity;
+      if (activity) drill({ activity }, `Cases with ${activity}`);
+    };
+    box.replaceChildren(el("p", { class: "caption" }, findings.scope),
+      ...Object.values(findings.notes || {}).map((n) => el("p", { class: "not-measurable" }, n)),
+      ...Object.entries(FINDINGS).map(([name, { title, columns, lead }]) => el("section", { class: "finding" },
+        el("h2", {}, title), el("p", { class: "caption" }, lead), table(findings[name], { columns, onRow: open, detail: "evidence" }))));
   } catch (error) { showError(box, error); }
 }
 
@@ -265,15 +293,17 @@ async function loadWhatIf() {
   const attributes = await attributesOf();
   const picks = $("#whatif-picks");
   if (!picks.childElementCount) {
-    picks.replaceChildren(...attributes.activities.map((a) => el("label", {}, el("input", { type: "checkbox", value: a }), " ", a)));
+    picks.replaceChildren(...attributes.activities.map((a) => el("label", {}, el("input", { type: "checkbox", value: a.value }), " ", a.value)));
   }
   $("#whatif-run").onclick = async () => {
     const remove = $$("#whatif-picks input:checked").map((i) => i.value);
     const box = $("#whatif");
     try {
       const result = await api("whatif", { remove });
-      const rows = Object.keys(result.before || {}).map((k) => ({ figure: k, before: result.before[k], after: result.after?.[k] }));
-      box.replaceChildren(table(rows), result.assumption ? el("p", { class: "note" }, result.assumption) : null);
+      const show = (k, v) => (v === null || v === undefined ? "n/a" : /_s$/.test(k) ? duration(v) : typeof v === "number" ? v.toLocaleString("en", { maximumFractionDigits: 2 }) : String(v));
+      const rows = Object.entries(result.figures).map(([k, v]) => ({ figure: k.replaceAll("_", " "), before: show(k, v.before), after: show(k, v.after) }));
+      box.replaceChildren(table(rows), el("p", { class: "note" }, `${result.cases_affected} cases affected. ${result.assumption}`),
+        ...Object.values(result.notes || {}).map((n) => el("p", { class: "not-measurable" }, n)));
     } catch (error) { showError(box, error); }
   };
 }
@@ -282,7 +312,7 @@ function loadExports() {
   const link = (fmt, label) => el("li", {}, el("a", { href: `/api/export.${fmt}?${query()}`, download: true }, label));
   const sql = (figure) => el("li", {}, el("button", { type: "button", class: "quiet sql", "data-figure": figure }, `SQL of the ${figure}`));
   $("#exports").replaceChildren(link("csv", "Event log, CSV"), link("parquet", "Event log, Parquet"), link("xes", "Event log, XES"),
-    link("bpmn", "BPMN of the filtered log"), ...["overview", "map", "variants", "cases"].map(sql));
+    link("bpmn", "BPMN of the filtered log"), ...["overview", "map_edges", "map_activities", "variants", "cases", "events"].map(sql));
   bindSql();
 }
 
@@ -292,7 +322,9 @@ function bindSql() {
       const body = $("#drawer-body");
       $("#drawer").hidden = false;
       try {
-        const { sql } = await api("sql", { figure: b.dataset.figure });
+        const r = await fetch(`/api/sql?${query({ figure: b.dataset.figure })}`);
+        const sql = await r.text();
+        if (!r.ok) throw new Error(JSON.parse(sql).error);
         body.replaceChildren(el("h2", {}, `SQL of the ${b.dataset.figure}`), el("p", { class: "caption" }, "Runs in `mot sql` on this run's snapshot."), el("pre", { class: "sql" }, sql));
       } catch (error) { showError(body, error); }
     };
@@ -315,23 +347,23 @@ async function filterFields(kind) {
   const box = $("#filter-fields");
   const field = (label, input) => el("label", {}, label, " ", input);
   if (kind === "timeframe") {
-    const [lo, hi] = (a.time_range || []).map((t) => String(t).slice(0, 10));
+    const [lo, hi] = [a.range?.first_ts, a.range?.last_ts].map((t) => (t ? String(t).slice(0, 10) : ""));
     box.replaceChildren(field("Since", el("input", { id: "f-since", type: "date", value: lo })), field("Until", el("input", { id: "f-until", type: "date", value: hi })),
       field("Cases", selectOf("f-timeframe", ["intersecting", "contained", "started", "completed"])));
   } else if (kind === "case" || kind === "event") {
     const names = Object.keys(a[kind] || {});
     const attr = selectOf("f-attr", names);
     const values = el("div", {});
-    const fill = () => values.replaceChildren(field("Values", selectOf("f-values", (a[kind][attr.value] || []).map(String), { multiple: true })));
+    const fill = () => values.replaceChildren(field("Values", selectOf("f-values", (a[kind][attr.value] || []).map((v) => String(v.value)), { multiple: true })));
     attr.onchange = fill;
     box.replaceChildren(field("Attribute", attr), values);
     fill();
   } else if (kind === "variant") {
     box.replaceChildren(field("Variant rank", el("input", { id: "f-variant", type: "number", min: 1, value: 1 })));
   } else if (kind === "outcome") {
-    box.replaceChildren(field("Outcomes", selectOf("f-values", (a.outcomes || []).map(String), { multiple: true })));
+    box.replaceChildren(field("Outcomes", selectOf("f-values", (a.outcomes || []).map((v) => String(v.value)), { multiple: true })));
   } else if (kind === "with" || kind === "without") {
-    box.replaceChildren(field("Activity", selectOf("f-activity", a.activities || [])));
+    box.replaceChildren(field("Activity", selectOf("f-activity", (a.activities || []).map((v) => v.value))));
   } else if (kind === "duration") {
     box.replaceChildren(field("At least", el("input", { id: "f-min", placeholder: "e.g. 2d, 3h, 90m" })), field("At most", el("input", { id: "f-max", placeholder: "e.g. 30d" })));
   }

@@ -178,7 +178,7 @@ EXTRACT = """(() => {
       return row;
     });
   });
-  const nodes = [...document.querySelectorAll('.process-map .pm-node')].map((g) => ({
+  const nodes = [...document.querySelectorAll('.process-map .node[data-activity]')].map((g) => ({
     activity: g.dataset.activity, mot: g.dataset.mot === 'true', frequency: Number(g.dataset.frequency),
     waste: g.dataset.waste === undefined ? null : Number(g.dataset.waste),
   }));

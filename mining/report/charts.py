@@ -245,11 +245,12 @@ def funnel_chart(rows: Sequence[dict]) -> Chart:
         .mark_bar(color="#BFDBFE")
         .encode(
             y=y,
-            x=alt.X("n_cases_reached:Q", title="cases"),
+            # Few, short ticks ("2k", not "2,000") that may skip one rather than run together.
+            x=alt.X("n_cases_reached:Q", title="cases", axis=alt.Axis(format="~s", tickCount=5, labelOverlap="greedy")),
             tooltip=["step:Q", "activity:N", "n_cases_reached:Q", "n_left_after:Q"],
         )
     )
-    left = alt.Chart(data).mark_bar(color="#B91C1C", height=8).encode(y=y, x="n_left_after:Q")
+    left = alt.Chart(data).mark_bar(color="#B91C1C", height=8).encode(y=y, x=alt.X("n_left_after:Q", axis=None))
     labels = (
         alt.Chart(data)
         .mark_text(align="left", dx=4, fontSize=10, color="#B91C1C")

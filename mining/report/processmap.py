@@ -32,7 +32,7 @@ from mining.report.mapfilter import keep_activities, keep_paths
 VIEWS = ("frequency", "performance")
 MEASURES = ("mean", "median", "max")
 START, END = "\x01start", "\x01end"  # cannot clash with an activity name
-WRAP = 22  # characters per line of an activity name: names wrap, never get cut
+WRAP = 20  # characters per line of an activity name: names wrap, never get cut
 NAME_PT, STAT_PT, ARC_PT = 13, 11, 11  # font sizes; 1 SVG unit = 1 CSS px at natural size
 MOT_STROKE = "#0D47A1"
 PLAIN_STROKE = "#7A7A7A"
@@ -210,7 +210,7 @@ def _dot(
     slowest = max([t for t in times if t is not None] + [0.0])
     out = [
         "digraph map {",
-        'graph [rankdir=TB, nodesep=0.25, ranksep=0.4, pad=0.15, bgcolor="transparent", fontname="Helvetica"];',
+        'graph [rankdir=TB, nodesep=0.2, ranksep=0.4, pad=0.15, bgcolor="transparent", fontname="Helvetica"];',
         f'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize={NAME_PT}, margin="0.14,0.06"];',
         f'edge [fontname="Helvetica", fontsize={ARC_PT}, arrowsize=0.7, fontcolor="#374151"];',
         f'start [id="pm-start", class="start", shape=circle, style=filled, fillcolor="#DCFCE7", color="#15803D", '
@@ -230,7 +230,9 @@ def _dot(
     for i, e in enumerate(shown):
         weight = 1 + round(9 * e.frequency / heaviest)  # heavy arcs are kept short and straight
         if view == "frequency":
-            label = _fmt(e.frequency) + (f"\n{_fmt(e.cases)} cases" if e.cases is not None else "")
+            # The cases only where they differ: "1,079 / 1,079 cases" on every plain step is noise.
+            repeated = e.cases is not None and e.cases != e.frequency
+            label = _fmt(e.frequency) + (f"\n{_fmt(e.cases)} cases" if repeated else "")
             width, colour, style = 1 + 5 * math.sqrt(e.frequency / heaviest), EDGE_COLOUR, "solid"
         else:
             t = getattr(e, f"{measure}_s")
@@ -327,6 +329,9 @@ def _finish(
         if found is None:
             continue
         attrs, title = found
+        if "arc" in attrs["class"]:
+            for label in g.iter(f"{{{SVG_NS}}}text"):  # a white halo keeps a label legible where arcs cross it
+                label.attrib.update({"stroke": "#FFFFFF", "stroke-width": "3", "paint-order": "stroke"})
         for key, value in attrs.items():
             g.set(key, value)
         element = g.find("s:title", ns)

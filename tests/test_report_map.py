@@ -8,7 +8,9 @@ real browser are made by tests/test_report_browser.py.
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -273,3 +275,57 @@ def test_real_performance_map_says_n_a_where_service_is_not_measurable(real):
     assert re.search(r"median service (n/a|[\d.]+ (s|min|h|d))", svg)
     if all(a.service_median_s is None for a in acts):
         assert svg.count("median service n/a") == len(acts), name
+
+
+# --- in a real browser: the report's zoom, and the screenshots for the docs ------------------------
+
+PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>{css}</style></head>
+<body style="margin:16px"><div class="picture map" style="width:{width}px">{svg}</div><script>{js}</script></body></html>"""
+ZOOM = """(() => {
+  const svg = document.querySelector('svg.process-map');
+  const vb = () => svg.viewBox.baseVal.width;
+  const click = (label) => [...document.querySelectorAll('.map-tools button')].find((b) => b.textContent === label).click();
+  const out = { fit: vb(), shown: svg.getBoundingClientRect().width };
+  click('+'); out.zoomed = vb();
+  click('Fit'); out.refit = vb();
+  click('1:1'); out.natural = vb();
+  out.fonts = Math.min(...[...svg.querySelectorAll('text')].map((t) => parseFloat(t.getAttribute('font-size'))));
+  return out;
+})()"""
+
+
+def test_real_map_zooms_and_is_legible_in_chromium(real, tmp_path):
+    """The map as the report draws it, in Chromium: zoom buttons work, text reads at natural size.
+
+    With MOT_DOC_IMAGES=1 the screenshot at natural size replaces docs/img/map-<log>.png.
+    """
+    from test_report_browser import Chromium
+
+    from mining.report.sections.process_map import MAX_ARROWS
+
+    name, (acts, edges, starts, ends) = real
+    drawn = pm.process_map(acts, edges, starts, ends, max_edges=MAX_ARROWS)
+    templates = Path(pm.__file__).parent / "templates"
+    css, js = (templates / "report.css").read_text(), (templates / "report.js").read_text()
+    natural = int(svg_tree(drawn).get("width"))
+    browser = Chromium(tmp_path / "profile")
+    try:
+        small = tmp_path / "small.html"
+        small.write_text(PAGE.format(css=css, js=js, svg=drawn.svg, width=900), encoding="utf-8")
+        browser.open(small.as_uri())
+        zoom = browser.evaluate(ZOOM)
+        big = tmp_path / "natural.html"
+        big.write_text(PAGE.format(css=css, js=js, svg=drawn.svg, width=natural + 2), encoding="utf-8")
+        browser.open(big.as_uri())
+        shot = tmp_path / f"map-{name}.png"
+        browser.screenshot(shot, width=natural + 40)
+        assert browser.problems() == []
+    finally:
+        browser.close()
+    assert zoom["fit"] == pytest.approx(float(svg_tree(drawn).get("viewBox").split()[2]), abs=0.01)
+    assert zoom["zoomed"] == pytest.approx(zoom["fit"] / 1.5, abs=0.01) and zoom["refit"] == zoom["fit"]
+    assert zoom["natural"] == pytest.approx(zoom["shown"], abs=0.5)  # 1:1 shows SVG units as CSS px
+    assert zoom["fonts"] >= 11
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("MOT_DOC_IMAGES"):
+        shutil.copy(shot, Path(__file__).resolve().parents[1] / "docs" / "img" / f"map-{name}.png")

@@ -169,6 +169,7 @@ def process_map(
     arcs = keep_paths(weights, START, END, path_share, limit=max_edges)
     shown = sorted((e for e in edges if (e.source, e.target) in arcs), key=lambda e: (-e.frequency, e.source, e.target))
     terminals = sorted((a for a in arcs if START in a or END in a), key=lambda a: (a[0] != START, -weights[a], a))
+    acts = _flow_order(acts, arcs, weights)
     top = max((a.waste_score for a in activities if a.waste_score is not None), default=None)
     source = _dot(acts, shown, [(s, t, weights[s, t]) for s, t in terminals], view, measure)
     svg = _finish(run_dot(source), acts, shown, terminals, weights, measure)
@@ -182,6 +183,29 @@ def process_map(
         transitions_shown=sum(e.frequency for e in shown),
         max_waste=top,
     )
+
+
+def _flow_order(
+    acts: Sequence[MapActivity], arcs: set[tuple[str, str]], weights: Mapping[tuple[str, str], int]
+) -> list[MapActivity]:
+    """The activities in the order a depth-first walk from the start meets them, heaviest arc first.
+
+    dot breaks cycles by a depth-first search in the order nodes are declared: declared in flow
+    order, the arcs it turns upwards are the returns (rework), not the main flow into a busy step.
+    """
+    out: dict[str, list[str]] = {}
+    for s, t in sorted(arcs, key=lambda a: (-weights[a], a)):
+        out.setdefault(s, []).append(t)
+    seen: list[str] = []
+    stack = [START]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.append(node)
+        stack.extend(reversed([t for t in out.get(node, []) if t not in seen]))
+    rank = {name: i for i, name in enumerate(seen)}
+    return sorted(acts, key=lambda a: (rank.get(a.activity, len(rank)), -a.frequency, a.activity))
 
 
 def _node_label(a: MapActivity, view: str, measure: str) -> str:

@@ -72,7 +72,7 @@ def map_section(ctx: Context) -> Section:
         f"{fmt_int(drawn.n_edges)} arrows are drawn: those that keep every activity reachable from the start and "
         "able to reach the end along its strongest paths, then the most frequent others; they carry "
         f"{fmt_pct(drawn.transitions_shown / drawn.transitions if drawn.transitions else None)} of all transitions. "
-        "Laid out by Graphviz dot. Scroll to zoom, drag to pan; hover for waits and details."
+        "Laid out by Graphviz dot. Zoom with the buttons or Ctrl + wheel, drag to pan; hover for waits and details."
     )
     figure.legend = [("lg-mot", "moment of truth (blue outline, MOT tag)"), ("lg-plain", "internal step")]
     if has_waste:

@@ -74,7 +74,7 @@ def map_section(ctx: Context) -> Section:
         f"{fmt_pct(drawn.transitions_shown / drawn.transitions if drawn.transitions else None)} of all transitions. "
         "Laid out by Graphviz dot. Zoom with the buttons or Ctrl + wheel, drag to pan; hover for waits and details."
     )
-    figure.legend = [("lg-mot", "moment of truth (blue outline, MOT tag)"), ("lg-plain", "internal step")]
+    figure.legend = [("lg-mot", "moment of truth (blue outline, marked MOT)"), ("lg-plain", "internal step")]
     if has_waste:
         figure.legend.append(
             ("lg-heat", f"waste score from 0 (pale) to 1 (dark red); highest here {fmt_num(drawn.max_waste)}")

@@ -207,6 +207,15 @@ EXTRACT = """(() => {
   };
 })()"""
 
+# The process map as the page shows it: laid out by dot, with its zoom tools, fit to the width.
+MAP = """(() => {
+  const svg = document.querySelector('.picture.map svg.process-map');
+  return { tools: [...document.querySelectorAll('.map-tools button')].map((b) => b.textContent),
+    starts: svg.querySelectorAll('g.node.start').length, ends: svg.querySelectorAll('g.node.end').length,
+    arcs: svg.querySelectorAll('g.arc[data-source][data-target]').length,
+    width: svg.getBoundingClientRect().width, container: svg.parentElement.getBoundingClientRect().width };
+})()"""
+
 BPMN_READY = (
     "Object.values(window.motBpmn || {}).length === 2 && Object.values(window.motBpmn).every((b) => b.done || b.error)"
 )
@@ -224,6 +233,9 @@ def open_report(report: Path, tmp: Path) -> dict:
         page = browser.evaluate(EXTRACT)
         shot = tmp / f"{report.stem}.png"
         page["screenshot"] = (str(shot), *browser.screenshot(shot))
+        # At the screenshot's 1280 px: wider content would mean a table or figure overflows sideways.
+        page["scroll_width"] = browser.evaluate("document.documentElement.scrollWidth")
+        page["map"] = browser.evaluate(MAP)
         page["problems"] = browser.problems()
         page["requests"] = browser.requests()
     finally:
@@ -270,6 +282,15 @@ def test_page_loads_offline_without_errors(run):
     png, width, height = page["screenshot"]
     assert Path(png).stat().st_size > 100_000 and width == 1280 and height > 5000
     assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nothing_overflows_sideways_and_the_map_fits_with_zoom(run):
+    _, _, page = run
+    assert page["scroll_width"] <= 1280
+    m = page["map"]
+    assert m["tools"] == ["+", "\u2212", "1:1", "Fit"]
+    assert m["starts"] == 1 and m["ends"] == 1 and m["arcs"] > 0
+    assert m["width"] <= m["container"]
 
 
 def test_every_section_is_there_with_nothing_missing(run):

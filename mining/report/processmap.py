@@ -5,15 +5,19 @@ the warehouse, see mining/report/data.py; the explorer from its filtered counts)
 SVG with the counts its caption needs. Two views as in Disco: ``frequency`` (boxes and arcs carry
 how often, arc width grows with it) and ``performance`` (boxes carry service time, arcs waiting
 time by ``measure``; width and colour grow with the time). The sliders ``activity_share`` and
-``path_share`` choose what is drawn (mining/report/mapfilter.py). Moments of truth get a thick
-blue outline, waste a heat fill.
+``path_share`` choose what is drawn (mining/report/mapfilter.py). The activity slider drops the
+arcs of the activities it hides; a caller that wants Disco's exact semantics (arcs re-derived from
+the log without those activities) passes that log's counts and keeps ``activity_share=1``. Moments
+of truth get a thick blue outline, waste a heat fill.
 
 The SVG's conventions, for pages that attach clicks (tests/test_report_map.py checks them):
-every box is a ``<g class="node">`` (plus ``mot`` for a moment of truth) with ``data-activity``;
+every box is a ``<g class="node">`` (plus ``mot`` for a moment of truth) with ``data-activity``
+(and ``data-mot``, ``data-frequency``, ``data-waste`` when scored);
 the start and end circles are ``<g class="node start">`` / ``<g class="node end">``; every arc is
 a ``<g class="arc">`` with ``data-source`` and ``data-target`` (the empty string for the start
-and end circles; those arcs also carry ``from-start`` / ``to-end``). Ids are ``pm-a<i>``,
-``pm-e<i>``, ``pm-start`` and ``pm-end``; each element's ``<title>`` is its tooltip.
+and end circles; those arcs also carry ``from-start`` / ``to-end``) and ``data-frequency``. Ids are ``pm-a<i>``,
+``pm-e<i>``, ``pm-start`` and ``pm-end``; each element's ``<title>`` is its tooltip. The ``<svg>`` carries
+``class="process-map"``, ``data-view`` and ``data-measure``; its width and height are CSS px.
 """
 
 from __future__ import annotations
@@ -172,7 +176,7 @@ def process_map(
     acts = _flow_order(acts, arcs, weights)
     top = max((a.waste_score for a in activities if a.waste_score is not None), default=None)
     source = _dot(acts, shown, [(s, t, weights[s, t]) for s, t in terminals], view, measure)
-    svg = _finish(run_dot(source), acts, shown, terminals, weights, measure)
+    svg = _finish(run_dot(source), acts, shown, terminals, weights, view, measure)
     return ProcessMap(
         svg=svg,
         n_activities=len(activities),
@@ -304,6 +308,7 @@ def _finish(
     shown: Sequence[MapEdge],
     terminals: Sequence[tuple[str, str]],
     weights: Mapping[tuple[str, str], int],
+    view: str,
     measure: str,
 ) -> str:
     """dot's SVG with data attributes and tooltips added, in CSS px, without dot's version comment.
@@ -320,6 +325,7 @@ def _finish(
     root.set("class", "process-map")
     root.set("role", "img")
     root.set("aria-label", "Process map")
+    root.set("data-view", view)
     root.set("data-measure", measure)
     nodes: dict[str, tuple[dict[str, str], str]] = {
         "pm-start": ({"class": "node start"}, "start: where cases begin"),

@@ -81,6 +81,22 @@
       tools.appendChild(button);
     });
     svg.parentNode.insertBefore(tools, svg);
+    // A wide map may use the window's width beyond the text column (never more than its natural
+    // size): at 1920 px a 30-activity map then shows its text as written, without zooming.
+    var frame = svg.parentNode;
+    svg.style.maxWidth = full[2] + 'px';
+    svg.style.margin = '0 auto';
+    var widen = function () {
+      frame.style.width = '';
+      frame.style.marginLeft = '';
+      var column = frame.getBoundingClientRect().width;
+      var room = document.documentElement.clientWidth - 48;
+      var width = Math.max(column, Math.min(room, full[2] + 2));
+      frame.style.width = width + 'px';
+      frame.style.marginLeft = ((column - width) / 2) + 'px';
+    };
+    widen();
+    window.addEventListener('resize', widen);
     var hint = document.createElement('p');
     hint.className = 'map-hint';
     hint.textContent = 'Zoom with the buttons or Ctrl + mouse wheel, drag to pan.';

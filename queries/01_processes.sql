@@ -4,8 +4,8 @@
 -- Gives: view processes, view activities, macro case_events(process, case_id)
 -- Example:
 --   FROM processes;
---   FROM activities WHERE process = 'loan_origination' ORDER BY frequency DESC;
---   FROM case_events('loan_origination', '1');
+--   FROM activities WHERE process = mot_process() ORDER BY frequency DESC;
+--   FROM case_events(mot_process(), (SELECT min(case_id) FROM cases WHERE process = mot_process()));
 
 CREATE OR REPLACE VIEW processes AS
 SELECT c.process,

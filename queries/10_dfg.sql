@@ -5,9 +5,9 @@
 --        macro edge_events(process, source_activity, target_activity)
 -- Example:
 --   SELECT source_activity, target_activity, frequency, n_cases, median_wait, p90_wait
---   FROM dfg WHERE process = 'loan_origination' ORDER BY frequency DESC LIMIT 10;
---   FROM edge_cases('loan_origination', 'Documents received', 'Documents requested') LIMIT 5;
---   FROM edge_events('loan_origination', 'Documents received', 'Documents requested') LIMIT 5;
+--   FROM dfg WHERE process = mot_process() ORDER BY frequency DESC LIMIT 10;
+--   FROM edge_cases(mot_process(), mot_arc(mot_process(), 2).source, mot_arc(mot_process(), 2).target) LIMIT 5;
+--   FROM edge_events(mot_process(), mot_arc(mot_process(), 2).source, mot_arc(mot_process(), 2).target) LIMIT 5;
 --
 -- Counted from event_log (events ordered by time, then source order, as pm4py orders them), so
 -- the frequencies equal pm4py.discover_dfg on the same log; tests/test_queries_bpic.py checks it.

@@ -5,9 +5,9 @@
 --        macro variant_cases(process, variant_rank)
 -- Example:
 --   SELECT rank, n_cases, share, cumulative_share, n_events, path
---   FROM variant_coverage WHERE process = 'loan_origination' LIMIT 10;
---   FROM top_variants('loan_origination', coverage := 0.5);
---   FROM variant_cases('loan_origination', 1) LIMIT 5;
+--   FROM variant_coverage WHERE process = mot_process() LIMIT 10;
+--   FROM top_variants(mot_process(), coverage := 0.5);
+--   FROM variant_cases(mot_process(), 1) LIMIT 5;
 --
 -- Built from event_log, not copied from the variants table, so it can be held against
 -- pm4py.get_variants. variant_id is the md5 of the sequence as in the variants table; rank 1 is the

@@ -4,8 +4,8 @@
 --        macro slow_cases(process, percentile := 0.9)
 -- Example:
 --   SELECT process, n_cases, mean, p50, p90, p95 FROM throughput;
---   FROM throughput_percentiles('loan_origination', percentiles := [0.5, 0.8, 0.99]);
---   FROM slow_cases('loan_origination', percentile := 0.95) LIMIT 5;
+--   FROM throughput_percentiles(mot_process(), percentiles := [0.5, 0.8, 0.99]);
+--   FROM slow_cases(mot_process(), percentile := 0.95) LIMIT 5;
 --
 -- Throughput time = last event minus first event of the case (cases.duration_s); percentiles are
 -- interpolated (quantile_cont).

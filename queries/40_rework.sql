@@ -4,8 +4,9 @@
 -- Gives: view rework, macro rework_cases(process, activity, min_executions := 2)
 -- Example:
 --   SELECT activity, n_cases, n_rework_cases, rework_case_share, extra_executions, self_loops, ping_pongs
---   FROM rework WHERE process = 'loan_origination' LIMIT 5;
---   FROM rework_cases('loan_origination', 'Documents requested', min_executions := 3) LIMIT 5;
+--   FROM rework WHERE process = mot_process() LIMIT 5;
+--   FROM rework_cases(mot_process(), (SELECT activity FROM rework WHERE process = mot_process() LIMIT 1), min_executions := 2)
+--   LIMIT 5;
 --
 -- extra_executions = executions beyond the first in each case; self_loops = A directly followed
 -- by A; ping_pongs = A > B > A with B different from A (counted at the second A).

@@ -5,10 +5,11 @@
 --        macro handoff_events(process, from_resource, to_resource)
 -- Example:
 --   SELECT from_resource, to_resource, n_handoffs, n_cases, median_wait
---   FROM handoffs WHERE process = 'loan_origination' LIMIT 10;
+--   FROM handoffs WHERE process = mot_process() LIMIT 10;
 --   SELECT source_activity, target_activity, frequency, n_handoffs, handoff_share
---   FROM activity_handoffs WHERE process = 'loan_origination' LIMIT 10;
---   FROM handoff_events('loan_origination', 'customer', 'SYSTEM') LIMIT 5;
+--   FROM activity_handoffs WHERE process = mot_process() LIMIT 10;
+--   FROM handoff_events(mot_process(), (FROM handoffs SELECT from_resource WHERE process = mot_process() LIMIT 1),
+--                       (FROM handoffs SELECT to_resource WHERE process = mot_process() LIMIT 1)) LIMIT 5;
 --
 -- A hand-off is two consecutive events of a case done by different resources (events without a
 -- resource count as neither).

@@ -3,8 +3,8 @@
 -- Gives: view mot_journeys, macro mot_journey(process, case_id)
 -- Example:
 --   SELECT case_id, outcome, n_moments, n_poor, final_score, journey
---   FROM mot_journeys WHERE process = 'loan_origination' ORDER BY final_score LIMIT 5;
---   FROM mot_journey('loan_origination', '1');
+--   FROM mot_journeys WHERE process = mot_process() ORDER BY final_score LIMIT 5;
+--   FROM mot_journey(mot_process(), (SELECT min(case_id) FROM mot_journeys WHERE process = mot_process()));
 --
 -- From mot_events, case_scores and case_outcomes (mining/moments). The journey text lists each
 -- moment of truth (one activity instance) as 'activity [channel] score'; a '!' marks a poor one

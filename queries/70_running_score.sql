@@ -4,10 +4,10 @@
 --        macro low_score_cases(process, max_final_score := 0)
 -- Example:
 --   SELECT mot_seq, n_cases, mean_running_score, p10_running_score, poor_share
---   FROM running_score_curve WHERE process = 'loan_origination' LIMIT 10;
---   FROM mot_scores WHERE process = 'loan_origination';
---   FROM score_by_outcome WHERE process = 'loan_origination';
---   FROM low_score_cases('loan_origination', max_final_score := -3) LIMIT 5;
+--   FROM running_score_curve WHERE process = mot_process() LIMIT 10;
+--   FROM mot_scores WHERE process = mot_process();
+--   FROM score_by_outcome WHERE process = mot_process();
+--   FROM low_score_cases(mot_process(), max_final_score := -3) LIMIT 5;
 --
 -- Averages are rounded to 12 significant digits (mot_figure): parallel sums differ in their last
 -- bits from run to run.

@@ -5,11 +5,12 @@
 --        macro dropout_factor_cases(process, factor)
 -- Example:
 --   SELECT step, activity, n_cases_reached, n_left_after, leave_rate
---   FROM funnel WHERE process = 'loan_origination';
+--   FROM funnel WHERE process = mot_process();
 --   SELECT rank, factor, n_cases, n_dropout, confidence, lift, ci_low, ci_high
---   FROM dropout_causes WHERE process = 'loan_origination' LIMIT 5;
---   FROM dropout_cases('loan_origination', 'Documents requested') LIMIT 5;
---   FROM dropout_factor_cases('loan_origination', (SELECT factor FROM dropout_causes WHERE process = 'loan_origination' AND rank = 1)) LIMIT 5;
+--   FROM dropout_causes WHERE process = mot_process() LIMIT 5;
+--   FROM dropout_cases(mot_process(), (SELECT activity FROM funnel WHERE process = mot_process() ORDER BY n_left_after DESC, step LIMIT 1))
+--   LIMIT 5;
+--   FROM dropout_factor_cases(mot_process(), (SELECT factor FROM dropout_causes WHERE process = mot_process() AND rank = 1)) LIMIT 5;
 --
 -- From the tables mining/moments writes: dropout_funnel (the place) and dropout_attribution (the
 -- cause, with lift and its interval; echo_of names an earlier factor that holds in nearly the same

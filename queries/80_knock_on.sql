@@ -3,8 +3,8 @@
 -- Gives: view knock_on_effects, macro knock_on_pairs(process, from_activity, to_activity)
 -- Example:
 --   SELECT from_activity, to_activity, n, n_from_poor, p_poor_given_poor, base_rate, lift, ci_low, ci_high, effect
---   FROM knock_on_effects WHERE process = 'loan_origination' LIMIT 10;
---   FROM knock_on_pairs('loan_origination', '*', '*') WHERE from_poor AND to_poor LIMIT 5;
+--   FROM knock_on_effects WHERE process = mot_process() LIMIT 10;
+--   FROM knock_on_pairs(mot_process(), '*', '*') WHERE from_poor AND to_poor LIMIT 5;
 --
 -- From the knock_on table (mining/moments): P(next MOT poor | this MOT poor) against the base
 -- rate, with a Wilson interval; effect is 'vicious' when the interval lies above the base rate,

@@ -4,8 +4,9 @@
 -- Gives: view waste_ranking, macro waste_cases(process, activity)
 -- Example:
 --   SELECT rank, activity, waste_score, recommendation, hours_saved_per_month, explanation
---   FROM waste_ranking WHERE process = 'loan_origination' LIMIT 5;
---   FROM waste_cases('loan_origination', 'Documents requested') WHERE repeated LIMIT 5;
+--   FROM waste_ranking WHERE process = mot_process() LIMIT 5;
+--   FROM waste_cases(mot_process(), (SELECT activity FROM waste_ranking WHERE process = mot_process() AND repeat_rate > 0 ORDER BY rank LIMIT 1))
+--   WHERE repeated LIMIT 5;
 --
 -- From waste_activities (mining/waste; docs/waste.md explains the evidence rules, the score and its
 -- components). Steps are activity instances (activity_instances: SCHEDULE / START / COMPLETE of one

@@ -140,6 +140,22 @@ def test_examples_run_on_an_empty_warehouse(empty_con, name, index, sql):
         assert result == []
 
 
+def test_examples_name_no_process_of_their_own():
+    for f in FILES:
+        for sql in f.examples:
+            assert "loan_origination" not in sql, f"queries/{f.name}: {sql}"
+
+
+def test_the_example_pickers_exactly(tiny_con, empty_con):
+    # 'other' < 'tiny' by name; in tiny A occurs 5 times, C 3, B 2; A->B and A->C twice each (ties by name).
+    assert rows(tiny_con, "SELECT mot_process(), mot_activity('tiny', 1), mot_activity('tiny', 2)") == [
+        ("other", "A", "C")
+    ]
+    arcs = "SELECT mot_arc('tiny', 1).source, mot_arc('tiny', 1).target, mot_arc('tiny', 2).target"
+    assert rows(tiny_con, arcs) == [("A", "B", "C")]
+    assert rows(empty_con, "SELECT mot_process(), mot_check_process(mot_process())") == [(None, True)]
+
+
 def test_every_view_runs_on_both_warehouses(demo_con, empty_con):
     views = [name for f in FILES for kind, name in f.objects if kind == "view"]
     for view in views:

@@ -18,7 +18,6 @@ from mining.config import parse_config
 from mining.exports import write_report
 from mining.outputs import report_file
 from mining.report import bpmn as report_bpmn
-from mining.report import layout as lay
 from mining.report import processmap as pm
 from mining.report.data import Reader, install_library, source_of
 from mining.report.render import render_report
@@ -27,92 +26,7 @@ from mining.warehouse import connect
 from mining.warehouse.load import load_batch
 from mining.warehouse.prepare import prepare
 
-# --- layered layout --------------------------------------------------------------------------------
-
-
-def _graph(edges: list[tuple[str, str, float]]) -> tuple[list[lay.GraphNode], list[lay.GraphEdge]]:
-    names = sorted({n for s, t, _ in edges for n in (s, t)})
-    return [lay.GraphNode(n, 100, 40, 1) for n in names], [lay.GraphEdge(s, t, w) for s, t, w in edges]
-
-
-LOOPY = [
-    ("start", "a", 10),
-    ("a", "b", 8),
-    ("b", "c", 8),
-    ("c", "a", 3),  # rework loop back to a
-    ("a", "c", 2),
-    ("c", "d", 5),
-    ("d", "b", 1),  # a second loop
-    ("b", "b", 4),  # self-loop
-    ("c", "e", 5),
-]
-
-
-def test_layout_breaks_cycles_and_draws_the_main_flow_downwards():
-    nodes, edges = _graph(LOOPY)
-    placed = lay.layout(nodes, edges, first=["start"])
-    y = {n: c[1] for n, c in placed.centres.items()}
-    flipped = {(e.source, e.target) for e in placed.edges if e.reversed}
-    assert flipped == {("c", "a"), ("d", "b")}  # the returns, nothing on the heaviest path
-    for e in placed.edges:
-        if e.self_loop:
-            assert (e.source, e.target) == ("b", "b")
-        elif e.reversed:
-            assert y[e.target] < y[e.source]
-        else:
-            assert y[e.target] > y[e.source]
-    assert placed.layers[0] == ("start",)
-    assert [n for layer in placed.layers for n in layer][:4] == ["start", "a", "b", "c"]
-
-
-def test_layout_keeps_nodes_of_a_layer_apart():
-    edges = [("s", x, 5) for x in "abcdef"] + [(x, "z", 5) for x in "abcdef"] + [("a", "f", 1), ("f", "a", 1)]
-    nodes, graph_edges = _graph(edges)
-    placed = lay.layout(nodes, graph_edges, first=["s"])
-    for layer in placed.layers:
-        xs = sorted(placed.centres[n][0] for n in layer)
-        for left, right in zip(xs, xs[1:], strict=False):
-            assert right - left >= 100 + lay.NODE_GAP - 1e-6
-    assert all(x >= 0 for x, _ in placed.centres.values())
-
-
-def test_layout_is_deterministic_whatever_the_input_order():
-    nodes, edges = _graph(LOOPY)
-    first = lay.layout(nodes, edges, first=["start"])
-    shuffled_nodes, shuffled_edges = list(nodes), list(edges)
-    random.Random(7).shuffle(shuffled_nodes)
-    random.Random(8).shuffle(shuffled_edges)
-    assert lay.layout(shuffled_nodes, shuffled_edges, first=["start"]) == first
-
-
-def test_layout_rejects_unknown_nodes():
-    with pytest.raises(ValueError, match="unknown node"):
-        lay.layout([lay.GraphNode("a", 10, 10)], [lay.GraphEdge("a", "b")])
-
-
-def test_isotonic_spreads_nodes_that_want_the_same_place():
-    assert lay.isotonic([0.0, 0.0, 0.0], [1, 1, 1], [10, 10]) == [-10.0, 0.0, 10.0]
-    # Already far enough apart: nothing moves.
-    assert lay.isotonic([0.0, 50.0, 75.0], [1, 1, 1], [10, 10]) == [0.0, 50.0, 75.0]
-    # The heavy node keeps its place, the light one gives way.
-    left, right = lay.isotonic([0.0, 0.0], [100.0, 1.0], [10])
-    assert right - left == 10 and abs(left) < 0.2
-
-
-def test_crossings_are_counted_between_neighbouring_layers():
-    assert lay.count_crossings([["a", "b"], ["c", "d"]], [("a", "d"), ("b", "c")]) == 1
-    assert lay.count_crossings([["a", "b"], ["c", "d"]], [("a", "c"), ("b", "d")]) == 0
-
-
-# --- process map -----------------------------------------------------------------------------------
-
-
-def test_select_edges_keeps_every_activity_connected():
-    edges = [pm.MapEdge("a", "b", 100), pm.MapEdge("b", "c", 90), pm.MapEdge("a", "c", 80), pm.MapEdge("c", "d", 1)]
-    kept = {(e.source, e.target) for e in pm.select_edges(edges, max_edges=1)}
-    # d's only arrow is the rarest, but d must not float; a -> c is dropped first.
-    assert kept == {("a", "b"), ("b", "c"), ("c", "d")}
-    assert len(pm.select_edges(edges, max_edges=10)) == 4
+# --- process map (the renderer's own tests are in tests/test_report_map.py) --------------------------
 
 
 def test_heat_scale_and_text_colour():
@@ -133,10 +47,13 @@ def test_process_map_marks_moments_waste_and_ends():
     edges = [pm.MapEdge("call", "check <twice>", 8, 60.0), pm.MapEdge("check <twice>", "letter", 6, 7200.0)]
     drawn = pm.process_map(acts, edges, {"call": 10}, {"letter": 6, "call": 4})
     svg = drawn.svg
-    nodes = dict(re.findall(r'<g class="pm-node[^"]*" data-activity="([^"]+)" data-mot="(true|false)"', svg))
+    nodes = dict(re.findall(r'<g id="pm-a\d+" class="node[^"]*" data-activity="([^"]+)" data-mot="(true|false)"', svg))
     assert nodes == {"call": "true", "check &lt;twice&gt;": "false", "letter": "true"}
-    assert 'data-waste="0.9"' in svg and pm.heat(0.9) in svg
-    assert re.findall(r'data-end="(\d+)"', svg) == ["4", "6"]
+    assert 'data-waste="0.9"' in svg and pm.heat(0.9).lower() in svg
+    assert sorted(re.findall(r'class="arc to-end" data-source="[^"]+" data-target="" data-frequency="(\d+)"', svg)) == [
+        "4",
+        "6",
+    ]
     assert (drawn.n_edges, drawn.n_edges_shown, drawn.transitions, drawn.transitions_shown) == (2, 2, 14, 14)
     assert svg.count("<svg") == 1 and "<script" not in svg
 
@@ -394,7 +311,6 @@ def test_charts_render_to_the_same_svg_every_time():
 
 def test_report_under_an_address_space_limit_leaves_charts_out_and_says_why(tmp_path):
     """Under ``ulimit -v`` the chart engine (V8 in vl-convert) aborted the whole run at the report."""
-    import random
     import subprocess
     import sys
     from datetime import datetime, timedelta

@@ -178,7 +178,7 @@ EXTRACT = """(() => {
       return row;
     });
   });
-  const nodes = [...document.querySelectorAll('.process-map .pm-node')].map((g) => ({
+  const nodes = [...document.querySelectorAll('.process-map .node[data-activity]')].map((g) => ({
     activity: g.dataset.activity, mot: g.dataset.mot === 'true', frequency: Number(g.dataset.frequency),
     waste: g.dataset.waste === undefined ? null : Number(g.dataset.waste),
   }));
@@ -207,6 +207,15 @@ EXTRACT = """(() => {
   };
 })()"""
 
+# The process map as the page shows it: laid out by dot, with its zoom tools, fit to the width.
+MAP = """(() => {
+  const svg = document.querySelector('.picture.map svg.process-map');
+  return { tools: [...document.querySelectorAll('.map-tools button')].map((b) => b.textContent),
+    starts: svg.querySelectorAll('g.node.start').length, ends: svg.querySelectorAll('g.node.end').length,
+    arcs: svg.querySelectorAll('g.arc[data-source][data-target]').length,
+    width: svg.getBoundingClientRect().width, container: svg.parentElement.getBoundingClientRect().width };
+})()"""
+
 BPMN_READY = (
     "Object.values(window.motBpmn || {}).length === 2 && Object.values(window.motBpmn).every((b) => b.done || b.error)"
 )
@@ -224,6 +233,9 @@ def open_report(report: Path, tmp: Path) -> dict:
         page = browser.evaluate(EXTRACT)
         shot = tmp / f"{report.stem}.png"
         page["screenshot"] = (str(shot), *browser.screenshot(shot))
+        # At the screenshot's 1280 px: wider content would mean a table or figure overflows sideways.
+        page["scroll_width"] = browser.evaluate("document.documentElement.scrollWidth")
+        page["map"] = browser.evaluate(MAP)
         page["problems"] = browser.problems()
         page["requests"] = browser.requests()
     finally:
@@ -270,6 +282,15 @@ def test_page_loads_offline_without_errors(run):
     png, width, height = page["screenshot"]
     assert Path(png).stat().st_size > 100_000 and width == 1280 and height > 5000
     assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nothing_overflows_sideways_and_the_map_fits_with_zoom(run):
+    _, _, page = run
+    assert page["scroll_width"] <= 1280
+    m = page["map"]
+    assert m["tools"] == ["+", "\u2212", "1:1", "Fit"]
+    assert m["starts"] == 1 and m["ends"] == 1 and m["arcs"] > 0
+    assert m["width"] <= m["container"]
 
 
 def test_every_section_is_there_with_nothing_missing(run):
@@ -407,3 +428,24 @@ def test_report_is_byte_identical_when_rebuilt(demo, tmp_path):
         shutil.copy(out / name, copy / name)
     rebuilt = write_report(out / "warehouse.duckdb", config, config.processes[0], copy)
     assert rebuilt.read_bytes() == (out / "report.html").read_bytes()
+
+
+def test_every_library_example_runs_on_the_run(run):
+    """The examples in the headers of queries/*.sql name no process of their own (issue 19): each one
+    runs on the demo's and on BPIC2012's warehouse, and all but a few answer with rows there."""
+    from mining import sqllib
+
+    out, _, _ = run
+    # These may rightly find nothing on a real log: no journey scored that low, no poor-poor pair.
+    may_be_empty = {("70_running_score.sql", 3), ("80_knock_on.sql", 1)}
+    con = duckdb.connect(str(out / "warehouse.snapshot.duckdb"), read_only=True)
+    empty = []
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for f in sqllib.query_files():
+            for i, sql in enumerate(f.examples):
+                if not con.execute(sql).fetchall():
+                    empty.append((f.name, i))
+    finally:
+        con.close()
+    assert set(empty) <= may_be_empty, empty

@@ -1,7 +1,7 @@
 """The HTML report: one self-contained file per process that a process professional reads and shares.
 
 Modules: ``data`` (figures from the warehouse, each with the query in queries/ that reproduces it),
-``layout`` (layered graph layout) and ``processmap`` (the DFG as SVG), ``charts`` (Altair /
+``processmap`` (the DFG as SVG, laid out by Graphviz ``dot``; ``mapfilter`` its sliders), ``charts`` (Altair /
 Vega-Lite rendered to SVG offline), ``bpmn`` (embedding the as-is and to-be BPMN with bpmn-js),
 ``formats`` (numbers as text), ``page`` (the figures the template lays out), ``context`` (what the
 section builders share), ``sections`` (one module per section, and ``build_sections``),

@@ -235,6 +235,10 @@ def knock_on_chart(rows: Sequence[dict], limit: int = 15) -> Chart | None:
     return render(chart, "knock-on", text)
 
 
+# Few, short ticks ("2k", not "2,000") that skip one rather than run together (issue 19).
+CASES_AXIS = alt.Axis(format="~s", tickCount=5, labelOverlap="greedy")
+
+
 def funnel_chart(rows: Sequence[dict]) -> Chart:
     """Cases reaching each moment of truth (bar) and drop-outs whose last moment it was (red bar)."""
     order = [r["activity"] for r in rows]
@@ -245,11 +249,15 @@ def funnel_chart(rows: Sequence[dict]) -> Chart:
         .mark_bar(color="#BFDBFE")
         .encode(
             y=y,
-            x=alt.X("n_cases_reached:Q", title="cases"),
+            x=alt.X("n_cases_reached:Q", title="cases", axis=CASES_AXIS),
             tooltip=["step:Q", "activity:N", "n_cases_reached:Q", "n_left_after:Q"],
         )
     )
-    left = alt.Chart(data).mark_bar(color="#B91C1C", height=8).encode(y=y, x="n_left_after:Q")
+    left = (
+        alt.Chart(data)
+        .mark_bar(color="#B91C1C", height=8)
+        .encode(y=y, x=alt.X("n_left_after:Q", title="cases", axis=CASES_AXIS))
+    )
     labels = (
         alt.Chart(data)
         .mark_text(align="left", dx=4, fontSize=10, color="#B91C1C")

@@ -1,39 +1,60 @@
-"""The process map: the directly-follows graph as an SVG, moments of truth outlined, waste as heat.
+"""The process map: the directly-follows graph as an SVG laid out by Graphviz dot.
 
-``process_map(activities, edges, starts, ends)`` takes plain rows (from the warehouse, see
-mining/report/data.py) and returns the SVG text. Which arrows are drawn: every activity keeps its
-most frequent incoming and outgoing arrow (so nothing floats), then the most frequent remaining
-arrows up to ``max_edges``; the caption says how many of the arrows and transitions are shown.
+``process_map(activities, edges, starts, ends, ...)`` takes plain rows (the report reads them from
+the warehouse, see mining/report/data.py; the explorer from its filtered counts) and returns the
+SVG with the counts its caption needs. Two views as in Disco: ``frequency`` (boxes and arcs carry
+how often, arc width grows with it) and ``performance`` (boxes carry service time, arcs waiting
+time by ``measure``; width and colour grow with the time). The sliders ``activity_share`` and
+``path_share`` choose what is drawn (mining/report/mapfilter.py). The activity slider drops the
+arcs of the activities it hides; a caller that wants Disco's exact semantics (arcs re-derived from
+the log without those activities) passes that log's counts and keeps ``activity_share=1``. Moments
+of truth get a thick blue outline, waste a heat fill.
+
+The SVG's conventions, for pages that attach clicks (tests/test_report_map.py checks them):
+every box is a ``<g class="node">`` (plus ``mot`` for a moment of truth) with ``data-activity``
+(and ``data-mot``, ``data-frequency``, ``data-waste`` when scored);
+the start and end circles are ``<g class="node start">`` / ``<g class="node end">``; every arc is
+a ``<g class="arc">`` with ``data-source`` and ``data-target`` (the empty string for the start
+and end circles; those arcs also carry ``from-start`` / ``to-end``) and ``data-frequency``. Ids are ``pm-a<i>``,
+``pm-e<i>``, ``pm-start`` and ``pm-end``; each element's ``<title>`` is its tooltip. The ``<svg>`` carries
+``class="process-map"``, ``data-view`` and ``data-measure``; its width and height are CSS px.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import textwrap
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from mining.report.layout import GraphEdge, GraphNode, Layout, PlacedEdge, layout
+from mining.report.dot import quote, run_dot
+from mining.report.mapfilter import keep_activities, keep_paths
 
-NODE_W = 176
-NODE_H = 54
-TERMINAL = 30
-LABEL_CHARS = 24
-START = "\x01start"
+VIEWS = ("frequency", "performance")
+MEASURES = ("mean", "median", "max")
+START, END = "\x01start", "\x01end"  # cannot clash with an activity name
+WRAP = 20  # characters per line of an activity name: names wrap, never get cut
+NAME_PT, STAT_PT, ARC_PT = 13, 11, 11  # font sizes; 1 SVG unit = 1 CSS px at natural size
 MOT_STROKE = "#0D47A1"
 PLAIN_STROKE = "#7A7A7A"
 NEUTRAL_FILL = "#F3F4F6"
 EDGE_COLOUR = "#6B7280"
-BACK_EDGE_COLOUR = "#B45309"
+TERMINAL_COLOUR = "#9CA3AF"
 # Heat scale for waste (light yellow -> dark red), interpolated in RGB between these stops.
 HEAT = ("#FFF7D6", "#FDD49E", "#FC8D59", "#D7301F", "#7F0000")
-PAD = 24
+# Arc colours in the performance view, from quick (grey) to slow (dark red).
+SLOW = ("#9CA3AF", "#F59E0B", "#B91C1C")
+SVG_NS = "http://www.w3.org/2000/svg"
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
 
 
 @dataclass(frozen=True)
 class MapActivity:
-    """One activity of the map with what the report knows about it."""
+    """One activity of the map with what is known about it (None: not known or not measurable)."""
 
     activity: str
     frequency: int
@@ -43,14 +64,14 @@ class MapActivity:
     waste_rank: int | None = None
     recommendation: str | None = None
     cases: int | None = None
-    service_mean_s: float | None = None
+    service_mean_s: float | None = None  # None: no start/complete lifecycle to measure service
     service_median_s: float | None = None
     service_max_s: float | None = None
 
 
 @dataclass(frozen=True)
 class MapEdge:
-    """One directly-follows arrow."""
+    """One directly-follows arc with its waiting times in seconds."""
 
     source: str
     target: str
@@ -66,35 +87,13 @@ class ProcessMap:
     """The SVG and what it shows (for the caption)."""
 
     svg: str
+    n_activities: int
+    n_activities_shown: int
     n_edges: int
     n_edges_shown: int
     transitions: int
     transitions_shown: int
     max_waste: float | None
-    crossings: int
-
-
-def select_edges(edges: Sequence[MapEdge], max_edges: int) -> list[MapEdge]:
-    """The arrows to draw: each activity's strongest in and out arrow, then the most frequent others."""
-
-    def key(e: MapEdge) -> tuple:
-        return (-e.frequency, e.source, e.target)
-
-    ordered = sorted(edges, key=key)
-    keep: set[tuple[str, str]] = set()
-    best_out: dict[str, MapEdge] = {}
-    best_in: dict[str, MapEdge] = {}
-    for e in ordered:
-        if e.source == e.target:
-            continue
-        best_out.setdefault(e.source, e)
-        best_in.setdefault(e.target, e)
-    keep.update((e.source, e.target) for e in [*best_out.values(), *best_in.values()])
-    for e in ordered:
-        if len(keep) >= max_edges:
-            break
-        keep.add((e.source, e.target))
-    return [e for e in ordered if (e.source, e.target) in keep]
 
 
 def heat(value: float | None, top: float = 1.0) -> str:
@@ -105,11 +104,15 @@ def heat(value: float | None, top: float = 1.0) -> str:
     """
     if value is None:
         return NEUTRAL_FILL
-    t = 0.0 if top <= 0 else min(max(value / top, 0.0), 1.0)
-    span = t * (len(HEAT) - 1)
-    i = min(int(span), len(HEAT) - 2)
+    return _scale(HEAT, 0.0 if top <= 0 else value / top)
+
+
+def _scale(stops: Sequence[str], t: float) -> str:
+    t = min(max(t, 0.0), 1.0)
+    span = t * (len(stops) - 1)
+    i = min(int(span), len(stops) - 2)
     f = span - i
-    a, b = _rgb(HEAT[i]), _rgb(HEAT[i + 1])
+    a, b = _rgb(stops[i]), _rgb(stops[i + 1])
     return "#" + "".join(f"{round(x + (y - x) * f):02X}" for x, y in zip(a, b, strict=True))
 
 
@@ -123,43 +126,8 @@ def text_colour(fill: str) -> str:
     return "#FFFFFF" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.45 else "#111827"
 
 
-def process_map(
-    activities: Sequence[MapActivity],
-    edges: Sequence[MapEdge],
-    starts: Mapping[str, int],
-    ends: Mapping[str, int],
-    max_edges: int | None = None,
-) -> ProcessMap:
-    """The process map of ``activities`` and ``edges`` as SVG; ``starts``/``ends`` are case counts."""
-    names = {a.activity for a in activities}
-    edges = [e for e in edges if e.source in names and e.target in names]
-    limit = max_edges if max_edges is not None else max(20, 2 * len(activities))
-    shown = select_edges(edges, limit)
-    top = max((a.waste_score for a in activities if a.waste_score is not None), default=None)
-    nodes = [GraphNode(a.activity, NODE_W, NODE_H, a.frequency) for a in activities]
-    # Ends are badges on their activities, not arrows to one end node: arrows from every
-    # activity that can end a case down to the bottom of the map would tangle the picture.
-    nodes.append(GraphNode(START, TERMINAL, TERMINAL, math.inf))
-    graph_edges = [GraphEdge(e.source, e.target, e.frequency) for e in shown]
-    graph_edges += [GraphEdge(START, a, n) for a, n in sorted(starts.items()) if a in names]
-    placed = layout(nodes, graph_edges, first=[START])
-    svg = _svg(placed, {a.activity: a for a in activities}, {(e.source, e.target): e for e in shown}, top, ends)
-    return ProcessMap(
-        svg=svg,
-        n_edges=len(edges),
-        n_edges_shown=len(shown),
-        transitions=sum(e.frequency for e in edges),
-        transitions_shown=sum(e.frequency for e in shown),
-        max_waste=top,
-        crossings=placed.crossings,
-    )
-
-
-def _fmt(n: float) -> str:
-    return f"{n:,.0f}"
-
-
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """A wait or service time for a label: seconds to days, "n/a" when not measurable."""
     if seconds is None:
         return "n/a"
     if seconds < 90:
@@ -171,140 +139,233 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f} d"
 
 
-def _path(points: Sequence[tuple[float, float]], self_loop: bool) -> str:
-    """Smooth vertical S-curves through the route points (straight lines would hide the flow)."""
-    if self_loop:
-        (x0, y0), (x1, _), _, (x3, y3) = points
-        return f"M{x0},{y0} C{x1},{y0 - 22} {x1},{y3 + 22} {x3},{y3}"
-    d = [f"M{points[0][0]},{points[0][1]}"]
-    for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
-        my = (ay + by) / 2
-        if abs(by - ay) < 1:  # a return edge entering a node beside it
-            d.append(f"L{bx},{by}")
-        else:
-            d.append(f"C{ax},{round(my, 1)} {bx},{round(my, 1)} {bx},{by}")
-    return " ".join(d)
+def _fmt(n: float) -> str:
+    return f"{n:,.0f}"
 
 
-def _svg(
-    placed: Layout,
-    info: Mapping[str, MapActivity],
-    shown: Mapping[tuple[str, str], MapEdge],
-    top: float | None,
+def process_map(
+    activities: Sequence[MapActivity],
+    edges: Sequence[MapEdge],
+    starts: Mapping[str, int],
     ends: Mapping[str, int],
+    max_edges: int | None = None,
+    *,
+    view: str = "frequency",
+    measure: str = "mean",
+    activity_share: float = 1.0,
+    path_share: float = 1.0,
+) -> ProcessMap:
+    """The process map as SVG; ``starts``/``ends`` are case counts per first/last activity.
+
+    ``max_edges`` caps the arcs between activities beyond the connected backbone (None: no cap).
+    """
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    names = {a.activity for a in activities}
+    edges = [e for e in edges if e.source in names and e.target in names]
+    kept = keep_activities({a.activity: a.frequency for a in activities}, activity_share)
+    acts = sorted((a for a in activities if a.activity in kept), key=lambda a: (-a.frequency, a.activity))
+    weights = {(e.source, e.target): e.frequency for e in edges if e.source in kept and e.target in kept}
+    weights.update({(START, a): n for a, n in starts.items() if a in kept and n})
+    weights.update({(a, END): n for a, n in ends.items() if a in kept and n})
+    arcs = keep_paths(weights, START, END, path_share, limit=max_edges)
+    shown = sorted((e for e in edges if (e.source, e.target) in arcs), key=lambda e: (-e.frequency, e.source, e.target))
+    terminals = sorted((a for a in arcs if START in a or END in a), key=lambda a: (a[0] != START, -weights[a], a))
+    acts = _flow_order(acts, arcs, weights)
+    top = max((a.waste_score for a in activities if a.waste_score is not None), default=None)
+    source = _dot(acts, shown, [(s, t, weights[s, t]) for s, t in terminals], view, measure)
+    svg = _finish(run_dot(source), acts, shown, terminals, weights, view, measure)
+    return ProcessMap(
+        svg=svg,
+        n_activities=len(activities),
+        n_activities_shown=len(acts),
+        n_edges=len(edges),
+        n_edges_shown=len(shown),
+        transitions=sum(e.frequency for e in edges),
+        transitions_shown=sum(e.frequency for e in shown),
+        max_waste=top,
+    )
+
+
+def _flow_order(
+    acts: Sequence[MapActivity], arcs: set[tuple[str, str]], weights: Mapping[tuple[str, str], int]
+) -> list[MapActivity]:
+    """The activities in the order a depth-first walk from the start meets them, heaviest arc first.
+
+    dot breaks cycles by a depth-first search in the order nodes are declared: declared in flow
+    order, the arcs it turns upwards are the returns (rework), not the main flow into a busy step.
+    """
+    out: dict[str, list[str]] = {}
+    for s, t in sorted(arcs, key=lambda a: (-weights[a], a)):
+        out.setdefault(s, []).append(t)
+    seen: list[str] = []
+    stack = [START]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.append(node)
+        stack.extend(reversed([t for t in out.get(node, []) if t not in seen]))
+    rank = {name: i for i, name in enumerate(seen)}
+    return sorted(acts, key=lambda a: (rank.get(a.activity, len(rank)), -a.frequency, a.activity))
+
+
+def _node_label(a: MapActivity, view: str, measure: str) -> str:
+    lines = textwrap.wrap(a.activity, WRAP, break_long_words=True, break_on_hyphens=False) or [""]
+    if view == "frequency":
+        stat = _fmt(a.frequency) + (f" · {_fmt(a.cases)} cases" if a.cases is not None else "")
+    else:
+        stat = f"{measure} service {duration(getattr(a, f'service_{measure}_s'))}"
+    if a.is_moment_of_truth:
+        stat = "MOT · " + stat
+    name = "<BR/>".join(escape(line) for line in lines)
+    return f'<<B>{name}</B><BR/><FONT POINT-SIZE="{STAT_PT}">{escape(stat)}</FONT>>'
+
+
+def _dot(
+    acts: Sequence[MapActivity],
+    shown: Sequence[MapEdge],
+    terminals: Sequence[tuple[str, str, int]],
+    view: str,
+    measure: str,
 ) -> str:
-    width = round(placed.width + 2 * PAD + 40)
-    height = round(placed.height + 2 * PAD)
-    heaviest = max((e.weight for e in placed.edges if math.isfinite(e.weight)), default=1) or 1
+    """The DOT source: ids and classes on every element so the SVG can be found and clicked."""
+    ids = {a.activity: f"a{i}" for i, a in enumerate(acts)} | {START: "start", END: "end"}
+    heaviest = max([e.frequency for e in shown] + [n for *_, n in terminals] + [1])
+    times = [getattr(e, f"{measure}_s") for e in shown]
+    slowest = max([t for t in times if t is not None] + [0.0])
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="process-map" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="Process map">',
-        "<defs>",
-        f'<marker id="pm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{EDGE_COLOUR}"/></marker>',
-        f'<marker id="pm-arrow-back" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{BACK_EDGE_COLOUR}"/></marker>',
-        "</defs>",
-        f'<g transform="translate({PAD},{PAD})">',
+        "digraph map {",
+        'graph [rankdir=TB, nodesep=0.2, ranksep=0.4, pad=0.15, bgcolor="transparent", fontname="Helvetica"];',
+        f'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize={NAME_PT}, margin="0.14,0.06"];',
+        f'edge [fontname="Helvetica", fontsize={ARC_PT}, arrowsize=0.7, fontcolor="#374151"];',
+        f'start [id="pm-start", class="start", shape=circle, style=filled, fillcolor="#DCFCE7", color="#15803D", '
+        f'penwidth=2, label="start", fontsize={STAT_PT}, width=0.55, fixedsize=true];',
+        f'end [id="pm-end", class="end", shape=doublecircle, style=filled, fillcolor="#FEE2E2", color="#B91C1C", '
+        f'penwidth=1.5, label="end", fontsize={STAT_PT}, width=0.5, fixedsize=true];',
+        "{rank=source; start;} {rank=sink; end;}",
     ]
-    labels = []
-    for e in placed.edges:
-        out.append(_edge_svg(e, heaviest, shown, labels))
-    out.extend(labels)
-    for name, (cx, cy) in sorted(placed.centres.items()):
-        if name == START:
-            out.append(_start_svg(cx, cy))
-        else:
-            out.append(_node_svg(info[name], cx, cy, top, ends.get(name, 0)))
-    out.append("</g></svg>")
-    return "\n".join(out)
-
-
-def _edge_svg(e: PlacedEdge, heaviest: float, shown: Mapping[tuple[str, str], MapEdge], labels: list[str]) -> str:
-    width = 1 + 5 * math.sqrt(min(e.weight, heaviest) / heaviest)
-    colour = BACK_EDGE_COLOUR if e.reversed or e.self_loop else EDGE_COLOUR
-    marker = "pm-arrow-back" if e.reversed or e.self_loop else "pm-arrow"
-    edge = shown.get((e.source, e.target))
-    src = "start" if e.source == START else e.source
-    tgt = e.target
-    title = f"{src} → {tgt}: {_fmt(e.weight)} " + ("times" if edge else "cases")
-    if edge is not None:
-        title += f", median {_duration(edge.median_s)}"
-    dashed = ' stroke-dasharray="4 3"' if e.source == START else ""
-    attrs = f'data-source="{escape(src)}" data-target="{escape(tgt)}" data-frequency="{e.weight:.0f}"'
-    path = (
-        f'<g class="pm-edge" {attrs}><title>{escape(title)}</title>'
-        f'<path d="{_path(e.points, e.self_loop)}" fill="none" stroke="{colour}" stroke-width="{width:.2f}"'
-        f'{dashed} marker-end="url(#{marker})" opacity="0.85"/></g>'
-    )
-    if edge is not None:
-        lx, ly = _label_point(e)
-        labels.append(
-            f'<text class="pm-edge-label" x="{lx}" y="{ly}" text-anchor="middle" font-size="11" '
-            f'fill="{colour}" stroke="#FFFFFF" stroke-width="3" paint-order="stroke">{_fmt(e.weight)}</text>'
+    for a in acts:
+        fill = heat(a.waste_score)
+        mot = bool(a.is_moment_of_truth)
+        out.append(
+            f'{ids[a.activity]} [id="pm-{ids[a.activity]}", class="{"mot" if mot else "activity"}", '
+            f'label={_node_label(a, view, measure)}, fillcolor="{fill}", fontcolor="{text_colour(fill)}", '
+            f'color="{MOT_STROKE if mot else PLAIN_STROKE}", penwidth={3.5 if mot else 1.2}];'
         )
-    return path
+    for i, e in enumerate(shown):
+        weight = 1 + round(9 * e.frequency / heaviest)  # heavy arcs are kept short and straight
+        if view == "frequency":
+            # The cases only where they differ: "1,079 / 1,079 cases" on every plain step is noise.
+            repeated = e.cases is not None and e.cases != e.frequency
+            label = _fmt(e.frequency) + (f"\n{_fmt(e.cases)} cases" if repeated else "")
+            width, colour, style = 1 + 5 * math.sqrt(e.frequency / heaviest), EDGE_COLOUR, "solid"
+        else:
+            t = getattr(e, f"{measure}_s")
+            label = duration(t)
+            share = t / slowest if t is not None and slowest > 0 else 0.0
+            width, colour = 1 + 5 * math.sqrt(share), _scale(SLOW, share)
+            style = "dashed" if t is None else "solid"
+        out.append(
+            f'{ids[e.source]} -> {ids[e.target]} [id="pm-e{i}", class="arc", label={quote(label)}, '
+            f'penwidth={width:.2f}, color="{colour}", style={style}, weight={weight}];'
+        )
+    for j, (s, t, n) in enumerate(terminals, start=len(shown)):
+        out.append(
+            f'{ids[s]} -> {ids[t]} [id="pm-e{j}", class="arc", label={quote(_fmt(n))}, style=dashed, '
+            f'penwidth={1 + 3 * math.sqrt(n / heaviest):.2f}, color="{TERMINAL_COLOUR}"];'
+        )
+    out.append("}")
+    return "\n".join(out) + "\n"
 
 
-def _label_point(e: PlacedEdge) -> tuple[float, float]:
-    pts = e.points
-    if e.self_loop:
-        return (pts[1][0] + 4, round((pts[1][1] + pts[2][1]) / 2 + 4, 1))
-    if len(pts) > 2:
-        x, y = pts[len(pts) // 2]
-        return (round(x + 4, 1), round(y + 4, 1))
-    (ax, ay), (bx, by) = pts[0], pts[-1]
-    return (round((ax + bx) / 2 + 4, 1), round((ay + by) / 2 + 4, 1))
-
-
-def _start_svg(cx: float, cy: float) -> str:
-    r = TERMINAL / 2
-    return (
-        f'<g class="pm-start"><title>Start of a case</title><circle cx="{cx}" cy="{cy}" r="{r}" fill="#DCFCE7" '
-        f'stroke="#15803D" stroke-width="2"/><path d="M{cx - 4},{cy - 7} L{cx + 7},{cy} L{cx - 4},{cy + 7} z" fill="#15803D"/></g>'
-    )
-
-
-def _node_svg(a: MapActivity, cx: float, cy: float, top: float | None, n_end: int) -> str:
-    fill = heat(a.waste_score)
-    ink = text_colour(fill)
-    mot = bool(a.is_moment_of_truth)
-    stroke, sw = (MOT_STROKE, 3.5) if mot else (PLAIN_STROKE, 1.2)
-    x, y = cx - NODE_W / 2, cy - NODE_H / 2
-    lines = textwrap.wrap(a.activity, LABEL_CHARS, break_long_words=True)[:2] or [""]
-    if len(textwrap.wrap(a.activity, LABEL_CHARS, break_long_words=True)) > 2:
-        lines[-1] = lines[-1][: LABEL_CHARS - 1] + "…"
-    title = [a.activity, f"{_fmt(a.frequency)} events"]
+def _node_title(a: MapActivity) -> str:
+    parts = [a.activity, f"{_fmt(a.frequency)} events"]
+    if a.cases is not None:
+        parts.append(f"{_fmt(a.cases)} cases")
     if a.is_moment_of_truth is not None:
-        title.append("moment of truth" + (f" ({a.channel})" if a.channel else "") if mot else "not a moment of truth")
+        mot = a.is_moment_of_truth
+        parts.append("moment of truth" + (f" ({a.channel})" if a.channel else "") if mot else "not a moment of truth")
     if a.waste_score is not None:
         rank = f", rank {a.waste_rank}" if a.waste_rank is not None else ""
-        title.append(f"waste score {a.waste_score:.2f}{rank}" + (f": {a.recommendation}" if a.recommendation else ""))
-    attrs = f'data-activity="{escape(a.activity)}" data-mot="{str(mot).lower()}" data-frequency="{a.frequency}"' + (
-        f' data-waste="{a.waste_score:.6g}"' if a.waste_score is not None else ""
-    )
-    parts = [
-        f'<g class="pm-node{" pm-mot" if mot else ""}" {attrs}><title>{escape(" · ".join(title))}</title>',
-        f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"/>',
-    ]
-    first_y = cy - (len(lines) - 1) * 7 - 4
-    for i, line in enumerate(lines):
-        parts.append(
-            f'<text x="{cx}" y="{first_y + i * 14}" text-anchor="middle" font-size="12" font-weight="600" fill="{ink}">{escape(line)}</text>'
-        )
-    parts.append(
-        f'<text x="{cx}" y="{cy + NODE_H / 2 - 7}" text-anchor="middle" font-size="10.5" fill="{ink}">{_fmt(a.frequency)}×</text>'
-    )
-    if mot:
-        parts.append(
-            f'<rect x="{x - 4}" y="{y - 9}" width="34" height="16" rx="4" fill="{MOT_STROKE}"/>'
-            f'<text x="{x + 13}" y="{y + 3}" text-anchor="middle" font-size="10" font-weight="700" fill="#FFFFFF">MOT</text>'
-        )
-    if n_end:
-        label = f"■ {_fmt(n_end)}"
-        w = 12 + 6.2 * len(label)
-        parts.append(
-            f'<g class="pm-end" data-end="{n_end}"><title>{_fmt(n_end)} cases end here</title>'
-            f'<rect x="{x + NODE_W - w + 4}" y="{y - 9}" width="{w:.1f}" height="16" rx="4" fill="#FEE2E2" stroke="#B91C1C" stroke-width="1"/>'
-            f'<text x="{x + NODE_W - w / 2 + 4:.1f}" y="{y + 3}" text-anchor="middle" font-size="10" font-weight="700" fill="#B91C1C">{label}</text></g>'
-        )
-    parts.append("</g>")
-    return "".join(parts)
+        parts.append(f"waste score {a.waste_score:.2f}{rank}" + (f": {a.recommendation}" if a.recommendation else ""))
+    service = [a.service_mean_s, a.service_median_s, a.service_max_s]
+    parts.append("service " + " / ".join(duration(s) for s in service) + " (mean / median / max)")
+    return " · ".join(parts)
+
+
+def _edge_title(e: MapEdge) -> str:
+    cases = f", {_fmt(e.cases)} cases" if e.cases is not None else ""
+    waits = " / ".join(duration(s) for s in (e.mean_s, e.median_s, e.max_s))
+    return f"{e.source} → {e.target}: {_fmt(e.frequency)} times{cases} · wait {waits} (mean / median / max)"
+
+
+def _finish(
+    svg: str,
+    acts: Sequence[MapActivity],
+    shown: Sequence[MapEdge],
+    terminals: Sequence[tuple[str, str]],
+    weights: Mapping[tuple[str, str], int],
+    view: str,
+    measure: str,
+) -> str:
+    """dot's SVG with data attributes and tooltips added, in CSS px, without dot's version comment.
+
+    Parsing and writing it again with ElementTree drops the comments (dot names its version in
+    one) and the DOCTYPE, so the bytes depend on the input only.
+    """
+    root = ET.fromstring(svg.encode("utf-8"))
+    ns = {"s": SVG_NS}
+    # dot measures in points; the same numbers as CSS px make font sizes read as written.
+    _, _, w, h = root.get("viewBox").split()
+    root.set("width", str(round(float(w))))
+    root.set("height", str(round(float(h))))
+    root.set("class", "process-map")
+    root.set("role", "img")
+    root.set("aria-label", "Process map")
+    root.set("data-view", view)
+    root.set("data-measure", measure)
+    nodes: dict[str, tuple[dict[str, str], str]] = {
+        "pm-start": ({"class": "node start"}, "start: where cases begin"),
+        "pm-end": ({"class": "node end"}, "end: where cases finish"),
+    }
+    for i, a in enumerate(acts):
+        attrs = {
+            "class": "node mot" if a.is_moment_of_truth else "node",
+            "data-activity": a.activity,
+            "data-mot": str(bool(a.is_moment_of_truth)).lower(),
+            "data-frequency": str(a.frequency),
+        }
+        if a.waste_score is not None:
+            attrs["data-waste"] = f"{a.waste_score:.6g}"
+        nodes[f"pm-a{i}"] = (attrs, _node_title(a))
+    for i, e in enumerate(shown):
+        attrs = {"class": "arc", "data-source": e.source, "data-target": e.target, "data-frequency": str(e.frequency)}
+        nodes[f"pm-e{i}"] = (attrs, _edge_title(e))
+    for j, (s, t) in enumerate(terminals, start=len(shown)):
+        n = weights[s, t]
+        if s == START:
+            attrs, title = (
+                {"class": "arc from-start", "data-source": "", "data-target": t},
+                f"{_fmt(n)} cases start with {t}",
+            )
+        else:
+            attrs, title = {"class": "arc to-end", "data-source": s, "data-target": ""}, f"{_fmt(n)} cases end with {s}"
+        nodes[f"pm-e{j}"] = ({**attrs, "data-frequency": str(n)}, title)
+    for g in root.iter(f"{{{SVG_NS}}}g"):
+        found = nodes.get(g.get("id", ""))
+        if found is None:
+            continue
+        attrs, title = found
+        if "arc" in attrs["class"]:
+            for label in g.iter(f"{{{SVG_NS}}}text"):  # a white halo keeps a label legible where arcs cross it
+                label.attrib.update({"stroke": "#FFFFFF", "stroke-width": "3", "paint-order": "stroke"})
+        for key, value in attrs.items():
+            g.set(key, value)
+        element = g.find("s:title", ns)
+        if element is not None:
+            element.text = title
+    text = ET.tostring(root, encoding="unicode")
+    return re.sub(r">\s+<", ">\n<", text)

@@ -7,6 +7,8 @@ from mining.report.context import Context
 from mining.report.formats import fmt_int, fmt_num, fmt_pct
 from mining.report.page import Figure, Section, stat, use_result
 
+MAX_ARROWS = 60
+
 
 def map_section(ctx: Context) -> Section:
     """The process map with moments of truth and waste heat."""
@@ -30,13 +32,27 @@ def map_section(ctx: Context) -> Section:
             waste_score=scores.get(r["activity"], {}).get("waste_score"),
             waste_rank=scores.get(r["activity"], {}).get("rank"),
             recommendation=scores.get(r["activity"], {}).get("recommendation"),
+            cases=r["n_cases"],
         )
         for r in acts.rows
     ]
-    arrows = [pm.MapEdge(r["source_activity"], r["target_activity"], r["frequency"], r["median_s"]) for r in edges.rows]
+    arrows = [
+        pm.MapEdge(
+            r["source_activity"],
+            r["target_activity"],
+            r["frequency"],
+            r["median_s"],
+            cases=r["n_cases"],
+            mean_s=r["mean_s"],
+            max_s=r["max_s"],
+        )
+        for r in edges.rows
+    ]
     starts = {r["activity"]: r["n_start"] for r in acts.rows if r["n_start"]}
     ends = {r["activity"]: r["n_end"] for r in acts.rows if r["n_end"]}
-    drawn = pm.process_map(activities, arrows, starts, ends)
+    # A static page has no slider: past 60 arrows a map stops being read, so the report keeps the
+    # connected backbone plus the most frequent arrows up to that many (mot serve has the sliders).
+    drawn = pm.process_map(activities, arrows, starts, ends, max_edges=MAX_ARROWS)
     figure.svg = drawn.svg
     figure.stats = [
         stat("map_activities", "activities", len(activities)),
@@ -50,18 +66,19 @@ def map_section(ctx: Context) -> Section:
         ),
     ]
     figure.caption = (
-        f"Each box is an activity with its number of events; arrows are directly-follows transitions with their counts "
-        f"(line width grows with frequency). {fmt_int(drawn.n_edges_shown)} of {fmt_int(drawn.n_edges)} arrows are drawn: every "
-        f"activity's most frequent incoming and outgoing arrow, then the most frequent others; they carry "
+        "Each box is an activity with its number of events and cases; arrows are directly-follows transitions with "
+        "their counts and cases (line width grows with frequency). Dashed arrows leave the start circle and reach the "
+        f"end circle with the number of cases that begin or finish there. {fmt_int(drawn.n_edges_shown)} of "
+        f"{fmt_int(drawn.n_edges)} arrows are drawn: those that keep every activity reachable from the start and "
+        "able to reach the end along its strongest paths, then the most frequent others; they carry "
         f"{fmt_pct(drawn.transitions_shown / drawn.transitions if drawn.transitions else None)} of all transitions. "
-        "Orange arrows run back up (rework and loops). Red tags count the cases that end at an activity. Hover for details."
+        "Laid out by Graphviz dot. Zoom with the buttons or Ctrl + wheel, drag to pan; hover for waits and details."
     )
-    figure.legend = [("lg-mot", "moment of truth (blue outline, MOT tag)"), ("lg-plain", "internal step")]
+    figure.legend = [("lg-mot", "moment of truth (blue outline, marked MOT)"), ("lg-plain", "internal step")]
     if has_waste:
         figure.legend.append(
             ("lg-heat", f"waste score from 0 (pale) to 1 (dark red); highest here {fmt_num(drawn.max_waste)}")
         )
-    figure.legend.append(("lg-back", "arrow back up: rework or loop"))
     return Section(
         "process-map",
         "Process map",

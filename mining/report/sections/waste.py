@@ -13,7 +13,6 @@ WASTE_COLUMNS = [
     Column("activity", "activity"),
     Column("recommendation", "recommendation"),
     Column("scope", "scope"),
-    Column("evidence", "evidence"),
     Column("waste_score", "waste score", "num"),
     Column("whatif_cases_affected", "cases affected", "int"),
     Column("whatif_mean_throughput_s_saved", "throughput saved per case", "dur"),
@@ -35,9 +34,11 @@ def _why(r: dict) -> str:
     gaps = json.loads(r.get("not_measurable") or "{}")
     missing = (" Not measurable: " + "; ".join(f"{k}: {v}" for k, v in sorted(gaps.items())) + ".") if gaps else ""
     head = f"{text}. " if text else ""
+    # The evidence is a sentence: in the full-width line under the row, not squeezed into a column.
+    evidence = f"Evidence: {r['evidence'].rstrip('. ')}. " if r.get("evidence") else ""
     if not reason:
-        return text
-    return f"{head}Recommendation '{r['recommendation']}' because {reason}.{merge}{unit}{missing}"
+        return evidence + text
+    return f"{evidence}{head}Recommendation '{r['recommendation']}' because {reason}.{merge}{unit}{missing}"
 
 
 def waste_section(ctx: Context) -> Section:

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from mining.explore import exports, queries
 from mining.explore.catalog import Catalog, load_catalog, processes
 from mining.explore.filters import FilterError, Filters, parse_filters
-from mining.explore.render import MEASURES, VIEWS, MapOptions, render_map
+from mining.explore.render import MEASURES, VIEWS, MapOptions, map_graph, render_map
 from mining.shell import json_value
 from mining.warehouse import apply_engine_settings, sql_literal
 
@@ -222,7 +222,7 @@ def map_options(ask: Ask) -> MapOptions:
 def api_map(ask: Ask) -> dict:
     catalog, filters, head = _filtered(ask, ("view", "measure", "activities", "paths"))
     options = map_options(ask)
-    graph = queries.process_graph(ask.cursor, catalog, filters)
+    graph = map_graph(ask.cursor, catalog, filters, options)
     return head | queries.graph_json(graph) | render_map(graph, options)
 
 

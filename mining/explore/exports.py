@@ -121,7 +121,7 @@ def sql_of(figure: str, catalog: Catalog, filters: Filters, **extra) -> str:
         query, own = cases_sql(catalog, extra.get("within"), extra.get("limit", 100), extra.get("offset", 0))
     else:
         query = _statement(*FIGURES[figure])
-        own = {"process": catalog.process, "remove": list(extra.get("remove", []))}
+        own = {"process": catalog.process, "remove": list(extra.get("remove", [])), "keep": extra.get("keep")}
         own |= {"limit": extra.get("limit", 100), "offset": extra.get("offset", 0)}
     head = f"-- explore_cases: the cases passing {filters.to_query() or 'no filter'}\n"
     return head + inline(materialise_sql() + "\n" + cases_query, params) + ";\n\n" + inline(query, own) + ";\n"

@@ -58,12 +58,16 @@ def overview(con: duckdb.DuckDBPyConnection, catalog: Catalog, filters: Filters)
     }
 
 
-def process_graph(con: duckdb.DuckDBPyConnection, catalog: Catalog, filters: Filters) -> dict:
+def process_graph(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, filters: Filters, keep: list[str] | None = None
+) -> dict:
     """The map of the filtered cases: ``activities`` (MapActivity), ``edges`` (MapEdge), ``starts``
-    and ``ends`` (activity -> cases), with what was not measurable."""
+    and ``ends`` (activity -> cases), with what was not measurable. With ``keep`` (the activity
+    slider's choice), the other activities are taken out of the cases first, as Disco does: the
+    arrows then link each kept activity to the next kept one."""
     select_cases(con, catalog, filters)
-    p = {"process": catalog.process}
-    marks = {r["activity"]: r for r in rows(con, sql("graph", "marks"), p)}
+    p = {"process": catalog.process, "keep": sorted(keep) if keep is not None else None}
+    marks = {r["activity"]: r for r in rows(con, sql("graph", "marks"), {"process": catalog.process})}
     activities = []
     for r in rows(con, sql("graph", "activities"), p):
         m = marks.get(r["activity"], {})

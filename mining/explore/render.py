@@ -1,18 +1,20 @@
 """The map's picture: the one place that calls the renderer (``mining.report.processmap``).
 
 The page asks for a view (frequency or performance), a measure (mean, median, max) and Disco's
-activity and path sliders (0-100 %). The renderer takes them as keyword options once its owner
-adds them; until then ``render_map`` passes what the renderer accepts and keeps the rest in the
-options it returns, so the merge is this one function.
+activity and path sliders (0-100 %). The activity slider is applied to the data, as Disco does:
+the hidden activities are taken out of the cases and the arrows counted again
+(``queries.process_graph(keep=...)``), so the kept ones stay linked; the path slider is the
+renderer's (``mapfilter.keep_paths``: a backbone from start and to end, then the heaviest others).
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mining.explore import queries
+from mining.report.mapfilter import keep_activities
 from mining.report.processmap import process_map
 
 VIEWS = ("frequency", "performance")
@@ -30,17 +32,28 @@ class MapOptions:
 
 
 def render_map(graph: dict, options: MapOptions) -> dict:
-    """The SVG of ``graph`` (``queries.process_graph``'s result) and the options the renderer took."""
-    accepted = inspect.signature(process_map).parameters
-    wanted = {
-        "view": options.view,
-        "measure": options.measure,
-        "activity_share": options.activities,
-        "path_share": options.paths,
-    }
-    passed = {k: v for k, v in wanted.items() if k in accepted}
-    drawn = process_map(graph["activities"], graph["edges"], graph["starts"], graph["ends"], **passed)
-    return {"svg": drawn.svg, "options": asdict(options), "applied": sorted(passed)}
+    """The SVG of ``graph`` (``map_graph``'s result, the activity slider applied) and the options."""
+    drawn = process_map(
+        graph["activities"],
+        graph["edges"],
+        graph["starts"],
+        graph["ends"],
+        view=options.view,
+        measure=options.measure,
+        path_share=options.paths / 100,
+    )
+    shown = {"activities": drawn.n_activities_shown, "arcs": drawn.n_edges_shown, "arcs_total": drawn.n_edges}
+    return {"svg": drawn.svg, "options": asdict(options), "shown": shown}
+
+
+def map_graph(con, catalog, filters, options: MapOptions) -> dict:
+    """``queries.process_graph`` of the filtered cases with the activity slider applied: the most
+    frequent activities covering ``options.activities`` % of the instances (at least one)."""
+    graph = queries.process_graph(con, catalog, filters)
+    if options.activities >= 100 or not graph["activities"]:
+        return graph
+    keep = keep_activities({a.activity: a.frequency for a in graph["activities"]}, options.activities / 100)
+    return queries.process_graph(con, catalog, filters, keep=sorted(keep))
 
 
 def bench_redraw(out_dir: str | Path, query: str = "outcome=success&min_duration=1d") -> float:
@@ -53,7 +66,6 @@ def bench_redraw(out_dir: str | Path, query: str = "outcome=success&min_duration
 
     import duckdb
 
-    from mining.explore import queries
     from mining.explore.catalog import load_catalog, processes
     from mining.explore.filters import parse_filters
     from mining.outputs import snapshot_path, warehouse_path
@@ -66,7 +78,7 @@ def bench_redraw(out_dir: str | Path, query: str = "outcome=success&min_duration
         started = time.perf_counter()
         filters = parse_filters(parse_qsl(query), catalog)
         queries.overview(cursor, catalog, filters)
-        render_map(queries.process_graph(cursor, catalog, filters), MapOptions())
+        render_map(map_graph(cursor, catalog, filters, MapOptions()), MapOptions())
         return time.perf_counter() - started
     finally:
         con.close()

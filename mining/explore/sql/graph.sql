@@ -3,12 +3,15 @@
 -- them: frequency = instances. Service time = end - start of instances with a START event (NULL:
 -- the log has no start/complete pairs, not measurable). The wait on an arrow = the target's time
 -- (its start, else its end) - the source's end; overlapping instances count as a wait of 0.
+-- $keep: the activities the activity slider keeps (NULL: all). As in Disco, the others are taken
+-- out of the cases before the arrows are counted, so a kept activity links to the next kept one.
 
 -- @section activities
 SELECT i.activity, count(*) AS frequency, count(DISTINCT i.case_id) AS cases,
     avg(i.service_s) AS service_mean_s, median(i.service_s) AS service_median_s, max(i.service_s) AS service_max_s
 FROM activity_instances AS i
 WHERE i.process = $process AND i.case_id IN (SELECT case_id FROM explore_cases)
+    AND ($keep IS NULL OR list_contains($keep, i.activity))
 GROUP BY i.activity
 ORDER BY i.activity;
 
@@ -19,6 +22,7 @@ WITH steps AS (
         greatest(epoch(lead(i.ts) OVER w) - epoch(coalesce(i.end_ts, i.ts)), 0) AS wait_s
     FROM activity_instances AS i
     WHERE i.process = $process AND i.case_id IN (SELECT case_id FROM explore_cases)
+    AND ($keep IS NULL OR list_contains($keep, i.activity))
     WINDOW w AS (PARTITION BY i.case_id ORDER BY i.instance_pos)
 )
 SELECT source, target, count(*) AS frequency, count(DISTINCT case_id) AS cases,
@@ -32,10 +36,11 @@ ORDER BY source, target;
 SELECT endpoint, activity, count(*) AS n_cases
 FROM (
     SELECT i.activity,
-        CASE WHEN i.instance_pos = 1 THEN 'start' END AS first_mark,
+        CASE WHEN i.instance_pos = min(i.instance_pos) OVER (PARTITION BY i.case_id) THEN 'start' END AS first_mark,
         CASE WHEN i.instance_pos = max(i.instance_pos) OVER (PARTITION BY i.case_id) THEN 'end' END AS last_mark
     FROM activity_instances AS i
     WHERE i.process = $process AND i.case_id IN (SELECT case_id FROM explore_cases)
+    AND ($keep IS NULL OR list_contains($keep, i.activity))
 ) AS marked, LATERAL (SELECT unnest([first_mark, last_mark]) AS endpoint)
 WHERE endpoint IS NOT NULL
 GROUP BY endpoint, activity

@@ -149,7 +149,8 @@ async function loadMap() {
       activities: setting("activities", "100"), paths: setting("paths", "100") });
     box.innerHTML = m.svg;  // the server's SVG from Graphviz: activity names escaped there
     const notes = Object.values(m.notes || {});
-    $("#map-caption").textContent = [`${m.activities.length} activities and ${m.edges.length} arcs in the filtered cases`, ...notes].join("; ");
+    const shown = `${m.shown.activities} activities, ${m.shown.arcs} of their ${m.shown.arcs_total} arcs`;
+    $("#map-caption").textContent = [`${shown} (click a box or an arc for its cases)`, ...notes].join("; ");
     bindMap(box);
     fit();
   } catch (error) { showError(box, error); }

@@ -171,11 +171,13 @@ function applyZoom() {
   if (svg) svg.style.transform = `translate(${state.zoom.x}px, ${state.zoom.y}px) scale(${state.zoom.scale})`;
 }
 
-function fit() {
+// The map opens at its natural size or the box's width, whichever is smaller, so its text stays
+// readable and a tall map is panned; "Fit" shows the whole map at once.
+function fit(whole = false) {
   const box = $("#map"), svg = $("#map svg");
   if (!svg) return;
   const w = svg.width.baseVal.value || svg.getBBox().width, h = svg.height.baseVal.value || svg.getBBox().height;
-  const scale = Math.min(box.clientWidth / w, box.clientHeight / h, 1.5);
+  const scale = whole ? Math.min(box.clientWidth / w, box.clientHeight / h, 1) : Math.min(box.clientWidth / w, 1);
   state.zoom = { scale, x: (box.clientWidth - w * scale) / 2, y: 8 };
   applyZoom();
 }
@@ -195,7 +197,7 @@ function bindZoom() {
   window.addEventListener("pointerup", () => { drag = null; });
   $("#zoom-in").onclick = () => zoomAt(1.25, box.clientWidth / 2, box.clientHeight / 2);
   $("#zoom-out").onclick = () => zoomAt(1 / 1.25, box.clientWidth / 2, box.clientHeight / 2);
-  $("#zoom-fit").onclick = fit;
+  $("#zoom-fit").onclick = () => fit(true);
 }
 
 function bindMapControls() {

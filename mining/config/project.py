@@ -140,17 +140,33 @@ def load_config(path: str | Path | None, *, isolate: bool = False) -> ProjectCon
     if data is None:
         data = {}
     if not isinstance(data, dict) or not isinstance(data.get("sources", []), list):
-        return resolve_paths(parse_config(data, str(path)), path.parent, str(path))  # says what is wrong
-    entries = [(f"sources.{i}.", str(path), entry) for i, entry in enumerate(data.get("sources") or [])]
-    shared = parse_config({**data, "sources": []}, str(path))
-    if shared.source_folder:
-        entries += _folder_entries(path.parent, shared, str(path))
-    good, broken = _validate_sources(entries, shared, path.parent)
+        parse_config(data, str(path))  # says what is wrong with the file's shape
+    whole = None if isolate else _errors_of(data, str(path))  # every inline error at once, by key
+    try:
+        shared = parse_config({**data, "sources": []}, str(path))
+    except ConfigError:
+        if whole:
+            raise ConfigError(whole) from None
+        raise
+    inline = [(f"sources.{i}.", str(path), entry) for i, entry in enumerate(data.get("sources") or [])]
+    folder = _folder_entries(path.parent, shared, str(path)) if shared.source_folder else []
+    good, broken = _validate_sources(inline + folder, shared, path.parent)
     if broken and not isolate:
-        raise ConfigError("\n".join(broken.values()))
+        covered = f"{path}: invalid configuration"  # the inline validation errors, all in ``whole``
+        others = [why for why in broken.values() if not (whole and why.startswith(covered))]
+        raise ConfigError("\n".join([*([whole] if whole else []), *others]))
     config = shared.model_copy(update={"sources": good})
     config._broken = broken
     return config
+
+
+def _errors_of(data: dict, origin: str) -> str | None:
+    """The message of every error ``parse_config`` finds in ``data``, or None when it finds none."""
+    try:
+        parse_config(data, origin)
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def read_text(path: Path) -> str:

@@ -278,6 +278,15 @@ def test_exports_reload(bpic, tmp_path):
 
     log = pm4py.read_xes(str(tmp_path / "f.xes"))
     assert len(log) == events and log["time:timestamp"].min().year == 2011
+    # The case attributes come back as trace attributes, with the values the snapshot holds.
+    amounts = dict(zip(log["case:concept:name"], log["case:AMOUNT_REQ"], strict=True))
+    stored = dict(
+        bpic.con.execute(
+            "SELECT DISTINCT case_id, attrs->>'case:AMOUNT_REQ' FROM events WHERE process = $p AND case_id IN $ids",
+            {"p": bpic.process, "ids": sorted(amounts)},
+        ).fetchall()
+    )
+    assert {k: str(v) for k, v in amounts.items()} == stored
     tree = ET.fromstring(bpic.get("/api/export.bpmn", params).content)
     assert len(tree.findall(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}task")) > 5
 

@@ -8,6 +8,7 @@ Every function takes the request's cursor, the process's catalog and the filters
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tempfile
 from collections import Counter
@@ -69,13 +70,17 @@ def event_log_parquet(con: duckdb.DuckDBPyConnection, catalog: Catalog, filters:
 
 
 def event_log_xes(con: duckdb.DuckDBPyConnection, catalog: Catalog, filters: Filters) -> bytes:
-    """The filtered event log as XES (pm4py's writer; the project has no XES writer of its own).
-    The standard keys only: case, activity, timestamp, resource, lifecycle."""
+    """The filtered event log as XES (pm4py's writer; the project has no XES writer of its own): the
+    standard keys (case, activity, timestamp, resource, lifecycle) and every attribute the events
+    carry, those stored as ``case:<name>`` written as trace attributes (pm4py's convention)."""
+    import pandas as pd
     import pm4py  # seconds to import: only when someone downloads XES
 
     select_cases(con, catalog, filters)
     frame = con.execute(sql("export", "events"), {"process": catalog.process}).df()
-    frame = frame[list(XES_COLUMNS)].rename(columns=XES_COLUMNS)
+    extra = pd.DataFrame([json.loads(a) if a else {} for a in frame["attrs"]], index=frame.index)
+    extra = extra.drop(columns=[c for c in extra.columns if c in XES_COLUMNS.values()])
+    frame = pd.concat([frame[list(XES_COLUMNS)].rename(columns=XES_COLUMNS), extra], axis=1)
     # DuckDB hands microseconds; pm4py's writer reads the column as nanoseconds.
     frame["time:timestamp"] = frame["time:timestamp"].astype("datetime64[ns, UTC]")
     with tempfile.TemporaryDirectory(prefix="mot-explore-") as folder:

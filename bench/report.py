@@ -31,6 +31,8 @@ ROWS: list[tuple[str, str, str | None, str | None]] = [
 # Rows that close the table, in this order (the pipeline steps no row names go before them).
 TAIL = 2
 RSS_TARGET_MB = 1.5 * 1024
+# The ours side's explorer stage (bench.explore): reported in its own table, with no pm4py counterpart.
+EXPLORE_STAGE = "explore"
 # Issue 17: a 200,000-event trace mines under 2 GB peak RSS (all of `mot run`, its pm4py children too).
 LONG_TRACE_RSS_MB = 2 * 1024
 
@@ -108,7 +110,7 @@ def stage_summary(attempts: list[dict]) -> dict:
 
 def rows_for(runs: dict) -> list[dict]:
     """The comparison rows of one workload: both sides' summaries and the ratios (ours / pm4py)."""
-    ours_names = set(runs.get("ours", {}))
+    ours_names = set(runs.get("ours", {})) - {EXPLORE_STAGE}  # its own table (explore_markdown)
     named = {r[3] for r in ROWS}
     extra = [(n.split(":", 1)[1], f"{n.split(':', 1)[1]} step", None, n) for n in sorted(ours_names - named)]
     table = []
@@ -276,6 +278,9 @@ def markdown(results: dict) -> str:
             lines.append(f"- {note}")
         if workload.get("notes"):
             lines.append("")
+    explored = {name: w["explore"] for name, w in results.get("workloads", {}).items() if w.get("explore")}
+    if explored:
+        lines += [explore_markdown(explored)]
     extraction = results.get("extraction")
     if extraction and (extraction.get("figures") or extraction.get("table")):
         # Rebuilt from the figures, so an older results file gets the current table's rows.
@@ -285,6 +290,103 @@ def markdown(results: dict) -> str:
     for t in results.get("targets", []):
         lines.append(f"| {t['target']} | {t['status']} | {t['detail']} |")
     return "\n".join(lines) + "\n"
+
+
+# --- the explorer's redraw (bench.explore) -----------------------------------------------------------
+
+
+def explore_summary(runs: dict) -> dict | None:
+    """The ``explore`` stage of the ours side over its repetitions: the last repetition's figures,
+    with the first draw and each filter taken from the repetition with the median time (its parts
+    and statements with it; every repetition's time kept beside). None when the stage did not run."""
+    attempts = runs.get("ours", {}).get(EXPLORE_STAGE, [])
+    if not attempts:
+        return None
+    done = [a for a in attempts if a["status"] == "ok"]
+    if not done:
+        failed = attempts[-1]
+        return {"status": failed["status"], "note": failed.get("error", "")}
+    figures = [a["figures"] for a in done]
+    last = figures[-1]
+    colds = [f["cold"] for f in figures]
+    cold = {**_median_entry(colds, "seconds"), "per_repetition_s": [c["seconds"] for c in colds]}
+    filters = []
+    for i in range(len(last["filters"])):
+        entries = [f["filters"][i] for f in figures if len(f["filters"]) > i]
+        filters.append({**_median_entry(entries, "best_s"), "per_repetition_s": [e["best_s"] for e in entries]})
+    return {
+        **last,
+        "status": "ok",
+        "repetitions": len(done),
+        "cold": cold,
+        "filters": filters,
+        "peak_rss_mb": max((a.get("peak_rss_mb") or 0) for a in done),
+    }
+
+
+def _median_entry(entries: list[dict], key: str) -> dict:
+    """The entry whose ``key`` is the median (the lower middle one of an even number)."""
+    ranked = sorted(entries, key=lambda e: e[key])
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def fmt_ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+
+
+def bound_of(entry: dict) -> str:
+    """The part and the SQL statement that took longest in a redraw."""
+    parts = entry.get("parts") or {}
+    statements = entry.get("statements") or {}
+    if not parts:
+        return "-"
+    part = max(parts, key=parts.get)
+    text = f"{part} {fmt_ms(parts[part])}"
+    if statements:
+        name = max(statements, key=statements.get)
+        text += f"; `{name}` {fmt_ms(statements[name])}"
+    return text
+
+
+def explore_markdown(explored: dict[str, dict]) -> str:
+    """The table "explorer redraw after a filter": one block of rows per workload."""
+    lines = [
+        "### Explorer redraw after a filter",
+        "",
+        "`mot serve`'s work when the page applies a filter, server side: parse the filter, the overview "
+        "counters, the process graph of the filtered cases, and the map's picture (`render_map`), on the "
+        "run's read snapshot, each request on a cursor of its own. First draw: the first redraw (no filter) "
+        "in a fresh process, after opening the snapshot and reading the catalog (timed apart below). "
+        "Warm: best of the timed redraws after a warm-up; over several repetitions of the stage, the repetition with the median time, with its parts. The browser's own "
+        "drawing of the SVG is not included.",
+        "",
+        "No pm4py counterpart: pm4py has no explorer to redraw. Its nearest equivalent, filtering the data "
+        "frame and discovering and drawing a new DFG, was not measured, so this table has no ratio.",
+        "",
+        "| workload | filter | query | cases kept | first draw (cold) | warm, best | longest part; slowest statement |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for name, figures in explored.items():
+        if figures.get("status", "ok") != "ok":
+            lines.append(f"| {name} | - | - | - | {figures['status']} | - | {figures.get('note', '')} |")
+            continue
+        cold = figures["cold"]
+        for i, entry in enumerate(figures["filters"]):
+            first = fmt_ms(cold["seconds"]) if i == 0 and not entry["query"] else "-"
+            lines.append(
+                f"| {name} | {entry['name']} | `{entry['query'] or '-'}` | {entry['cases']:,} of "
+                f"{figures['cases']:,} | {first} | {fmt_ms(entry['best_s'])} | {bound_of(entry)} |"
+            )
+        notes.append(
+            f"- {name}: {figures['events']:,} events; snapshot opened in {fmt_ms(figures['open_s'])}, catalog read "
+            f"in {fmt_ms(figures['catalog_s'])}; first draw {fmt_ms(cold['seconds'])} ({bound_of(cold)}); "
+            f"best of {figures['repeats']} after {figures['warmups']} warm-up; renderer `{figures['renderer']}`; "
+            f"load average {figures.get('load_start')} at start, {figures.get('load_end')} at end."
+        )
+    return "\n".join([*lines, "", *notes, ""]) + "\n"
 
 
 def main(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ two ways so that other work on the machine hits both alike.
     python -m bench.run                                # everything, default repetitions
     python -m bench.run --workloads bpic2012 --repeats 1
     python -m bench.run --workloads bpic2012_x40 --sides ours --only prepare,dfg_variants
+    python -m bench.explore out/run                    # the explorer's redraw alone, on a run folder
 """
 
 from __future__ import annotations
@@ -323,6 +324,24 @@ def print_workload(name: str, entry: dict) -> None:
     console.print(table)
     for note in entry["notes"]:
         console.print(f"  {note}")
+    if entry.get("explore"):
+        print_explore(name, entry["explore"])
+
+
+def print_explore(name: str, figures: dict) -> None:
+    """The rich table of the explorer's redraw after a filter (no pm4py counterpart)."""
+    if figures.get("status") != "ok":
+        console.print(f"{name} explorer redraw: [yellow]{figures.get('status')}[/]: {figures.get('note', '')}")
+        return
+    table = Table(title=f"{name}: explorer redraw after a filter (no pm4py counterpart)")
+    for header in ("filter", "cases kept", "first draw (cold)", "warm, best", "longest part; slowest statement"):
+        table.add_column(header, justify="left" if header in ("filter", "longest part; slowest statement") else "right")
+    for i, entry in enumerate(figures["filters"]):
+        cold = report.fmt_ms(figures["cold"]["seconds"]) if i == 0 and not entry["query"] else "-"
+        table.add_row(
+            entry["name"], f"{entry['cases']:,}", cold, report.fmt_ms(entry["best_s"]), report.bound_of(entry)
+        )
+    console.print(table)
 
 
 def print_targets(found: list[dict]) -> None:
@@ -363,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = report.rows_for(runs)
         entry = {"workload": workload.to_json(), "repeats": repeats, "runs": runs, "rows": rows}
         entry["notes"] = cross_checks(rows)
+        entry["explore"] = report.explore_summary(runs)
         results["workloads"][workload.name] = entry
         print_workload(workload.name, entry)
         _write(args.out, results)  # after each workload, so a long run leaves partial results

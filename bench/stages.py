@@ -298,6 +298,21 @@ def ours_step(name: str) -> Callable[[Context], dict]:
     return stage
 
 
+def ours_explore(ctx: Context) -> dict:
+    """The explorer's redraw after a filter (bench.explore) on the read snapshot the queries step
+    published beside this repetition's warehouse; the figures hold the redraw times."""
+    from bench.explore import measure
+    from mining.outputs import snapshot_path
+
+    if not snapshot_path(ctx.warehouse).is_file():
+        raise MissingInput(
+            f"{snapshot_path(ctx.warehouse).name}: step:queries did not publish it "
+            "(on an existing run folder: python -m bench.explore DIR)"
+        )
+    with ctx.clock("explore"):
+        return measure(ctx.rep_dir)
+
+
 def ours_end_to_end(ctx: Context) -> dict:
     """The whole ``mot run`` in one process: ingest and every step (from the warehouse for x40)."""
     from mining import pipeline
@@ -413,6 +428,8 @@ def stages_for(side: str) -> list[Stage]:
     for name in names:
         ours.append(Stage("ours", f"step:{name}", ours_step(name), (previous,)))
         previous = f"step:{name}"
+    # After the last step, which published the read snapshot that `mot serve` opens.
+    ours.append(Stage("ours", "explore", ours_explore, (previous,)))
     ours.append(Stage("ours", "end_to_end_scope", ours_end_to_end_scope))
     ours.append(Stage("ours", "end_to_end", ours_end_to_end))
     return ours

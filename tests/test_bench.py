@@ -91,3 +91,52 @@ def test_an_older_results_file_without_the_delta_merge_renders_its_ways():
     markdown = report.markdown(results)
     assert "| ours: connectorx -> Arrow, then DuckDB | 1.56 | 641,448 | 2.5x | - |" in markdown
     assert "delta merge" not in markdown
+
+
+def test_explorer_redraw_is_measured_on_a_demo_run(tmp_path):
+    """``python -m bench.explore DIR`` (the ours side's ``explore`` stage in ``make bench``) on a small
+    demo run: the first draw, every filter with its best time, parts and statements, and the Markdown
+    table with no pm4py ratio. Shapes only: no timing is asserted."""
+    from bench import explore
+    from mining import pipeline
+
+    out = tmp_path / "demo"
+    pipeline.run(pipeline.demo_config(out, n_cases=200, seed=1), out)
+    figures = explore.measure(out, repeats=2, warmups=1)
+    assert figures["process"] == "loan_origination" and figures["cases"] == 200
+    assert figures["repeats"] == 2 and figures["warmups"] == 1
+    assert figures["open_s"] >= 0 and figures["catalog_s"] >= 0 and len(figures["load_start"]) == 3
+    names = [f["name"] for f in figures["filters"]]
+    assert names[0] == "no filter" and figures["filters"][0]["query"] == ""
+    assert any(n.startswith("outcome") for n in names) and "time frame: middle fifth" in names
+    assert "with activity" in names and any(n.startswith("case attribute") for n in names)
+    for entry in [figures["cold"], *figures["filters"]]:
+        assert entry["seconds"] > 0 and set(entry["parts"]) == set(explore.PARTS)
+        assert 0 <= entry["cases"] <= figures["cases"] and entry["activities"] > 0 and entry["svg_bytes"] > 0
+        assert "case set (filters -> explore_cases)" in entry["statements"] and "graph.edges" in entry["statements"]
+        assert not any(name.startswith("other") for name in entry["statements"]), entry["statements"]
+    for entry in figures["filters"]:
+        assert len(entry["runs_s"]) == 2 and entry["best_s"] == min(entry["runs_s"])
+    assert figures["filters"][0]["cases"] == 200 and figures["filters"][1]["cases"] < 200
+
+    # As the bench stage reports it: summarised over repetitions, a table of its own, not a ratio row.
+    runs = {"ours": {"explore": [{"rep": 1, "status": "ok", "figures": figures, "peak_rss_mb": 300.0}]}}
+    summary = report.explore_summary(runs)
+    assert summary["status"] == "ok" and summary["repetitions"] == 1
+    assert summary["cold"]["per_repetition_s"] == [figures["cold"]["seconds"]]
+    assert report.rows_for(runs) == []
+    results = {"workloads": {"demo": {"workload": {"description": "demo"}, "rows": [], "explore": summary}}}
+    markdown = report.markdown(results)
+    assert "### Explorer redraw after a filter" in markdown and "No pm4py counterpart" in markdown
+    assert "| demo | no filter | `-` | 200 of 200 |" in markdown
+
+    # The quick mode on an existing run folder, in its own process.
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.explore", str(out), "--repeats", "1", "--query", "", "--query",
+         "min_duration=1h", "--out", str(tmp_path / "explore.json")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = json.loads((tmp_path / "explore.json").read_text("utf-8"))
+    assert [f["query"] for f in written["filters"]] == ["", "min_duration=1h"]
+    assert "explorer redraw" in done.stdout.lower()

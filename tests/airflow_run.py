@@ -86,3 +86,17 @@ def stop_airflow(airflow: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(airflow.pid, signal.SIGKILL)
     airflow.wait()
+
+
+def asset_events(name: str) -> int:
+    """How many events the Asset ``name`` has in the metadata database of this test process's Airflow."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.settings import Session
+
+    with Session() as session:
+        return (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == name)
+            .count()
+        )

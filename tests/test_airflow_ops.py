@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 import yaml
-from airflow_run import airflow_env, free_port, metadata, start_airflow, stop_airflow, wait_for
+from airflow_run import airflow_env, asset_events, free_port, metadata, start_airflow, stop_airflow, wait_for
 
 from mining.orchestration import POOL
 from mining.warehouse import connect
@@ -95,19 +95,6 @@ def query(ops, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params).fetchall()
     finally:
         con.close()
-
-
-def asset_events(name: str) -> int:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.settings import Session
-
-    with Session() as session:
-        return (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.name == name)
-            .count()
-        )
 
 
 def test_a_permanent_error_fails_at_once_and_the_good_mapping_still_loads(ops, dags, capfd):

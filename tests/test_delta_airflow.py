@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from airflow_run import asset_events
 
 from mining.orchestration import POOL
 from mining.warehouse import connect
@@ -200,19 +201,6 @@ class Expected:
 
 
 # --- one scheduled run -----------------------------------------------------------------------------
-
-
-def asset_events(name: str) -> int:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.settings import Session
-
-    with Session() as session:
-        return (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.name == name)
-            .count()
-        )
 
 
 class Runs:

@@ -42,7 +42,6 @@ FIGURES = {
     "overview": ("overview", "filtered"),
     "map_activities": ("graph", "activities"),
     "map_edges": ("graph", "edges"),
-    "map_ends": ("graph", "ends"),
     "variants": ("variants", None),
     "whatif": ("whatif", "filtered"),
     "events": ("export", "events"),

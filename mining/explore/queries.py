@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import asdict
 
 import duckdb
@@ -86,10 +87,13 @@ def process_graph(
                 service_max_s=r["service_max_s"],
             )
         )
-    edges = [MapEdge(**r) for r in rows(con, sql("graph", "edges"), p)]
-    ends: dict[str, dict[str, int]] = {"start": {}, "end": {}}
-    for r in rows(con, sql("graph", "ends"), p):
-        ends[r["endpoint"]][r["activity"]] = r["n_cases"]
+    edges, starts, ends = [], Counter(), {}
+    for r in rows(con, sql("graph", "edges"), p):
+        starts[r["source"]] += r.pop("n_first")
+        if r["target"] is None:  # the arrow to the end: every case has one last instance
+            ends[r["source"]] = r["frequency"]
+        else:
+            edges.append(MapEdge(**r))
     notes = {}
     if activities and all(a.service_mean_s is None for a in activities):
         notes["service_time"] = "not measurable: the log has no start and complete lifecycle pairs"
@@ -97,7 +101,8 @@ def process_graph(
         notes["moments"] = NO_MOMENTS
     if not catalog.has_waste:
         notes["waste"] = "not measurable: the waste analysis has not run for this process"
-    return {"activities": activities, "edges": edges, "starts": ends["start"], "ends": ends["end"], "notes": notes}
+    starts = {a: n for a, n in sorted(starts.items()) if n}
+    return {"activities": activities, "edges": edges, "starts": starts, "ends": ends, "notes": notes}
 
 
 def graph_json(graph: dict) -> dict:

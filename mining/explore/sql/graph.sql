@@ -15,36 +15,26 @@ WHERE i.process = $process AND i.case_id IN (SELECT case_id FROM explore_cases)
 GROUP BY i.activity
 ORDER BY i.activity;
 
+-- One pass over the kept instances gives the arrows, the starts and the ends: a row per arrow
+-- (source, target), a row per last activity (target NULL: the arrow to the end), and on each row
+-- the instances that are their case's first (n_first: summed per source, the arrows from the start).
 -- @section edges
 WITH steps AS (
     SELECT i.case_id, i.activity AS source,
         lead(i.activity) OVER w AS target,
+        lag(i.activity) OVER w IS NULL AS is_first,
         greatest(epoch(lead(i.ts) OVER w) - epoch(coalesce(i.end_ts, i.ts)), 0) AS wait_s
     FROM activity_instances AS i
     WHERE i.process = $process AND i.case_id IN (SELECT case_id FROM explore_cases)
-    AND ($keep IS NULL OR list_contains($keep, i.activity))
+        AND ($keep IS NULL OR list_contains($keep, i.activity))
     WINDOW w AS (PARTITION BY i.case_id ORDER BY i.instance_pos)
 )
 SELECT source, target, count(*) AS frequency, count(DISTINCT case_id) AS cases,
-    avg(wait_s) AS mean_s, median(wait_s) AS median_s, max(wait_s) AS max_s
+    avg(wait_s) AS mean_s, median(wait_s) AS median_s, max(wait_s) AS max_s,
+    count(*) FILTER (WHERE is_first) AS n_first
 FROM steps
-WHERE target IS NOT NULL
 GROUP BY source, target
-ORDER BY source, target;
-
--- @section ends
-SELECT endpoint, activity, count(*) AS n_cases
-FROM (
-    SELECT i.activity,
-        CASE WHEN i.instance_pos = min(i.instance_pos) OVER (PARTITION BY i.case_id) THEN 'start' END AS first_mark,
-        CASE WHEN i.instance_pos = max(i.instance_pos) OVER (PARTITION BY i.case_id) THEN 'end' END AS last_mark
-    FROM activity_instances AS i
-    WHERE i.process = $process AND i.case_id IN (SELECT case_id FROM explore_cases)
-    AND ($keep IS NULL OR list_contains($keep, i.activity))
-) AS marked, LATERAL (SELECT unnest([first_mark, last_mark]) AS endpoint)
-WHERE endpoint IS NOT NULL
-GROUP BY endpoint, activity
-ORDER BY endpoint, activity;
+ORDER BY source, target NULLS LAST;
 
 -- What the moments and waste analyses say about each activity (whole process; NULL without them).
 -- @section marks

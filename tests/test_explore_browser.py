@@ -202,7 +202,7 @@ def test_demo_map_sliders_filter_drill_and_export(demo, page, tmp_path):
     page.wait_for_selector("#drawer:not([hidden]) table")
     assert page.locator("#drawer .caption").inner_text().startswith(f"{n:,} cases")
     page.click("#drawer tbody tr.click >> nth=0")
-    page.wait_for_selector("#drawer h2:has-text('Case ')")
+    page.wait_for_selector("#drawer button:has-text('Back to the cases')")  # the journey replaced the list
     case_id = page.locator("#drawer h2").inner_text().removeprefix("Case ")
     (n_events,) = demo.sql("SELECT count(*) FROM events WHERE process = $p AND case_id = $c", c=case_id)[0]
     assert page.locator("#drawer tbody tr").count() == n_events

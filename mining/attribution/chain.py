@@ -132,12 +132,17 @@ def p_dropout(chain: Chain, matrix: sparse.csr_matrix) -> float:
     """P(absorbed in 'dropout' | start): solve (I - Q) x = R[:, dropout] (x = N R, column dropout)."""
     n = chain.n_states
     q = matrix[:, :n]
-    r = np.asarray(matrix[:, chain.end_index("dropout")].todense()).ravel()
+    # The drop-out column, gathered from the stored entries (a sparse column slice per call cost more
+    # than the solve); summed in storage order, as todense() sums.
+    rows = _entry_rows(matrix)
+    hit = matrix.indices == chain.end_index("dropout")
+    r = np.zeros(n)
+    np.add.at(r, rows[hit], matrix.data[hit])
     if not r.any():
         return 0.0
     # Only states from which some end state can be reached: the others (never left in this sample,
     # or a loop that a removal closed) absorb nothing, x = 0 there, and would make I - Q singular.
-    live = reaches_an_end(matrix, n)
+    live = reaches_an_end(matrix, n, rows)
     if not live[0]:
         return 0.0
     keep = np.flatnonzero(live)
@@ -146,13 +151,26 @@ def p_dropout(chain: Chain, matrix: sparse.csr_matrix) -> float:
     return float(np.atleast_1d(x)[0])
 
 
-def reaches_an_end(matrix: sparse.csr_matrix, n: int) -> np.ndarray:
-    """Transient states from which an end state is reachable (breadth-first on the reversed graph)."""
-    absorbing = np.asarray(matrix[:, n:].sum(axis=1)).ravel() > 0
-    q = matrix[:, :n].tocoo()
+def _entry_rows(matrix: sparse.csr_matrix) -> np.ndarray:
+    """The row of each stored entry of a CSR matrix, in storage order."""
+    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+
+
+def reaches_an_end(matrix: sparse.csr_matrix, n: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Transient states from which an end state is reachable (breadth-first on the reversed graph).
+
+    Read from the stored entries directly (``rows``: their rows, when the caller has them); the
+    probabilities are not negative, so a row reaches an end state when its end entries sum above 0.
+    """
+    if rows is None:
+        rows = _entry_rows(matrix)
+    inside = matrix.indices < n
+    absorbing = np.bincount(rows[~inside], weights=matrix.data[~inside], minlength=n) > 0
     # node n stands for 'an end state': edges reversed, so a search from n finds who reaches it
-    rows = np.concatenate([q.col, np.full(absorbing.sum(), n)])
-    cols = np.concatenate([q.row, np.flatnonzero(absorbing)])
+    rows, cols = (
+        np.concatenate([matrix.indices[inside], np.full(absorbing.sum(), n)]),
+        np.concatenate([rows[inside], np.flatnonzero(absorbing)]),
+    )
     graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
     found = breadth_first_order(graph, n, directed=True, return_predecessors=False)
     live = np.zeros(n, dtype=bool)

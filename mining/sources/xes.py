@@ -7,6 +7,7 @@ to event as quoted text; those columns are unquoted here.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import re
 import tempfile
@@ -103,7 +104,25 @@ def _rustxes_table(path: Path) -> tuple[pa.Table, bool]:
     with quiet_rust() as held:
         frame, _meta = rustxes.import_xes(str(path))
         table = frame.to_arrow()
+    del frame
+    release_freed_memory()
     return table, any(n.startswith("Failed to parse") for n in held.notices)
+
+
+def release_freed_memory() -> None:
+    """Give the memory rustxes freed back to the system (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    rustxes parses through the C allocator and frees its buffers (about 260 MB for BPIC2012's
+    262,200 events) when it returns, but glibc keeps the freed pages. DuckDB, which loads the
+    table next, has an allocator of its own and cannot reuse them, so without this the load's
+    memory came on top of them: ingest peaked at about 990 MB instead of about 700 MB.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return  # not glibc (macOS, musl): nothing to do
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
 
 
 def _has_empty_timestamps(table: pa.Table) -> bool:

@@ -179,6 +179,26 @@ def local_expression(ts_type: pa.DataType, timestamp_format: str | None) -> str:
     )
 
 
+def offset_expression(ts_type: pa.DataType) -> str:
+    """SQL for the offset, in minutes, that a text value ends in (checked against ±14:00), or NULL.
+
+    Only text can carry an offset beyond ±14:00: a typed time (timestamp, date, epoch number) cast
+    to text shows none, or UTC's ``+00``. Skipping the two regular expressions and casts per row for
+    typed times saves about a third of the staging statement of an XES file.
+    """
+    if (
+        pa.types.is_timestamp(ts_type)
+        or pa.types.is_date(ts_type)
+        or pa.types.is_integer(ts_type)
+        or pa.types.is_floating(ts_type)
+    ):
+        return "CAST(NULL AS INTEGER)"
+    return (
+        "TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 3) AS INTEGER) * 60 "
+        "+ coalesce(TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 4) AS INTEGER), 0)"
+    )
+
+
 def missing_timestamp_reason(ts_type: pa.DataType) -> str:
     """The quarantine reason for an empty timestamp: a typed one may be a value the reader could
     not parse (rustxes gives no value for a date it cannot read)."""
@@ -253,6 +273,7 @@ def stage_sql(table: pa.Table, timestamp_format: str | None, identity: Identity 
         sql_file(__package__, "stage_events")
         .replace("/*TS*/", timestamp_expression(ts_type, timestamp_format))
         .replace("/*LOCAL*/", local_expression(ts_type, timestamp_format))
+        .replace("/*OFFSET*/", offset_expression(ts_type))
         .replace("/*ATTRS*/", attributes_expression(table.column_names, identity.deleted))
         .replace("/*KEY*/", key_expression(identity.key))
         .replace("/*DELETED*/", deleted)

@@ -9,16 +9,18 @@
 -- Attributes, resource and lifecycle are not part of the identity: a changed one updates in place.
 
 -- @section accept
+-- Only the columns the sections below read are kept (not the raw time, reason or identity text):
+-- the table is a copy of the whole batch.
 CREATE OR REPLACE TEMP TABLE accepted AS
 WITH identified AS (
-    SELECT *,
+    SELECT * EXCLUDE (ts_raw, reason),
         concat_ws(chr(31), $process, $source, $origin,
                   coalesce(key_text, concat_ws(chr(31), case_id, activity, strftime(ts, '%Y-%m-%dT%H:%M:%S.%f')))
         ) AS identity
     FROM staged
     WHERE reason IS NULL
 )
-SELECT *,
+SELECT * EXCLUDE (identity),
     md5(identity || '#' || row_number() OVER (PARTITION BY identity ORDER BY row_number)) AS event_key
 FROM identified;
 

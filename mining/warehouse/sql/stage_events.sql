@@ -7,6 +7,8 @@
 -- daylight-saving gap) is caught rather than shifted. `__reason` is set by a reader for a row it
 -- could not read at all. Two more placeholders give the mapping's declared key (its columns' values
 -- joined, NULL when one is missing or no key is declared) and its soft-delete flag (false without one).
+-- The last one is the offset a text value ends in, in minutes (after a time of day, so a date's
+-- '-01' is none); a typed time has none to check (its zone, if any, is UTC), so it is NULL there.
 CREATE OR REPLACE TEMP TABLE staged AS
 WITH typed AS (
     SELECT
@@ -22,10 +24,7 @@ WITH typed AS (
         /*KEY*/                                AS key_text,
         /*DELETED*/                            AS deleted,
         __reason                               AS read_error,
-        -- The offset a text value ends in, in minutes (after a time of day, so a date's '-01' is none).
-        TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 3) AS INTEGER) * 60
-            + coalesce(TRY_CAST(regexp_extract(trim(CAST(ts AS VARCHAR)), $offset_pattern, 4) AS INTEGER), 0)
-                                               AS offset_minutes
+        /*OFFSET*/                             AS offset_minutes
     FROM incoming
 )
 SELECT

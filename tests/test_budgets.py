@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -134,6 +136,24 @@ def test_run_bounded_stops_work_over_its_time_budget():
     with pytest.raises(BudgetExceeded) as caught:
         run_bounded(lambda: time.sleep(120), memory_mb=100, seconds=1)
     assert (caught.value.reason, caught.value.budget) == ("time budget exceeded", "1 s")
+
+
+def crash_once(marker: Path) -> str:
+    """Segfault the first time (the child of a multi-threaded parent can crash so), answer after."""
+    if not marker.exists():
+        marker.write_text("crashed")
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return "answered"
+
+
+def crash_always() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)  # getpid here: the child's own
+
+
+def test_run_bounded_tries_a_crashed_child_once_more_and_a_second_crash_is_the_budget(tmp_path):
+    assert run_bounded(partial(crash_once, tmp_path / "once"), 512, 30) == "answered"
+    with pytest.raises(BudgetExceeded, match="memory budget exceeded"):
+        run_bounded(crash_always, 512, 30)
 
 
 def test_the_precision_estimate_counts_every_prefix_of_every_variant(tmp_path):

@@ -48,6 +48,26 @@ def run_bounded(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
     """
     if not (memory_mb or seconds) or not hasattr(os, "fork"):
         return work()
+    try:
+        return _run_child(work, memory_mb, seconds)
+    except ChildCrashed:
+        # A child forked from this multi-threaded process can, rarely, crash in C code (a segfault
+        # while collecting garbage, seen once under a parallel test run); the same work in a fresh
+        # child then runs. A second crash is taken as the memory budget, as a silent death is.
+        try:
+            return _run_child(work, memory_mb, seconds)
+        except ChildCrashed:
+            raise BudgetExceeded("memory budget exceeded", f"{memory_mb} MB") from None
+
+
+class ChildCrashed(Exception):
+    """The child died of a crash signal (SIGSEGV, SIGBUS, SIGABRT) before it answered."""
+
+
+CRASH_SIGNALS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT)
+
+
+def _run_child(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; its outcome is checked through the parent
@@ -63,6 +83,8 @@ def run_bounded(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
     finally:
         os.close(read_end)
     _, status = os.waitpid(pid, 0)
+    if not data and os.WIFSIGNALED(status) and os.WTERMSIG(status) in CRASH_SIGNALS:
+        raise ChildCrashed(signal.Signals(os.WTERMSIG(status)).name)
     if not data:  # killed, or died, before it could answer: under a memory cap, it ran out
         raise BudgetExceeded("memory budget exceeded", f"{memory_mb} MB")
     outcome, value = pickle.loads(data)

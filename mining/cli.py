@@ -21,10 +21,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Moments-of-t
 console = Console(stderr=True)
 
 
-def _run_with_progress(config, out: Path) -> pipeline.RunSummary:
+def _run_with_progress(config, out: Path, full: bool = False) -> pipeline.RunSummary:
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("starting", total=None)
-        return pipeline.run(config, out, progress=lambda msg: bar.update(task, description=msg))
+        return pipeline.run(config, out, progress=lambda msg: bar.update(task, description=msg), full=full)
 
 
 def _report(summary: pipeline.RunSummary, started: float) -> None:
@@ -51,6 +51,10 @@ def _report(summary: pipeline.RunSummary, started: float) -> None:
         for skip in figures.get("budget_skips", []):  # what a budget left out, and why (docs/reliability.md)
             estimate = f", estimate {skip['estimate']}" if skip["estimate"] else ""
             console.print(f"skipped {skip['work']}: {skip['reason']} (budget {skip['budget']}{estimate})", markup=False)
+    for process in summary.unchanged:
+        console.print(
+            f"Process {process}: events, config and code as when it was last mined; not mined again (--full mines it)"
+        )
     console.print(
         f"Wrote {len(summary.files)} files to [bold]{summary.out_dir}[/] in {time.monotonic() - started:.1f} s"
     )
@@ -95,12 +99,15 @@ def run(
     log: Path = typer.Argument(None, help="Event-log file (.xes, .xes.gz, .csv, .parquet); optional with --config"),
     config: Path = typer.Option(None, "--config", "-c", help="Project config (YAML)"),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder"),
+    full: bool = typer.Option(
+        False, "--full", help="Mine every process again, also those whose events, config and code are unchanged"
+    ),
 ) -> None:
     """Run the pipeline on an event-log file and/or the sources of a config file."""
     started = time.monotonic()
     try:
         cfg = pipeline.config_for_log(log, config) if log else pipeline.load_config(config)
-        summary = _run_with_progress(cfg, out)
+        summary = _run_with_progress(cfg, out, full)
     except Exception as exc:
         _fail_run(exc, out)
     _report(summary, started)

@@ -28,8 +28,9 @@ from mining.sample_system.demo import DEMO_DATABASE, demo_project
 from mining.sample_system.generator import generate
 from mining.sources import extract
 from mining.sources.files import kind_from_path
-from mining.warehouse import Watchdog, connect, memory_limit_default, memory_limit_source, runs, scalar
+from mining.warehouse import Watchdog, connect, fingerprints, memory_limit_default, memory_limit_source, runs, scalar
 from mining.warehouse.load import LoadResult, load_batch
+from mining.warehouse.snapshot import publish_snapshot
 
 Progress = Callable[[str], None]
 
@@ -43,6 +44,7 @@ class RunSummary:
     processes: dict[str, dict] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)  # processes left as they were (nothing changed)
 
 
 class StepBudgetExceeded(ValueError):
@@ -175,10 +177,12 @@ def run_process_steps(
     return figures, {name: seconds[name] for name, _step in wanted}
 
 
-def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = None) -> RunSummary:
+def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = None, full: bool = False) -> RunSummary:
     """Ingest every source, then run every process step for every process; results in ``out_dir``.
 
-    The run is recorded in ``run_audit`` (mining.warehouse.runs): failed, with its error, when any
+    A process whose events, the configuration and the mining code are all as when it was last mined
+    to the end is not mined again (``mining.warehouse.fingerprints``; ``full`` mines it anyway):
+    its tables are already what mining it would write. The run is recorded in ``run_audit`` (mining.warehouse.runs): failed, with its error, when any
     step fails. A first run that fails before it loaded anything leaves no warehouse behind.
     """
     say = progress or (lambda _msg: None)
@@ -196,7 +200,7 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
             exports.recover(out_dir)  # an export killed half-way is finished first (or dropped)
             run_id = runs.start(warehouse, "mot run", config.processes)
             try:
-                _run_steps(config, out_dir, warehouse, summary, say)
+                _run_steps(config, out_dir, warehouse, summary, say, full)
             except BaseException as exc:
                 runs.finish(warehouse, run_id, exc)
                 if fresh:
@@ -211,7 +215,9 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
     return summary
 
 
-def _run_steps(config: ProjectConfig, out_dir: Path, warehouse: Path, summary: RunSummary, say: Progress) -> None:
+def _run_steps(
+    config: ProjectConfig, out_dir: Path, warehouse: Path, summary: RunSummary, say: Progress, full: bool
+) -> None:
     for source in config.sources:
         say(f"ingest {source.name}")
         started = time.monotonic()
@@ -223,9 +229,22 @@ def _run_steps(config: ProjectConfig, out_dir: Path, warehouse: Path, summary: R
         if (why := runs.nothing_to_mine(warehouse, process)) is not None:
             raise ValueError(why)
     for process in config.processes:
+        with connect(warehouse) as con:
+            inputs = fingerprints.current(con, config, process)
+            if not full and fingerprints.unchanged(con, inputs):
+                say(f"unchanged {process}")
+                summary.unchanged.append(process)
+                continue
+            fingerprints.forget(con, process)
         figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
+        with connect(warehouse) as con:
+            fingerprints.record(con, inputs)
         summary.processes.setdefault(process, {}).update(figures)
         summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
+    if not summary.processes and summary.loads:
+        # No process was mined, so no queries step published the read snapshot: what the loads
+        # wrote (their audit rows, quarantined rows) reaches `mot sql` readers this way.
+        publish_snapshot(warehouse)
     say(f"export {', '.join(config.processes)}")
     started = time.monotonic()
     summary.files = exports.write_outputs(warehouse, config, out_dir)

@@ -42,6 +42,35 @@ def test_attribution_runs_after_moments_in_the_registry():
     assert names.index("moments") < names.index("attribution") < names.index("queries")
 
 
+def random_journeys(seed: int, n_cases: int = 400) -> list:
+    """Journeys over six activities, some poor, of 1 to 8 moments, ending in three ways; poor C
+    raises the drop-out rate."""
+    rng = random.Random(seed)
+    found = []
+    for _ in range(n_cases):
+        moments = [(rng.choice("ABCDEF"), rng.random() < 0.3) for _ in range(rng.randint(1, 8))]
+        risk = 0.5 if ("C", True) in moments else 0.15
+        found.append(journey(moments, "dropout" if rng.random() < risk else rng.choice(["success", "declined"])))
+    return found
+
+
+@pytest.mark.parametrize(("order", "memory"), [(1, True), (2, True), (2, False)])
+def test_the_dense_and_the_sparse_solves_agree_on_every_removal(order, memory):
+    """Small chains are solved dense (chain.DENSE_MAX_STATES), large ones sparse: the same figures."""
+    groups, weights = group_journeys(random_journeys(order * 10 + memory))
+    chain = build_chain(groups, weights, order, memory)
+    sparse_matrix = transition_matrix(chain, weights)
+    dense_matrix = sparse_matrix.toarray()
+    assert p_dropout(chain, dense_matrix) == pytest.approx(p_dropout(chain, sparse_matrix), rel=1e-12)
+    for activity in "ABCDEF":
+        for remove in (without_moment, without_poor):
+            from_sparse = remove(chain, sparse_matrix, activity)
+            from_dense = remove(chain, dense_matrix, activity)
+            assert isinstance(from_dense, np.ndarray)
+            np.testing.assert_allclose(from_dense, from_sparse.toarray(), rtol=1e-12, atol=1e-15)
+            assert p_dropout(chain, from_dense) == pytest.approx(p_dropout(chain, from_sparse), rel=1e-12)
+
+
 def test_hand_worked_chain_with_memory():
     # States (order 1, memory of poor moments): start; A(poor)|{}; A|{}; B|{A}; B|{}.
     # start -> A(poor) 4/8, A 4/8; A(poor) -> B|{A} 1; A -> B|{} 1;

@@ -121,21 +121,73 @@ def test_precision_past_its_memory_budget_is_cut_short_and_recorded(tmp_path):
 
 
 def test_run_bounded_returns_results_and_raises_the_work_s_errors():
-    assert run_bounded(lambda: sum(range(1000)), memory_mb=200, seconds=60) == 499500
+    assert run_bounded(partial(sum, range(1000)), memory_mb=200, seconds=60) == 499500
     with pytest.raises(ValueError, match="bad input"):
-        run_bounded(lambda: int("bad input"), memory_mb=200, seconds=60)
+        run_bounded(partial(int, "bad input"), memory_mb=200, seconds=60)
 
 
 def test_run_bounded_stops_work_over_its_memory_budget():
     with pytest.raises(BudgetExceeded) as caught:
-        run_bounded(lambda: len(bytearray(800 * 1024 * 1024)), memory_mb=100, seconds=60)
+        run_bounded(partial(bytearray, 800 * 1024 * 1024), memory_mb=100, seconds=60)
     assert (caught.value.reason, caught.value.budget) == ("memory budget exceeded", "100 MB")
 
 
 def test_run_bounded_stops_work_over_its_time_budget():
     with pytest.raises(BudgetExceeded) as caught:
-        run_bounded(lambda: time.sleep(120), memory_mb=100, seconds=1)
+        run_bounded(partial(time.sleep, 120), memory_mb=100, seconds=1)
     assert (caught.value.reason, caught.value.budget) == ("time budget exceeded", "1 s")
+
+
+def test_run_bounded_children_are_not_forks_of_the_multi_threaded_run():
+    """The child's parent is the single-threaded forkserver, not this process (whose threads a fork
+    would copy in mid-flight: the segfaults of the first version under parallel CI runs)."""
+    worker = threading.Thread(target=time.sleep, args=(2,))
+    worker.start()
+    try:
+        parent = run_bounded(os.getppid, memory_mb=200, seconds=60)
+    finally:
+        worker.join()
+    assert parent != os.getpid()
+    assert run_bounded(os.getppid, memory_mb=200, seconds=60) == parent  # one server for the run
+
+
+def bounded_sum_into(queue) -> None:
+    queue.put(run_bounded(partial(sum, range(10)), memory_mb=200, seconds=60))
+
+
+def test_run_bounded_works_in_a_celery_prefork_worker_process():
+    """Airflow's CeleryExecutor runs our task in a billiard (Celery's multiprocessing fork) worker:
+    a daemonic process whose authentication key multiprocessing will not pickle."""
+    import billiard
+
+    queue = billiard.Queue()
+    worker = billiard.Process(target=bounded_sum_into, args=(queue,), daemon=True)
+    worker.start()
+    try:
+        assert queue.get(timeout=120) == 45
+    finally:
+        worker.join(30)
+    assert worker.exitcode == 0
+
+
+def test_run_bounded_does_not_run_the_program_that_started_it_again(tmp_path):
+    """An Airflow task's program is the `airflow` script, which cannot start in the child: the
+    child must not execute ``__main__`` again (multiprocessing would, by default)."""
+    marker = tmp_path / "started.txt"
+    script = tmp_path / "program.py"
+    script.write_text(
+        "import os, sys\n"
+        f"open({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n')  # every start of the program\n"
+        "if __name__ == '__main__':\n"
+        "    from functools import partial\n"
+        "    from mining.discovery.bounded import run_bounded\n"
+        "    print(run_bounded(partial(sum, range(5)), memory_mb=200, seconds=60))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["10"]
+    assert len(marker.read_text().split()) == 1, "the child ran the program again"
 
 
 def crash_once(marker: Path) -> str:

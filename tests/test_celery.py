@@ -41,7 +41,9 @@ DEADLINE_S = 900
 # only the scheduled loads keep, ``seq`` (load id << 32 + row: `mot run` loads the mappings in
 # config order, the load task by item name). Event keys are compared: they depend on the content only.
 VOLATILE = {"load_id", "started_at", "finished_at", "duration_s", "watermark_before", "watermark_after", "seq"}
-NOT_COMPARED = {"watermarks", "run_audit"}  # `mot run` keeps no watermarks for files; the DAGs do; runs differ by kind
+# `mot run` keeps no watermarks for files, the DAGs do; runs differ by kind; only `mot run` records what
+# it mined from (the DAGs mine what an Asset event names, and a merge drops the process's digest).
+NOT_COMPARED = {"watermarks", "run_audit", "mined_inputs"}
 
 
 def free_port() -> int:

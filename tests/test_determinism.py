@@ -13,7 +13,11 @@ import pytest
 
 LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
 MOT = Path(sys.executable).with_name("mot")
-WALL_CLOCK = {"load_audit": ("started_at", "finished_at", "duration_s"), "run_audit": ("started_at", "ended_at")}
+WALL_CLOCK = {
+    "load_audit": ("started_at", "finished_at", "duration_s"),
+    "run_audit": ("started_at", "ended_at"),
+    "mined_inputs": ("mined_at",),
+}
 NOT_OUTPUTS = (".duckdb", ".wal", ".lock")
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from mining.attribution.chain import START, Chain, p_dropout, transition_matrix
+from mining.attribution.chain import START, Chain, Matrix, as_working_matrix, p_dropout, transition_matrix
 
 MOMENT = "moment"
 POOR_VARIANT = "poor_variant"
@@ -59,30 +59,41 @@ def passes(chain: Chain, targets: list[Target]) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(chain.groups), len(targets)))
 
 
-def without_moment(chain: Chain, matrix: sparse.csr_matrix, activity: str) -> sparse.csr_matrix:
-    """The transition matrix with every state whose current moment is ``activity`` skipped."""
+def without_moment(chain: Chain, matrix: Matrix, activity: str) -> Matrix:
+    """The transition matrix with every state whose current moment is ``activity`` skipped
+    (sparse or dense, as given)."""
     is_x = np.array([s != START and s[0][-1][0] == activity for s in chain.states])
     xs = np.flatnonzero(is_x)
     if not len(xs):
         return matrix
-    left = np.asarray(matrix.sum(axis=1)).ravel() > 0
-    p = matrix.tocsr()
-    block = p[xs][:, xs].toarray()
-    out = p[xs].toarray()
+    dense = isinstance(matrix, np.ndarray)
+    p = matrix if dense else matrix.tocsr()
+    left = np.asarray(p.sum(axis=1)).ravel() > 0
+    block = p[np.ix_(xs, xs)] if dense else p[xs][:, xs].toarray()
+    out = p[xs].copy() if dense else p[xs].toarray()
     out[:, xs] = 0.0
     # H[t, u]: from X state t, the probability of leaving the X states into u (u not an X state).
     h = np.linalg.solve(np.eye(len(xs)) - block, out)
     position = {int(x): i for i, x in enumerate(xs)}
-    coo = p.tocoo()
-    keep = ~is_x[coo.row] & ~np.isin(coo.col, xs)
-    rows, cols, vals = list(coo.row[keep]), list(coo.col[keep]), list(coo.data[keep])
-    entering = ~is_x[coo.row] & np.isin(coo.col, xs)
-    for s, t, q in zip(coo.row[entering], coo.col[entering], coo.data[entering], strict=True):
+    if dense:
+        row, col = np.nonzero(p)
+        data = p[row, col]
+    else:
+        coo = p.tocoo()
+        row, col, data = coo.row, coo.col, coo.data
+    keep = ~is_x[row] & ~np.isin(col, xs)
+    rows, cols, vals = list(row[keep]), list(col[keep]), list(data[keep])
+    entering = ~is_x[row] & np.isin(col, xs)
+    for s, t, q in zip(row[entering], col[entering], data[entering], strict=True):
         ht = h[position[int(t)]]
         for u in np.flatnonzero(ht > 0):
             rows.append(int(s))
             cols.append(_skipped(chain, int(s), int(t), int(u), left))
             vals.append(q * ht[u])
+    if dense:
+        changed = np.zeros_like(matrix)
+        np.add.at(changed, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
+        return changed
     return sparse.csr_matrix((vals, (rows, cols)), shape=matrix.shape)
 
 
@@ -103,8 +114,9 @@ def _skipped(chain: Chain, s: int, t: int, u: int, left: np.ndarray) -> int:
     return u
 
 
-def without_poor(chain: Chain, matrix: sparse.csr_matrix, activity: str) -> sparse.csr_matrix:
-    """The transition matrix with the inflow of every poor ``activity`` state sent to its good twin."""
+def without_poor(chain: Chain, matrix: Matrix, activity: str) -> Matrix:
+    """The transition matrix with the inflow of every poor ``activity`` state sent to its good twin
+    (sparse or dense, as given)."""
     left = np.asarray(matrix.sum(axis=1)).ravel() > 0
     size = matrix.shape[1]
     target = np.arange(size)
@@ -115,6 +127,10 @@ def without_poor(chain: Chain, matrix: sparse.csr_matrix, activity: str) -> spar
                 target[i] = twin
     if (target == np.arange(size)).all():
         return matrix
+    if isinstance(matrix, np.ndarray):
+        moved = np.zeros_like(matrix)
+        np.add.at(moved, (slice(None), target), matrix)
+        return moved
     mapping = sparse.csr_matrix((np.ones(size), (np.arange(size), target)), shape=(size, size))
     return (matrix @ mapping).tocsr()
 
@@ -130,7 +146,7 @@ class Effects:
 
 def effects(chain: Chain, weights: np.ndarray, targets: list[Target], through: sparse.csr_matrix) -> Effects:
     """Removal effects of ``targets`` on the chain estimated from the journeys with ``weights``."""
-    matrix = transition_matrix(chain, weights)
+    matrix = as_working_matrix(chain, transition_matrix(chain, weights))
     base = p_dropout(chain, matrix)
     dropout = np.array([j.end == "dropout" for j in chain.groups], dtype=float)
     n_dropout_through = through.T @ (weights * dropout)

@@ -1,23 +1,27 @@
 """Heavy pm4py work under a memory and a time budget (config section ``budgets``, issue 17).
 
-``run_bounded`` runs one piece of work in a forked child whose address space may grow by at most
-the memory budget (``RLIMIT_AS`` set to what the child holds at the fork plus the budget) and which
-is killed at the time budget. The result comes back pickled through a pipe. A child that runs out
-of memory or time raises ``BudgetExceeded`` in the caller, which records the skip and goes on: the
-kernel kills a child, never the run (or the machine's other processes).
+``run_bounded`` runs one piece of work in a child process whose address space may grow by at most
+the memory budget (``RLIMIT_AS`` set to what the child holds when it starts plus the budget) and
+which is killed at the time budget. A child that runs out of memory or time raises
+``BudgetExceeded`` in the caller, which records the skip and goes on: the kernel kills a child, never
+the run (or the machine's other processes).
 
-The child only runs pure-Python pm4py code on objects it was handed; it does not touch DuckDB, so
-the connections and threads of the parent (forked as they stood) are never used in it.
+Children come from multiprocessing's *forkserver*: a single-threaded server process, started once
+per run with pm4py already imported, forks each child. Forking the run itself (as the first version
+did) copied a process with DuckDB's and the pipeline's threads in mid-flight; under load such a
+child could crash in C code (segfaults in garbage collection, seen in parallel CI runs). The work
+and its inputs travel pickled, so ``work`` must be a module-level function or a ``partial`` of one.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
-import select
 import signal
-import time
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from mining.discovery.inputs import Variants
@@ -43,6 +47,7 @@ def run_bounded(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
     """``work()``, run in a child process within ``memory_mb`` more memory and ``seconds`` of wall time.
 
     0 switches a limit off; with both off (or without ``os.fork``) the work runs in this process.
+    ``work`` must pickle (a module-level function, or a ``partial`` of one).
     Raises ``BudgetExceeded`` when the child ran out of memory or time; re-raises the work's own
     error otherwise.
     """
@@ -51,9 +56,9 @@ def run_bounded(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
     try:
         return _run_child(work, memory_mb, seconds)
     except ChildCrashed:
-        # A child forked from this multi-threaded process can, rarely, crash in C code (a segfault
-        # while collecting garbage, seen once under a parallel test run); the same work in a fresh
-        # child then runs. A second crash is taken as the memory budget, as a silent death is.
+        # A crash in C code under a tight address-space cap is not always a clean MemoryError; the
+        # same work in a fresh child then runs. A second crash is taken as the memory budget, as a
+        # silent death is.
         try:
             return _run_child(work, memory_mb, seconds)
         except ChildCrashed:
@@ -67,24 +72,67 @@ class ChildCrashed(Exception):
 CRASH_SIGNALS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT)
 
 
+# What the forkserver imports once, so that a child neither pays for pm4py nor maps it under its cap.
+PRELOAD = [
+    "pm4py",
+    "pm4py.algo.conformance.tokenreplay.variants.token_replay",
+    "pm4py.algo.discovery.inductive.variants.imf",
+    "mining.discovery.store",
+]
+_context: multiprocessing.context.ForkServerContext | None = None
+
+
+def _forkserver() -> multiprocessing.context.ForkServerContext:
+    global _context
+    if _context is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        _context = context
+    return _context
+
+
+def _forget_the_parent_s_server() -> None:
+    """In a child forked by other means, start a server of its own when it needs one.
+
+    multiprocessing assumes such a child reuses its parent's server, but its liveness check
+    (``waitpid`` on the server) fails in any process that is not the server's parent.
+    """
+    import multiprocessing.forkserver as forkserver
+    import threading
+
+    server = forkserver._forkserver
+    if server._forkserver_pid is None:
+        return
+    if server._forkserver_alive_fd is not None:
+        os.close(server._forkserver_alive_fd)  # the parent's server no longer waits for this process
+    server._forkserver_address = server._forkserver_alive_fd = server._forkserver_pid = None
+    server._lock = threading.Lock()  # it may have been held by another thread at the fork
+
+
+os.register_at_fork(after_in_child=_forget_the_parent_s_server)
+
+
 def _run_child(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child; its outcome is checked through the parent
-        os.close(read_end)
-        _child(work, memory_mb, write_end)
-    os.close(write_end)
+    context = _forkserver()
+    receive, send = context.Pipe(duplex=False)
+    with _children_allowed():  # the child copies the config of this process when it is made
+        child = context.Process(target=_child, args=(work, memory_mb, send), daemon=True)
+        child.start()
+    send.close()  # the child holds the only writer: its death ends the read
     try:
-        data = _read_all(read_end, time.monotonic() + seconds if seconds else None)
-    except TimeoutError:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise BudgetExceeded("time budget exceeded", f"{seconds} s") from None
+        if not receive.poll(seconds or None):
+            child.kill()
+            child.join()
+            raise BudgetExceeded("time budget exceeded", f"{seconds} s")
+        data = receive.recv_bytes()
+    except EOFError:
+        data = b""
     finally:
-        os.close(read_end)
-    _, status = os.waitpid(pid, 0)
-    if not data and os.WIFSIGNALED(status) and os.WTERMSIG(status) in CRASH_SIGNALS:
-        raise ChildCrashed(signal.Signals(os.WTERMSIG(status)).name)
+        receive.close()
+    child.join()
+    died_of = -child.exitcode if child.exitcode and child.exitcode < 0 else None
+    if not data and died_of in CRASH_SIGNALS:
+        raise ChildCrashed(signal.Signals(died_of).name)
     if not data:  # killed, or died, before it could answer: under a memory cap, it ran out
         raise BudgetExceeded("memory budget exceeded", f"{memory_mb} MB")
     outcome, value = pickle.loads(data)
@@ -95,7 +143,42 @@ def _run_child(work: Callable[[], T], memory_mb: int, seconds: int) -> T:
     return value
 
 
-def _child(work: Callable, memory_mb: int, write_end: int) -> None:  # pragma: no cover - runs in the child
+@contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Start the child without what multiprocessing would carry over from this process that the
+    child cannot use, and put it all back after.
+
+    - The program that started the run: multiprocessing would run ``__main__`` again in the child
+      (the ``airflow`` or ``mot`` script; in an Airflow task that fails, the task's environment
+      withholds the metadata database). The child runs only the work, so it needs none of it.
+    - Under Celery's prefork pool (Airflow's CeleryExecutor), billiard's process object stands in
+      as multiprocessing's current process: it is daemonic, which multiprocessing refuses children
+      to (so that none is orphaned at exit; this child is waited for, or killed, before
+      ``run_bounded`` returns), and its authentication key is billiard's type, which multiprocessing
+      will not pickle for the child.
+    """
+    from multiprocessing.process import AuthenticationString
+
+    config = multiprocessing.current_process()._config
+    saved = dict(config)
+    config.pop("daemon", None)
+    if "authkey" in config and type(config["authkey"]) is not AuthenticationString:
+        config["authkey"] = AuthenticationString(bytes(config["authkey"]))
+    main = sys.modules.get("__main__")
+    hidden = {name: main.__dict__.pop(name) for name in ("__spec__", "__file__") if main and name in main.__dict__}
+    if main is not None:
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        config.clear()
+        config.update(saved)
+        if main is not None:
+            del main.__spec__
+            main.__dict__.update(hidden)
+
+
+def _child(work: Callable, memory_mb: int, send) -> None:  # pragma: no cover - runs in the child
     code = 0
     try:
         if memory_mb:
@@ -117,25 +200,18 @@ def _child(work: Callable, memory_mb: int, write_end: int) -> None:  # pragma: n
                 data = pickle.dumps(("error", exc))
             except Exception:
                 data = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-        with os.fdopen(write_end, "wb") as out:
-            out.write(data)
+        send.send_bytes(data)
+        send.close()
     except BaseException:
         code = 1
     finally:
-        # No atexit handlers or buffered output of the parent run twice.
+        # No atexit handlers or buffered output of the server run twice.
         os._exit(code)
 
 
 def _out_of_memory(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "failed to map" in text or "cannot allocate memory" in text
-
-
-def preload() -> None:
-    """Import pm4py here, before a fork: a child importing it under its memory cap may fail to map it."""
-    import pm4py  # noqa: F401
-    from pm4py.algo.conformance.tokenreplay.variants import token_replay  # noqa: F401
-    from pm4py.algo.discovery.inductive.variants import imf  # noqa: F401
 
 
 def _address_space() -> int:
@@ -147,19 +223,3 @@ def _address_space() -> int:
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _read_all(fd: int, deadline: float | None) -> bytes:
-    """Everything written to ``fd`` until the writer closes it; TimeoutError at ``deadline``."""
-    chunks = []
-    while True:
-        wait = None if deadline is None else deadline - time.monotonic()
-        if wait is not None and wait <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([fd], [], [], wait)
-        if not ready:
-            raise TimeoutError
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)

@@ -14,7 +14,7 @@ import duckdb
 
 from mining.config import Discovery
 from mining.config.budgets import Budgets
-from mining.discovery.bounded import BudgetExceeded, prefix_events, preload, run_bounded
+from mining.discovery.bounded import BudgetExceeded, prefix_events, run_bounded
 from mining.discovery.conformance import evaluate, precision
 from mining.discovery.heuristics import discover_heuristics
 from mining.discovery.imf import discover_imf, imf_model
@@ -106,8 +106,6 @@ def discover(
     if not log_variants:
         raise ValueError(f"process {process!r} has no events to mine")
     con.execute("DELETE FROM budget_skips WHERE process = ? AND step = 'discover'", [process]).fetchall()
-    if budgets.memory_mb:
-        preload()
     skips: list[tuple[str, BudgetExceeded]] = []
 
     def bounded(what: str, work, *args):

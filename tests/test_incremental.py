@@ -1,0 +1,168 @@
+"""Scheduled runs cost what changed (issue 20, target 1): a process whose events, configuration and
+mining code are as when it was last mined is not mined again, and what the run leaves equals what a
+full run writes.
+
+Every log is generated here: two processes in two CSV files; the second run appends new cases and
+new events of open cases to one of them.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mining import pipeline
+from mining.config import parse_config
+
+# What legitimately differs between an incremental run and a full run on the same data: the loads
+# (a second run reads the file again), the runs, the wall-clock time a digest was stored.
+NOT_MINED = {"load_audit", "run_audit", "quarantine", "watermarks", "schema_migrations", "mined_inputs"}
+# Per load, not per content: events loaded by the second run carry its load id and source order.
+LOAD_COLUMNS = {"events": ("load_id", "seq")}
+ACTIVITIES = ["apply", "check", "call customer", "approve", "reject", "pay out", "remind", "close"]
+
+
+def journey(rng: random.Random) -> list[str]:
+    steps = ["apply", "check"]
+    steps += ["call customer"] * rng.randint(0, 2)
+    steps.append(rng.choice(["approve", "approve", "reject"]))
+    if steps[-1] == "approve":
+        steps += ["remind"] * rng.randint(0, 1) + ["pay out"]
+    return [*steps, "close"]
+
+
+def write_log(path: Path, first_case: int, n_cases: int, seed: int, keep_open: int = 0) -> list[str]:
+    """``n_cases`` cases from ``first_case``; the last ``keep_open`` of them stop after two events.
+    Returns the rows (without header) that complete the open cases."""
+    rng = random.Random(seed)
+    rows, rest = [], []
+    for number in range(first_case, first_case + n_cases):
+        ts = datetime(2024, 1, 1) + timedelta(hours=number * 7)
+        lines = []
+        for activity in journey(rng):
+            ts += timedelta(minutes=rng.randint(5, 3000))
+            lines.append(f"c{number},{activity},{ts.isoformat()},r{rng.randint(1, 5)},{rng.randint(100, 900)}")
+        if number >= first_case + n_cases - keep_open:
+            rows += lines[:2]
+            rest += lines[2:]
+        else:
+            rows += lines
+    header = "" if path.exists() else "case_id,activity,timestamp,resource,amount\n"
+    with path.open("a", encoding="utf-8") as out:
+        out.write(header + "\n".join(rows) + "\n")
+    return rest
+
+
+def append(path: Path, rows: list[str]) -> None:
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n".join(rows) + "\n")
+
+
+def config_for(folder: Path, **extra):
+    sources = [
+        {"name": name, "kind": "csv", "path": str(folder / f"{name}.csv"), "process": name}
+        for name in ("loans", "claims")
+    ]
+    return parse_config({"sources": sources, "allowed_roots": [str(folder)], **extra})
+
+
+def tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every mined table's rows, sorted (the run's own bookkeeping left out)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        found = {}
+        for name in names:
+            if name in NOT_MINED:
+                continue
+            dropped = ", ".join(LOAD_COLUMNS.get(name, ()))
+            select = f"* EXCLUDE ({dropped})" if dropped else "*"
+            found[name] = sorted(con.execute(f'SELECT {select} FROM "{name}"').fetchall(), key=repr)
+        return found
+    finally:
+        con.close()
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    """The CSV and BPMN files of a run (the report shows the loads, which differ by design)."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.suffix in (".csv", ".bpmn")}
+
+
+@pytest.fixture()
+def logs(tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    open_rest = write_log(folder / "loans.csv", 0, 300, seed=1, keep_open=6)
+    write_log(folder / "claims.csv", 0, 200, seed=2)
+    return folder, open_rest
+
+
+def test_an_unchanged_run_mines_nothing_and_leaves_what_a_full_run_writes(logs, tmp_path):
+    folder, _ = logs
+    config = config_for(folder)
+    first = pipeline.run(config, tmp_path / "out")
+    assert sorted(first.processes) == ["claims", "loans"] and first.unchanged == []
+    before = tables(tmp_path / "out" / "warehouse.duckdb")
+
+    second = pipeline.run(config, tmp_path / "out")
+    assert second.processes == {} and second.unchanged == ["loans", "claims"]
+    assert not any(name.startswith(("moments:", "discover:", "prepare:")) for name in second.timings)
+    assert tables(tmp_path / "out" / "warehouse.duckdb") == before
+
+    full = pipeline.run(config, tmp_path / "full-again", full=True)
+    assert sorted(full.processes) == ["claims", "loans"]
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "full-again")
+
+
+def test_a_delta_re_mines_only_its_process_and_equals_a_full_run(logs, tmp_path):
+    folder, open_rest = logs
+    config = config_for(folder)
+    pipeline.run(config, tmp_path / "out")
+
+    # The delta: the open cases' later events and 3 new cases (about 1% of the events each way).
+    append(folder / "loans.csv", open_rest)
+    write_log(folder / "loans.csv", 300, 3, seed=3)
+    delta = pipeline.run(config, tmp_path / "out")
+    assert list(delta.processes) == ["loans"] and delta.unchanged == ["claims"]
+
+    fresh = pipeline.run(config, tmp_path / "fresh")
+    assert sorted(fresh.processes) == ["claims", "loans"]
+    assert tables(tmp_path / "out" / "warehouse.duckdb") == tables(tmp_path / "fresh" / "warehouse.duckdb")
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")
+    with duckdb.connect(str(tmp_path / "out" / "warehouse.duckdb"), read_only=True) as con:
+        cases = con.execute("SELECT count(*) FROM cases WHERE process = 'loans'").fetchone()[0]
+        closed = con.execute(
+            "SELECT count(*) FROM event_log WHERE process = 'loans' AND case_id = 'c299' AND activity = 'close'"
+        ).fetchone()[0]
+    assert cases == 303 and closed == 1
+
+
+def test_a_changed_configuration_mines_every_process_again(logs, tmp_path):
+    folder, _ = logs
+    pipeline.run(config_for(folder), tmp_path / "out")
+    changed = config_for(folder, discovery={"imf_noise_threshold": 0.3})
+    again = pipeline.run(changed, tmp_path / "out")
+    assert sorted(again.processes) == ["claims", "loans"] and again.unchanged == []
+
+
+def test_a_run_that_failed_half_way_leaves_no_digest_behind(logs, tmp_path, monkeypatch):
+    folder, open_rest = logs
+    config = config_for(folder)
+    pipeline.run(config, tmp_path / "out")
+    append(folder / "loans.csv", open_rest)
+
+    def broken(*_args):
+        raise RuntimeError("waste broke")
+
+    monkeypatch.setattr(pipeline, "PROCESS_STEPS", [(n, broken if n == "waste" else f) for n, f in pipeline.PROCESS_STEPS])
+    with pytest.raises(RuntimeError, match="waste broke"):
+        pipeline.run(config, tmp_path / "out")
+    with duckdb.connect(str(tmp_path / "out" / "warehouse.duckdb"), read_only=True) as con:
+        stored = {p for (p,) in con.execute("SELECT process FROM mined_inputs").fetchall()}
+    assert stored == {"claims"}  # loans' tables are half rewritten: its digest is gone
+    monkeypatch.undo()
+    assert list(pipeline.run(config, tmp_path / "out").processes) == ["loans"]

@@ -33,7 +33,7 @@ from mining.sources.database import SourceUnavailable
 from mining.sources.files import SourceError
 from mining.sources.sql import later
 from mining.warehouse import connect
-from mining.warehouse.load import load_batch
+from mining.warehouse.load import load_batch, stored_watermarks
 
 POOL = "mot_duckdb"  # one slot: DuckDB allows one writing process per file
 MINING_DAG_ID = "mot_mining"
@@ -237,12 +237,6 @@ def plan(source_name: str, *, run_type: object = None, backfill: bool = False, s
             con.close()
     full = backfill or getattr(run_type, "value", run_type) == "backfill"
     return [{"name": i.name, "watermark": i.watermark, "filter": not full} for i in work_items(source, stored)]
-
-
-def stored_watermarks(con, source: str) -> dict[str, str]:
-    """The watermarks of ``source`` by mapping name or file path."""
-    rows = con.execute("SELECT mapping, value FROM watermarks WHERE source = ? ORDER BY mapping", [source]).fetchall()
-    return dict(rows)
 
 
 def extract(

@@ -26,10 +26,10 @@ from mining.outputs import warehouse_path
 from mining.registry import BESIDE, PROCESS_STEPS, StepFunction
 from mining.sample_system.demo import DEMO_DATABASE, demo_project
 from mining.sample_system.generator import generate
-from mining.sources import extract
+from mining.sources import DATABASES, extract, extract_item, work_items
 from mining.sources.files import kind_from_path
 from mining.warehouse import Watchdog, connect, fingerprints, memory_limit_default, memory_limit_source, runs, scalar
-from mining.warehouse.load import LoadResult, load_batch
+from mining.warehouse.load import LoadResult, load_batch, stored_watermarks
 from mining.warehouse.snapshot import publish_snapshot
 
 Progress = Callable[[str], None]
@@ -108,11 +108,25 @@ def _overrun(step: str, process: str, budgets: Budgets) -> StepBudgetExceeded:
 # --- steps ---------------------------------------------------------------------------------------
 
 
-def ingest_source(warehouse: str | Path, config: ProjectConfig, source: Source) -> list[LoadResult]:
-    """Extract every batch of ``source`` and load it (one transaction per batch)."""
+def ingest_source(
+    warehouse: str | Path, config: ProjectConfig, source: Source, skip_unchanged: bool = False
+) -> list[LoadResult]:
+    """Extract every batch of ``source`` and load it (one transaction per batch).
+
+    A file's content hash is kept as its watermark. With ``skip_unchanged``, a file whose hash is
+    the stored one is not read again when its process was last mined under this configuration and
+    code (``fingerprints.same_config``): reading it would load the same events.
+    """
     results = []
     with connect(warehouse) as con:
-        for batch in extract(source):
+        if source.kind in DATABASES:
+            batches = ((batch, None) for batch in extract(source))
+        else:
+            stored = stored_watermarks(con, source.name)
+            if not (skip_unchanged and fingerprints.same_config(con, config, source.process)):
+                stored = {}
+            batches = ((extract_item(source, item.name), item.watermark) for item in work_items(source, stored))
+        for batch, before in batches:
             results.append(
                 load_batch(
                     con,
@@ -122,6 +136,7 @@ def ingest_source(warehouse: str | Path, config: ProjectConfig, source: Source) 
                     location=batch.location,
                     timezone=config.timezone,
                     timestamp_format=batch.timestamp_format,
+                    watermark=None if source.kind in DATABASES else (batch.location, before, batch.watermark),
                 )
             )
     return results
@@ -222,7 +237,7 @@ def _run_steps(
         say(f"ingest {source.name}")
         started = time.monotonic()
         with step_budget("ingest", source.process, config.budgets.model_copy(update={"step_seconds": 0})):
-            summary.loads.extend(ingest_source(warehouse, config, source))
+            summary.loads.extend(ingest_source(warehouse, config, source, skip_unchanged=not full))
         summary.timings[f"ingest:{source.name}"] = time.monotonic() - started
     # Stop here, with the counts, rather than in the middle of a mining step.
     for process in config.processes:
@@ -241,6 +256,9 @@ def _run_steps(
             fingerprints.record(con, inputs)
         summary.processes.setdefault(process, {}).update(figures)
         summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
+    if not summary.processes and not summary.loads and (kept := _outputs_in_place(out_dir, warehouse)):
+        summary.files = kept  # nothing was read or mined: the last run's files are this run's
+        return
     if not summary.processes and summary.loads:
         # No process was mined, so no queries step published the read snapshot: what the loads
         # wrote (their audit rows, quarantined rows) reaches `mot sql` readers this way.
@@ -249,6 +267,15 @@ def _run_steps(
     started = time.monotonic()
     summary.files = exports.write_outputs(warehouse, config, out_dir)
     summary.timings["export"] = time.monotonic() - started
+
+
+def _outputs_in_place(out_dir: Path, warehouse: Path) -> list[Path] | None:
+    """The files of the last run that succeeded, when every one is still in ``out_dir``."""
+    outputs = runs.last_outputs(warehouse)
+    if not outputs:
+        return None
+    files = [out_dir / name for name in outputs]
+    return files if all(f.is_file() for f in files) else None
 
 
 def _drop_if_empty(warehouse: Path) -> None:

@@ -89,7 +89,9 @@ def tables(warehouse: Path) -> dict[str, list[tuple]]:
 
 def outputs(out: Path) -> dict[str, bytes]:
     """The CSV and BPMN files of a run (the report shows the loads, which differ by design)."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.suffix in (".csv", ".bpmn")}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.suffix in (".csv", ".bpmn")
+    }
 
 
 @pytest.fixture()
@@ -110,6 +112,8 @@ def test_an_unchanged_run_mines_nothing_and_leaves_what_a_full_run_writes(logs, 
 
     second = pipeline.run(config, tmp_path / "out")
     assert second.processes == {} and second.unchanged == ["loans", "claims"]
+    assert second.loads == []  # the files' content hashes are their stored watermarks: not read again
+    assert sorted(second.files) == sorted(first.files)
     assert not any(name.startswith(("moments:", "discover:", "prepare:")) for name in second.timings)
     assert tables(tmp_path / "out" / "warehouse.duckdb") == before
 
@@ -128,6 +132,8 @@ def test_a_delta_re_mines_only_its_process_and_equals_a_full_run(logs, tmp_path)
     write_log(folder / "loans.csv", 300, 3, seed=3)
     delta = pipeline.run(config, tmp_path / "out")
     assert list(delta.processes) == ["loans"] and delta.unchanged == ["claims"]
+    assert [r.source for r in delta.loads] == ["loans"]
+    assert delta.loads[0].rows_new > len(open_rest) and delta.loads[0].rows_updated == 0
 
     fresh = pipeline.run(config, tmp_path / "fresh")
     assert sorted(fresh.processes) == ["claims", "loans"]
@@ -147,6 +153,20 @@ def test_a_changed_configuration_mines_every_process_again(logs, tmp_path):
     changed = config_for(folder, discovery={"imf_noise_threshold": 0.3})
     again = pipeline.run(changed, tmp_path / "out")
     assert sorted(again.processes) == ["claims", "loans"] and again.unchanged == []
+    # Read again too: a changed setting (a column mapping, the time zone) can change the events.
+    assert sorted(r.source for r in again.loads) == ["claims", "loans"]
+    assert all(r.rows_new == 0 and r.rows_updated == 0 for r in again.loads)
+
+
+def test_a_changed_time_zone_reads_the_files_again_and_moves_the_events(logs, tmp_path):
+    folder, _ = logs
+    pipeline.run(config_for(folder), tmp_path / "out")
+    moved = pipeline.run(config_for(folder, timezone="Europe/Amsterdam"), tmp_path / "out")
+    assert sorted(r.source for r in moved.loads) == ["claims", "loans"]
+    # Naive times are now read as Amsterdam time: every event has a new time, so a new identity; the
+    # file is the truth for its events, so the old ones go.
+    new, deleted = sum(r.rows_new for r in moved.loads), sum(r.rows_deleted for r in moved.loads)
+    assert new == deleted == sum(r.rows_read for r in moved.loads) > 0
 
 
 def test_a_run_that_failed_half_way_leaves_no_digest_behind(logs, tmp_path, monkeypatch):
@@ -158,7 +178,9 @@ def test_a_run_that_failed_half_way_leaves_no_digest_behind(logs, tmp_path, monk
     def broken(*_args):
         raise RuntimeError("waste broke")
 
-    monkeypatch.setattr(pipeline, "PROCESS_STEPS", [(n, broken if n == "waste" else f) for n, f in pipeline.PROCESS_STEPS])
+    monkeypatch.setattr(
+        pipeline, "PROCESS_STEPS", [(n, broken if n == "waste" else f) for n, f in pipeline.PROCESS_STEPS]
+    )
     with pytest.raises(RuntimeError, match="waste broke"):
         pipeline.run(config, tmp_path / "out")
     with duckdb.connect(str(tmp_path / "out" / "warehouse.duckdb"), read_only=True) as con:

@@ -24,6 +24,7 @@ class Inputs:
 
     process: str
     fingerprint: str
+    config_digest: str
     n_events: int
 
 
@@ -33,18 +34,34 @@ def _sql(name: str) -> str:
 
 def current(con: duckdb.DuckDBPyConnection, config: ProjectConfig, process: str) -> Inputs:
     """The digest of ``process``'s events, the whole configuration and the mining code, now."""
-    n_events, events = con.execute(_sql("events_digest"), {"process": process}).fetchone()
+    ((n_events, events),) = con.execute(_sql("events_digest"), {"process": process}).fetchall()
+    settings = config_digest(config)
+    return Inputs(process, _digest(process, events, settings), settings, int(n_events))
+
+
+def config_digest(config: ProjectConfig) -> str:
+    """The digest of the whole configuration and of the mining code."""
+    return _digest(config.model_dump_json(), code_digest())
+
+
+def same_config(con: duckdb.DuckDBPyConnection, config: ProjectConfig, process: str) -> bool:
+    """Whether ``process`` was last mined, to the end, under this configuration and code."""
+    rows = con.execute(_sql("stored_config"), {"process": process}).fetchall()
+    return bool(rows) and rows[0][0] == config_digest(config)
+
+
+def _digest(*parts: str) -> str:
     digest = hashlib.sha256()
-    for part in (process, events, config.model_dump_json(), code_digest()):
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\x1f")
-    return Inputs(process, digest.hexdigest(), int(n_events))
+    return digest.hexdigest()
 
 
 def unchanged(con: duckdb.DuckDBPyConnection, inputs: Inputs) -> bool:
     """Whether ``process`` was last mined, to the end, from exactly ``inputs``."""
-    row = con.execute(_sql("stored"), {"process": inputs.process}).fetchone()
-    return row is not None and row[0] == inputs.fingerprint
+    rows = con.execute(_sql("stored"), {"process": inputs.process}).fetchall()
+    return bool(rows) and rows[0][0] == inputs.fingerprint
 
 
 def forget(con: duckdb.DuckDBPyConnection, process: str) -> None:
@@ -54,7 +71,12 @@ def forget(con: duckdb.DuckDBPyConnection, process: str) -> None:
 
 def record(con: duckdb.DuckDBPyConnection, inputs: Inputs) -> None:
     """Store the digest: called after the process's last step succeeded."""
-    params = {"process": inputs.process, "fingerprint": inputs.fingerprint, "n_events": inputs.n_events}
+    params = {
+        "process": inputs.process,
+        "fingerprint": inputs.fingerprint,
+        "config_digest": inputs.config_digest,
+        "n_events": inputs.n_events,
+    }
     con.execute(_sql("record"), params).fetchall()
 
 

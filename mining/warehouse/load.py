@@ -394,6 +394,12 @@ def load_batch(
     return result
 
 
+def stored_watermarks(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    """The watermarks of ``source`` by mapping name or file path (a file's is its content hash)."""
+    rows = con.execute("SELECT mapping, value FROM watermarks WHERE source = ? ORDER BY mapping", [source]).fetchall()
+    return dict(rows)
+
+
 def merge(con: duckdb.DuckDBPyConnection, params: dict, identity: Identity) -> dict[str, int]:
     """Run the sections of merge_events.sql; return how many events each one changed."""
     counts = {"inserted": 0, "updated": 0, "deleted": 0, "reconcile": 0}

@@ -54,6 +54,16 @@ def finish(
     return True
 
 
+def last_outputs(warehouse: str | Path) -> list[str] | None:
+    """The output files (relative to the output folder) of the last finished run, or None when it
+    failed, published none or there is none."""
+    with connect(warehouse, read_only=True) as con:
+        rows = con.execute(_sql("last_outputs")).fetchall()
+    if not rows or rows[0][0] != "succeeded" or rows[0][1] is None:
+        return None
+    return list(rows[0][1])
+
+
 DISK_FULL = (os.strerror(errno.ENOSPC), os.strerror(errno.EFBIG))
 
 

@@ -13,8 +13,11 @@ FROM (
 -- @section stored
 SELECT fingerprint FROM mined_inputs WHERE process = $process;
 
+-- @section stored_config
+SELECT config_digest FROM mined_inputs WHERE process = $process;
+
 -- @section forget
 DELETE FROM mined_inputs WHERE process = $process;
 
 -- @section record
-INSERT OR REPLACE INTO mined_inputs VALUES ($process, $fingerprint, $n_events, now());
+INSERT OR REPLACE INTO mined_inputs VALUES ($process, $fingerprint, $config_digest, $n_events, now());

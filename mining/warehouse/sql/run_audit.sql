@@ -15,6 +15,11 @@ WHERE status = 'running';
 UPDATE run_audit SET ended_at = now(), status = $status, error = $error, outputs = $outputs
 WHERE run_id = $run_id;
 
+-- @section last_outputs
+-- The files the last finished run published, when it succeeded (after a failed run, the tables may
+-- be newer than the files: a run killed while exporting had mined them).
+SELECT status, outputs FROM run_audit WHERE status <> 'running' ORDER BY run_id DESC LIMIT 1;
+
 -- @section events
 -- A process's events, and what its loads read and quarantined (for 'no events to mine').
 SELECT

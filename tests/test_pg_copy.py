@@ -101,7 +101,7 @@ ROWS = [
         "42",
         0.1,
         0.1,
-        "  padded  ",
+        "  padded \x08\x0c\x0b\x01\x7f C:\\new\\table\\",
         " x ",
         "x",
         True,

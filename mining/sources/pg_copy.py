@@ -216,8 +216,9 @@ def parse_block(block: bytes, oids: list[int]) -> pa.Table:
         for i, name in enumerate(names):
             if name in temporal:
                 table = table.set_column(i, name, _temporal(table.column(i), types[name]))
+    escaped = b"\\" in block  # most blocks have no escape at all
     for i, oid in enumerate(oids):
-        if TYPES[oid] == pa.string():
+        if TYPES[oid] == pa.string() and escaped:
             table = table.set_column(i, names[i], _unescaped(table.column(i)))
         elif oid == TIMESTAMPTZ:
             table = table.set_column(i, names[i], table.column(i).cast(TYPES[oid]))

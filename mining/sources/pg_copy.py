@@ -32,6 +32,7 @@ import re
 import threading
 import time
 from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -68,6 +69,7 @@ BLOCK_ROWS = 32768
 # a table of 32,768-row chunks with 1.7 times the CPU it needs for one of 131,072-row chunks.
 CHUNK_ROWS = 122880
 ALIAS = "mot_copy"
+CONNECT_TIMEOUT_S = 30
 
 
 class CopyFailed(Exception):
@@ -82,8 +84,10 @@ def read(uri: str, sql: str) -> pa.Table | None:
     """The result of ``sql`` at ``uri`` as connectorx would give it, or None (read it with connectorx)."""
     import psycopg2
 
+    # A server that takes the connection and then says nothing: give up as connectorx's pool does.
+    timeout = {} if "connect_timeout" in parse_qs(urlsplit(uri).query) else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
-        con = psycopg2.connect(uri, client_encoding="UTF8")
+        con = psycopg2.connect(uri, client_encoding="UTF8", **timeout)
     except psycopg2.Error:
         return None  # connectorx fails the same way, in the words the callers know
     try:

@@ -274,3 +274,19 @@ def test_a_failure_while_the_rows_come_is_the_same_error(typed):
             "source 's', mapping 'm': the query failed: db error: ERROR: canceling statement due to statement timeout",
         )
     )
+
+
+def test_an_odd_value_in_a_late_block(typed):
+    rows = 3 * pg_copy.BLOCK_ROWS
+    late_nan = (
+        f"SELECT g, CASE WHEN g = {rows - 5} THEN 'NaN'::numeric ELSE g END AS x FROM generate_series(1, {rows}) AS g"
+    )
+    assert pg_copy.read(typed, late_nan) is None  # connectorx fails on it, so the read must too
+    late_infinity = (
+        f"SELECT g, CASE WHEN g = {rows - 5} THEN 'infinity'::timestamptz ELSE timestamptz '2024-01-01 00:00:00+00' "
+        f"+ g * interval '1 second' END AS x, CASE WHEN g % 1000 = 0 THEN E'a\\\\b\\tc' END AS t "
+        f"FROM generate_series(1, {rows}) AS g"
+    )
+    fast = pg_copy.read(typed, late_infinity)
+    assert fast is not None
+    assert same(fast, connectorx(typed, late_infinity))

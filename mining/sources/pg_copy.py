@@ -183,8 +183,10 @@ class _Parser(threading.Thread):
                     return
                 else:
                     time.sleep(0.002)
-        except BaseException as exc:  # handed to the reading thread
+        except BaseException as exc:  # handed to the reading thread, once the COPY is over
             self.error = exc
+            while not self.done.wait(0.01):
+                self.rows.clear()  # the rows still coming are not wanted (connectorx reads again)
             self.rows.clear()
 
     def _chunk(self) -> None:

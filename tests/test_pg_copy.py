@@ -290,3 +290,26 @@ def test_an_odd_value_in_a_late_block(typed):
     fast = pg_copy.read(typed, late_infinity)
     assert fast is not None
     assert same(fast, connectorx(typed, late_infinity))
+
+
+def test_a_timeout_before_the_rows_is_the_same_error(typed):
+    import psycopg2
+
+    blocker = psycopg2.connect(typed)
+    try:
+        blocker.cursor().execute("LOCK TABLE typed IN ACCESS EXCLUSIVE MODE")  # every read waits
+        fast, slow = both_ways(
+            typed + "?options=-c%20statement_timeout%3D300",
+            MAPPED.replace("n, i", "n::text AS case_id, t AS activity, ts, i", 1),
+        )
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert (
+        fast
+        == slow
+        == (
+            SourceUnavailable,
+            "source 's', mapping 'm': the query failed: db error: ERROR: canceling statement due to statement timeout",
+        )
+    )

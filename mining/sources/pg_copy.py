@@ -70,6 +70,10 @@ BLOCK_ROWS = 32768
 CHUNK_ROWS = 122880
 ALIAS = "mot_copy"
 CONNECT_TIMEOUT_S = 30
+# SQLSTATE classes of failures that are no fault of the query: connection exceptions, transaction
+# rollbacks (deadlocks), insufficient resources, operator intervention (statement timeouts, a
+# shutting-down server), object not in prerequisite state (lock waits).
+TRANSIENT_CLASSES = ("08", "40", "53", "57", "55")
 
 
 class CopyFailed(Exception):
@@ -92,12 +96,11 @@ def read(uri: str, sql: str) -> pa.Table | None:
         return None  # connectorx fails the same way, in the words the callers know
     try:
         con.autocommit = True
-        plan = _describe(con, sql)
-        if plan is None:
-            return None
-        names, oids = plan
         try:
-            return _copy(con, sql, names, oids)
+            plan = _describe(con, sql)
+            if plan is None:
+                return None
+            return _copy(con, sql, *plan)
         except _Unmapped:
             return None
         except psycopg2.Error as exc:
@@ -118,7 +121,9 @@ def _describe(con, sql: str) -> tuple[list[str], list[int]] | None:
             float_digits = cur.fetchone()[0]
             cur.execute(f"SELECT * FROM (\n{sql}\n) AS {ALIAS} LIMIT 0")
             columns = [(column.name, column.type_code) for column in cur.description]
-    except psycopg2.Error:
+    except psycopg2.Error as exc:
+        if (exc.pgcode or "")[:2] in TRANSIENT_CLASSES:
+            raise  # a timeout, a lock wait, a server going away: the same for connectorx, but later
         return None  # a bad query (or not one a subquery can hold): connectorx says what is wrong
     oids = [oid for _, oid in columns]
     if not columns or any(oid not in TYPES for oid in oids):

@@ -4,6 +4,7 @@ goes to connectorx; failures while the rows come are the same SourceError / Sour
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from unittest import mock
 
 import connectorx as cx
@@ -313,3 +314,22 @@ def test_a_timeout_before_the_rows_is_the_same_error(typed):
             "source 's', mapping 'm': the query failed: db error: ERROR: canceling statement due to statement timeout",
         )
     )
+
+
+def test_the_rows_left_at_the_end_parse_the_same_on_all_cores(typed):
+    import psycopg2
+
+    sql = (
+        "SELECT CASE WHEN g % 7 = 0 THEN NULL ELSE E'x\\\\y\\n' || g END AS t, "
+        "CASE WHEN g = 5 THEN 'infinity' ELSE timestamp '2024-01-01' + g * interval '1 second' END AS ts, "
+        "g * 1.5 AS amount, CASE WHEN g % 3 = 0 THEN '' END AS e FROM generate_series(1, 200000) AS g"
+    )
+    rows: list[bytes] = []
+    con = psycopg2.connect(typed)
+    try:
+        con.cursor().copy_expert(f"COPY ({sql}) TO STDOUT", SimpleNamespace(write=rows.append))
+    finally:
+        con.close()
+    block, oids = b"".join(rows), [25, 1114, 1700, 25]
+    assert len(block) > 4 * pg_copy.PARALLEL_BLOCK_BYTES
+    assert same(pg_copy.parse_block(block, oids, threads=True), pg_copy.parse_block(block, oids))

@@ -68,6 +68,7 @@ BLOCK_ROWS = 32768
 # Parsed blocks are joined into chunks of at least this many rows (DuckDB's row group): DuckDB reads
 # a table of 32,768-row chunks with 1.7 times the CPU it needs for one of 131,072-row chunks.
 CHUNK_ROWS = 122880
+PARALLEL_BLOCK_BYTES = 1 << 20
 ALIAS = "mot_copy"
 CONNECT_TIMEOUT_S = 30
 # SQLSTATE classes of failures that are no fault of the query: connection exceptions, transaction
@@ -177,10 +178,12 @@ class _Parser(threading.Thread):
                 finished = self.done.is_set()  # read before the rows: none can follow it
                 count = len(self.rows)
                 if count >= BLOCK_ROWS or (finished and count):
-                    count = min(count, 4 * BLOCK_ROWS)
+                    # While the COPY runs, one thread parses (the server needs the other core); the
+                    # rows left when it is over (many, on a busy machine) are parsed on all cores.
+                    count = count if finished else min(count, 4 * BLOCK_ROWS)
                     block = b"".join(self.rows[:count])
                     del self.rows[:count]  # the COPY only appends: the rows taken are the first ones
-                    self.pending.append(parse_block(block, self.oids))
+                    self.pending.append(parse_block(block, self.oids, threads=finished and count > BLOCK_ROWS))
                     if sum(table.num_rows for table in self.pending) >= CHUNK_ROWS:
                         self._chunk()
                 elif finished:
@@ -209,19 +212,19 @@ class _Parser(threading.Thread):
         return self.tables
 
 
-def parse_block(block: bytes, oids: list[int]) -> pa.Table:
+def parse_block(block: bytes, oids: list[int], threads: bool = False) -> pa.Table:
     """Rows of PostgreSQL's text ``COPY`` output as a table of connectorx's types."""
     names = [f"c{i}" for i in range(len(oids))]
     # timestamptz comes as UTC wall-clock time (see _copy): parsed as such, then given the zone.
     types = {name: TYPES[oid] if oid != TIMESTAMPTZ else PLAIN_TIME for name, oid in zip(names, oids, strict=True)}
     try:
-        table = _csv(block, names, types)
+        table = _csv(block, names, types, threads)
     except pa.ArrowInvalid:
         # A value the parsers refuse: dates and times that are infinity (or a year no calendar of
         # ours holds), a numeric NaN or one of too many digits. Dates and times as text, then.
         temporal = {name for name, kind in types.items() if kind in INFINITY}
         try:
-            table = _csv(block, names, {n: pa.string() if n in temporal else t for n, t in types.items()})
+            table = _csv(block, names, {n: pa.string() if n in temporal else t for n, t in types.items()}, threads)
         except pa.ArrowInvalid:
             raise _Unmapped from None
         for i, name in enumerate(names):
@@ -240,10 +243,12 @@ def parse_block(block: bytes, oids: list[int]) -> pa.Table:
     return table
 
 
-def _csv(block: bytes, names: list[str], types: dict[str, pa.DataType]) -> pa.Table:
+def _csv(block: bytes, names: list[str], types: dict[str, pa.DataType], threads: bool = False) -> pa.Table:
+    # In parallel: blocks of 1 MB (no value spans lines: newlines come escaped). Else one block.
+    size = PARALLEL_BLOCK_BYTES if threads else len(block) + 1
     return pcsv.read_csv(
         pa.py_buffer(block),
-        read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(block) + 1),
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=threads, block_size=size),
         # No quotes and no escapes for the parser (see _unescaped); a row of one '' is an empty line.
         parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, ignore_empty_lines=False),
         convert_options=pcsv.ConvertOptions(

@@ -87,7 +87,10 @@ class _Unmapped(Exception):
 
 def read(uri: str, sql: str) -> pa.Table | None:
     """The result of ``sql`` at ``uri`` as connectorx would give it, or None (read it with connectorx)."""
-    import psycopg2
+    try:
+        import psycopg2
+    except ImportError:  # an install without it (pyproject's celery and dev extras bring it)
+        return None
 
     # A server that takes the connection and then says nothing: give up as connectorx's pool does.
     timeout = {} if "connect_timeout" in parse_qs(urlsplit(uri).query) else {"connect_timeout": CONNECT_TIMEOUT_S}

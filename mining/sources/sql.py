@@ -1,5 +1,6 @@
 """Extraction mappings over business databases: each mapping's SQL runs in the source database
-and comes back as an Arrow table (connectorx: Arrow-native, no row-by-row Python).
+and comes back as an Arrow table (connectorx: Arrow-native, no row-by-row Python; for PostgreSQL
+first ``pg_copy``, which gives the same table in less time, see there).
 
 A mapping may use three parameters, written ``:interval_start``, ``:interval_end`` and
 ``:watermark``. connectorx cannot bind parameters, so their values are substituted as literals,
@@ -30,6 +31,7 @@ import pyarrow.compute as pc
 
 from mining.config import Mapping, Source
 from mining.config.sources import LOOKBACK
+from mining.sources import pg_copy
 from mining.sources.database import SourceUnavailable, scrub
 from mining.sources.files import SourceError, plain_strings, standardize_columns
 from mining.sources.panics import quiet_rust
@@ -266,7 +268,7 @@ def run_mapping(
     sql = render(source, mapping, read, timezone)
     text_dates: list[str] = []
     try:
-        table = _read(cx, uri, sql, origin)
+        table = _read(cx, uri, sql, origin, fast=source.kind == "postgres")
     except _ZeroDate:
         # MariaDB/MySQL zero dates ('0000-00-00', '2024-00-01') panic connectorx and would fail the
         # whole mapping: read its date columns as text instead, so the loader quarantines the rows
@@ -289,8 +291,19 @@ ZERO_DATE = re.compile(r"Couldn't convert the value `Date\(")
 TEMPORAL = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_time)
 
 
-def _read(cx, uri: str, sql: str, origin: str) -> pa.Table:
-    """connectorx's Arrow result of ``sql``; its failures as SourceError / SourceUnavailable."""
+def _read(cx, uri: str, sql: str, origin: str, fast: bool = False) -> pa.Table:
+    """connectorx's Arrow result of ``sql``; its failures as SourceError / SourceUnavailable.
+
+    ``fast`` (PostgreSQL): the same table through ``pg_copy`` (a text-format COPY parsed while it
+    arrives, in about the time the server needs to send it), with connectorx for what it does not map.
+    """
+    if fast:
+        try:
+            table = pg_copy.read(uri, sql)
+        except pg_copy.CopyFailed as exc:
+            raise _failure(scrub(str(exc), uri), origin) from None
+        if table is not None:
+            return table
     try:
         with quiet_rust():
             return cx.read_sql(uri, sql, return_type="arrow")
@@ -300,9 +313,14 @@ def _read(cx, uri: str, sql: str, origin: str) -> pa.Table:
         message = scrub(str(exc) or type(exc).__name__, uri)
         if ZERO_DATE.search(message):
             raise _ZeroDate(message) from None
-        if TRANSIENT.search(message) and not PERMANENT.search(message):  # gone or slow: try again
-            raise SourceUnavailable(f"{origin}: the query failed: {message}") from None
-        raise SourceError(f"{origin}: the query failed: {message}") from None
+        raise _failure(message, origin) from None
+
+
+def _failure(message: str, origin: str) -> SourceError:
+    """A failed query's error: SourceUnavailable when another attempt may succeed."""
+    if TRANSIENT.search(message) and not PERMANENT.search(message):  # gone or slow: try again
+        return SourceUnavailable(f"{origin}: the query failed: {message}")
+    return SourceError(f"{origin}: the query failed: {message}")
 
 
 def dates_as_text(cx, uri: str, sql: str, origin: str) -> tuple[str, list[str]]:

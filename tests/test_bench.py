@@ -84,12 +84,33 @@ def test_extraction_table_has_the_delta_merge_rows(tmp_path, postgres):
     assert "| way | seconds | rows/s | throughput vs psycopg2 + pandas | inserted / updated |" in table
 
 
+def test_issue_20_targets_are_judged_from_the_rows_and_a_missing_row_is_not_measured():
+    def row(ours_s, pm4py_s, ours_mb=500, pm4py_mb=700):
+        return {
+            "time_ratio": round(ours_s / pm4py_s, 4),
+            "time_ratio_bound": False,
+            "rss_ratio": round(ours_mb / pm4py_mb, 3),
+            "ours": {"status": "ok", "median_s": ours_s, "peak_rss_mb": ours_mb},
+        }
+
+    rows = {"bpic2012": {"end_to_end": row(7.0, 40.0), "read": row(1.5, 1.0), "rerun_unchanged": row(0.5, 40.0)}}
+    found = {t["target"]: t for t in report.performance_targets(rows)}
+    assert found["BPIC2012 whole mot run <= 0.2 of pm4py"]["status"] == "met"
+    assert found["BPIC2012 whole mot run: peak RSS <= pm4py's"]["status"] == "met"
+    assert found["BPIC2012 ingest <= pm4py's read_xes"]["status"] == "not met"
+    assert found["BPIC2012 scheduled run without changes <= 1/10 of a full run"]["value"] == round(0.5 / 7.0, 3)
+    assert found["10.5 M events: model + MOT + waste + BPMN <= 0.5 of pm4py"]["status"] == "not measured"
+
+
 def test_an_older_results_file_without_the_delta_merge_renders_its_ways():
     """bench/results/2026-11-24T0301-full.json predates delta_merge: its table is rebuilt from its
     figures, every way as before and no delta rows."""
     results = json.loads((REPO / "bench" / "results" / "2026-11-24T0301-full.json").read_text("utf-8"))
     markdown = report.markdown(results)
-    assert "| ours: connectorx -> Arrow, then DuckDB | 1.56 | 641,448 | 2.5x | - |" in markdown
+    assert (
+        "| connectorx -> Arrow, then DuckDB (ours before; still for MariaDB/MySQL, SQLite) | 1.56 | 641,448 | 2.5x | - |"
+        in markdown
+    )
     assert "delta merge" not in markdown
 
 

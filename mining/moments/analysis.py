@@ -24,10 +24,11 @@ from mining.warehouse.prepare import case_ranges
 from mining.warehouse.sqlfiles import sections as sql_sections
 
 # The SQL files in run order; each reads the temporary tables of the ones before it. The temporary
-# tables of instances.sql and of the `detect` section of timers.sql are built before the transaction
-# (they read only the prepared tables): the tables a transaction creates are its own until it
-# commits, and at 10.5 M events under 900MB those statements took several times as long in it, or
-# ran out of memory after them (issue 20). Every write to a stored table stays in the transaction.
+# tables of instances.sql, of the `detect` section of timers.sql and of the `sequence` section of
+# scores.sql are built before the transaction (they read only the prepared tables and each other):
+# the tables a transaction creates are its own until it commits, and at 10.5 M events under 900MB
+# those statements took several times as long in it, or ran out of memory after them (issue 20).
+# Every write to a stored table stays in the transaction.
 STEPS = ("macros", "fields", "instances", "marks", "outcomes", "timers", "scores", "knock_on", "dropout")
 COMBO_TABLE = "mot_combo_marks"
 # Events per range of cases written to mot_events in one sort (about 30 columns a row): one range
@@ -193,12 +194,14 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         con.unregister("mot_combo_marks_arrow")
         params.update(channel_budgets(settings, [c for c in marks.column("channel").to_pylist() if c]))
         run_sql(con, sql("instances"), params)
-        timers = sql_sections(sql("timers"))
+        timers, scores = sql_sections(sql("timers")), sql_sections(sql("scores"))
         run_sql(con, timers["detect"], params)
+        run_sql(con, scores["sequence"], params)
+        inside = {"timers": timers["store"], "scores": scores["score"]}
         con.execute("BEGIN TRANSACTION").fetchall()
         try:
             for step in STEPS[3:]:
-                run_sql(con, timers["store"] if step == "timers" else sql(step), params)
+                run_sql(con, inside.get(step) or sql(step), params)
             insert_events(con, params)
             record_run(con, process, settings)
             con.execute("COMMIT").fetchall()

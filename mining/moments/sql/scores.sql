@@ -12,6 +12,9 @@
 --   score      s_met (+met / +beaten when not poor) + s_wait (graded miss) + s_repeat + s_channel_switch
 --              + s_handoff + s_effort + s_attribute (+ s_outcome on the MOT where the outcome is known).
 
+-- @section sequence
+-- Temporary tables from the instances and timer flags only: analyse runs this section before its
+-- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it.
 -- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively.
 CREATE OR REPLACE TEMP TABLE mot_handoffs AS
 SELECT case_id, pos,
@@ -155,6 +158,7 @@ SELECT *,
     CAST(s_met + s_wait + s_repeat + s_channel_switch + s_handoff + s_effort + s_attribute AS DOUBLE) AS experience_score
 FROM signals;
 
+-- @section score
 -- The MOT at which each decided outcome becomes known to the customer: the first MOT instance that
 -- holds or follows the outcome event, else the case's last MOT.
 CREATE OR REPLACE TEMP TABLE mot_outcome_moment AS

@@ -23,8 +23,13 @@ from mining.warehouse import run_sql, scalar
 from mining.warehouse.prepare import case_ranges
 from mining.warehouse.sqlfiles import sections as sql_sections
 
-# The SQL files in run order; each reads the temporary tables of the ones before it.
-STEPS = ("macros", "fields", "marks", "outcomes", "timers", "scores", "knock_on", "dropout")
+# The SQL files in run order; each reads the temporary tables of the ones before it. The temporary
+# tables of instances.sql, of the `detect` section of timers.sql and of the `sequence` section of
+# scores.sql are built before the transaction (they read only the prepared tables and each other):
+# the tables a transaction creates are its own until it commits, and at 10.5 M events under 900MB
+# those statements took several times as long in it, or ran out of memory after them (issue 20).
+# Every write to a stored table stays in the transaction.
+STEPS = ("macros", "fields", "instances", "marks", "outcomes", "timers", "scores", "knock_on", "dropout")
 COMBO_TABLE = "mot_combo_marks"
 # Events per range of cases written to mot_events in one sort (about 30 columns a row): one range
 # sorts in memory under a 1 GB DuckDB limit.
@@ -177,7 +182,6 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         raise ValueError(f"process {process!r} has no prepared events: run the prepare step first")
     classifier = Classifier(settings)
     params = parameters(process, settings, classifier)
-    con.execute("BEGIN TRANSACTION").fetchall()
     try:
         run_sql(con, sql("macros"))
         run_sql(con, sql("fields"), params)
@@ -189,14 +193,21 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {COMBO_TABLE} AS SELECT * FROM mot_combo_marks_arrow").fetchall()
         con.unregister("mot_combo_marks_arrow")
         params.update(channel_budgets(settings, [c for c in marks.column("channel").to_pylist() if c]))
-        for step in STEPS[2:]:
-            run_sql(con, sql(step), params)
-        insert_events(con, params)
-        record_run(con, process, settings)
-        con.execute("COMMIT").fetchall()
-    except Exception:
-        con.execute("ROLLBACK").fetchall()
-        raise
+        run_sql(con, sql("instances"), params)
+        timers, scores = sql_sections(sql("timers")), sql_sections(sql("scores"))
+        run_sql(con, timers["detect"], params)
+        run_sql(con, scores["sequence"], params)
+        inside = {"timers": timers["store"], "scores": scores["score"]}
+        con.execute("BEGIN TRANSACTION").fetchall()
+        try:
+            for step in STEPS[3:]:
+                run_sql(con, inside.get(step) or sql(step), params)
+            insert_events(con, params)
+            record_run(con, process, settings)
+            con.execute("COMMIT").fetchall()
+        except Exception:
+            con.execute("ROLLBACK").fetchall()
+            raise
     finally:
         drop_temporary(con)
     return summary(con, process)
@@ -223,9 +234,10 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 
 
 TEMPORARY = (
-    "mot_combos", COMBO_TABLE, "mot_base", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
-    "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches", "mot_timer_flags", "mot_inst_timed",
-    "mot_channel_budgets", "mot_handoffs", "mot_sequence", "mot_reference",
+    "mot_combos", COMBO_TABLE, "mot_base", "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
+    "mot_timer_candidates", "mot_timer_gap_counts", "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches",
+    "mot_timer_flags", "mot_inst_timed",
+    "mot_channel_budgets", "mot_handoffs", "mot_seq_in", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
     "mot_population", "mot_factors", "mot_exposure", "mot_occurrences", "mot_strata",
     "mot_factor_stats", "mot_echoes",

@@ -12,6 +12,9 @@
 --   score      s_met (+met / +beaten when not poor) + s_wait (graded miss) + s_repeat + s_channel_switch
 --              + s_handoff + s_effort + s_attribute (+ s_outcome on the MOT where the outcome is known).
 
+-- @section sequence
+-- Temporary tables from the instances and timer flags only: analyse runs this section before its
+-- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it.
 -- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively.
 CREATE OR REPLACE TEMP TABLE mot_handoffs AS
 SELECT case_id, pos,
@@ -37,25 +40,31 @@ FROM mot_inst_base b
 LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
 WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos);
 
+-- The moments with what their windows read, in a statement of its own: the join and the windows in
+-- one statement ran out of memory under 900MB on BPIC2012 x 40 (issue 20); each alone spills.
+CREATE OR REPLACE TEMP TABLE mot_seq_in AS
+SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coalesce(t.effort, false) AS effort,
+    t.attribute_score, t.ts, t.timer, t.timer_rule, t.end_ts, t.prev_inst_end, t.customer_end, t.cum_timer,
+    h.cum_handoffs, c.start_ts
+FROM mot_inst_timed t
+JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
+JOIN cases c ON c.process = $process AND c.case_id = t.case_id
+WHERE t.is_moment;
 CREATE OR REPLACE TEMP TABLE mot_sequence AS
 WITH moments AS (
-    SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coalesce(t.effort, false) AS effort,
+    SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, t.effort,
         t.attribute_score, t.ts, t.timer, t.timer_rule,
         CAST(row_number() OVER w AS INTEGER) AS mot_seq,
         CAST(row_number() OVER (PARTITION BY t.case_id, t.activity ORDER BY t.instance_pos) AS INTEGER) AS occurrence,
         CASE $wait_from
-            WHEN 'previous_event' THEN coalesce(t.prev_inst_end, c.start_ts)
-            WHEN 'customer_action' THEN coalesce(t.customer_end, lag(t.end_ts) OVER w, c.start_ts)
-            ELSE coalesce(lag(t.end_ts) OVER w, c.start_ts)
+            WHEN 'previous_event' THEN coalesce(t.prev_inst_end, t.start_ts)
+            WHEN 'customer_action' THEN coalesce(t.customer_end, lag(t.end_ts) OVER w, t.start_ts)
+            ELSE coalesce(lag(t.end_ts) OVER w, t.start_ts)
         END AS wait_start,
-        -- timer-flagged instances after the previous moment and before this one (or this one)
         t.cum_timer - coalesce(lag(t.cum_timer) OVER w, 0) AS timers_between,
         lag(t.channel) OVER w AS prev_channel,
-        CAST(h.cum_handoffs - coalesce(lag(h.cum_handoffs) OVER w, 0) AS INTEGER) AS handoffs
-    FROM mot_inst_timed t
-    JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
-    JOIN cases c ON c.process = $process AND c.case_id = t.case_id
-    WHERE t.is_moment
+        CAST(t.cum_handoffs - coalesce(lag(t.cum_handoffs) OVER w, 0) AS INTEGER) AS handoffs
+    FROM mot_seq_in t
     WINDOW w AS (PARTITION BY t.case_id ORDER BY t.instance_pos)
 )
 SELECT * EXCLUDE (wait_start, timers_between),
@@ -63,6 +72,11 @@ SELECT * EXCLUDE (wait_start, timers_between),
     timer OR timers_between > 0 AS timer_wait,
     coalesce(channel <> prev_channel, false) AS channel_switch
 FROM moments;
+
+-- Read only by mot_sequence: their memory goes back now.
+DROP TABLE mot_seq_in;
+DROP TABLE mot_inst_timed;
+DROP TABLE mot_handoffs;
 
 -- Each moment's budgets. Wait: the activity's (expectations.activities / service_level_hours), else
 -- its channel's ($ch_* from expectations.channels; NULL budget = none), else learned: $learned_multiple
@@ -144,6 +158,7 @@ SELECT *,
     CAST(s_met + s_wait + s_repeat + s_channel_switch + s_handoff + s_effort + s_attribute AS DOUBLE) AS experience_score
 FROM signals;
 
+-- @section score
 -- The MOT at which each decided outcome becomes known to the customer: the first MOT instance that
 -- holds or follows the outcome event, else the case's last MOT.
 CREATE OR REPLACE TEMP TABLE mot_outcome_moment AS

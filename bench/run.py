@@ -364,7 +364,7 @@ def print_explore(name: str, figures: dict) -> None:
 
 def print_targets(found: list[dict]) -> None:
     """The targets and whether this run met them."""
-    table = Table(title="Targets (issue 9)")
+    table = Table(title="Targets (issues 9, 17 and 20)")
     for header in ("target", "status", "measured"):
         table.add_column(header)
     colour = {"met": "green", "not met": "red"}

@@ -21,6 +21,7 @@ from mining import exports
 from mining.bpmn.step import check_remove
 from mining.config import ProjectConfig, Source, load_config
 from mining.config.budgets import Budgets
+from mining.discovery.bounded import start_server
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
 from mining.registry import BESIDE, PROCESS_STEPS, StepFunction
@@ -158,6 +159,8 @@ def run_process_steps(
     """
     say = progress or (lambda _msg: None)
     wanted = [(name, step) for name, step in PROCESS_STEPS if names is None or name in names]
+    if "discover" in dict(wanted) and (config.budgets.memory_mb or config.budgets.seconds):
+        start_server()  # pm4py's children come from it; it loads pm4py beside the steps before discover
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
 

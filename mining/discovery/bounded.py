@@ -91,6 +91,16 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     return _context
 
 
+def start_server() -> None:
+    """Start the forkserver now, so that it imports pm4py while the run does other work (prepare,
+    moments) instead of when ``discover`` needs its first child. Returns at once."""
+    if hasattr(os, "fork"):
+        import multiprocessing.forkserver as forkserver
+
+        _forkserver()
+        forkserver.ensure_running()
+
+
 def _forget_the_parent_s_server() -> None:
     """In a child forked by other means, start a server of its own when it needs one.
 

@@ -200,8 +200,8 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
 
     A process whose events, the configuration and the mining code are all as when it was last mined
     to the end is not mined again (``mining.warehouse.fingerprints``; ``full`` mines it anyway):
-    its tables are already what mining it would write. The run is recorded in ``run_audit`` (mining.warehouse.runs): failed, with its error, when any
-    step fails. A first run that fails before it loaded anything leaves no warehouse behind.
+    its tables are already what mining it would write. The run is recorded in ``run_audit``
+    (mining.warehouse.runs): failed, with its error, when any step fails. A first run that fails before it loaded anything leaves no warehouse behind.
     """
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
@@ -247,18 +247,7 @@ def _run_steps(
         if (why := runs.nothing_to_mine(warehouse, process)) is not None:
             raise ValueError(why)
     for process in config.processes:
-        with connect(warehouse) as con:
-            inputs = fingerprints.current(con, config, process)
-            if not full and fingerprints.unchanged(con, inputs):
-                say(f"unchanged {process}")
-                summary.unchanged.append(process)
-                continue
-            fingerprints.forget(con, process)
-        figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
-        with connect(warehouse) as con:
-            fingerprints.record(con, inputs)
-        summary.processes.setdefault(process, {}).update(figures)
-        summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
+        _mine_if_changed(config, out_dir, warehouse, process, summary, say, full)
     if not summary.processes and not summary.loads and (kept := _outputs_in_place(out_dir, warehouse)):
         summary.files = kept  # nothing was read or mined: the last run's files are this run's
         return
@@ -270,6 +259,24 @@ def _run_steps(
     started = time.monotonic()
     summary.files = exports.write_outputs(warehouse, config, out_dir)
     summary.timings["export"] = time.monotonic() - started
+
+
+def _mine_if_changed(
+    config: ProjectConfig, out_dir: Path, warehouse: Path, process: str, summary: RunSummary, say: Progress, full: bool
+) -> None:
+    """Run the steps of ``process`` unless its inputs are those it was last mined from (or ``full``)."""
+    with connect(warehouse) as con:
+        inputs = fingerprints.current(con, config, process)
+        if not full and fingerprints.unchanged(con, inputs):
+            say(f"unchanged {process}")
+            summary.unchanged.append(process)
+            return
+        fingerprints.forget(con, process)  # no digest beside half-written tables if a step fails
+    figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
+    with connect(warehouse) as con:
+        fingerprints.record(con, inputs)
+    summary.processes.setdefault(process, {}).update(figures)
+    summary.timings.update({f"{name}:{process}": s for name, s in seconds.items()})
 
 
 def _outputs_in_place(out_dir: Path, warehouse: Path) -> list[Path] | None:

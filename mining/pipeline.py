@@ -173,7 +173,7 @@ def run_process_steps(
 
     with (
         memory_limit_default(config.budgets.sql_memory_mb),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mot-beside") as pool,
+        ThreadPoolExecutor(max_workers=max(len(BESIDE), 1), thread_name_prefix="mot-beside") as pool,
     ):
         running: dict[str, Future] = {}
         for name, step in wanted:

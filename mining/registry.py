@@ -44,7 +44,8 @@ STEPS: tuple[Step, ...] = (
     # pm4py in pure Python, beside moments -> waste (DuckDB SQL, which releases the GIL): both cores.
     Step("discover", discover_step, beside_until="bpmn"),
     Step("moments", moments.moments_step, moments.CSV_FILES),
-    Step("attribution", attribution.attribution_step, attribution.CSV_FILES),
+    # Python and numpy on one core, beside waste -> bpmn (DuckDB SQL); nothing before queries reads it.
+    Step("attribution", attribution.attribution_step, attribution.CSV_FILES, beside_until="queries"),
     Step("waste", waste.waste_step, waste.CSV_FILES),
     Step("effort", effort.effort_step, effort.CSV_FILES),
     # After moments and waste (it draws their figures).

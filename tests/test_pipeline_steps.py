@@ -1,4 +1,4 @@
-"""run_process_steps: discover runs in a thread beside moments -> waste; the results must be those of
+"""run_process_steps: discover and attribution run in threads beside later steps; the results must be those of
 the steps run one by one, and a failure in the background step must not go unnoticed."""
 
 from __future__ import annotations
@@ -67,17 +67,25 @@ def test_steps_side_by_side_give_what_one_by_one_gives(tmp_path):
     assert table_rows(tmp_path / "beside" / "warehouse.duckdb") == table_rows(tmp_path / "one" / "warehouse.duckdb")
 
 
-def test_discover_runs_in_another_thread_and_its_failure_stops_the_run(tmp_path, monkeypatch):
+# A step beside the others, and a file that the step reading its results would write.
+NEVER_WRITTEN = {
+    "discover": "as-is.bpmn",  # bpmn needs discover's model
+    "attribution": "warehouse.snapshot.duckdb",  # queries publishes the snapshot after it
+}
+
+
+@pytest.mark.parametrize("beside", sorted(pipeline.BESIDE))
+def test_a_step_beside_runs_in_another_thread_and_its_failure_stops_the_run(tmp_path, monkeypatch, beside):
     config, process = ingested(tmp_path)
     seen = {}
 
-    def failing_discover(warehouse, config, process, out_dir):
+    def failing(warehouse, config, process, out_dir):
         seen["thread"] = threading.current_thread().name
-        raise RuntimeError("discover failed")
+        raise RuntimeError(f"{beside} failed")
 
-    steps = [(n, failing_discover if n == "discover" else s) for n, s in pipeline.PROCESS_STEPS]
+    steps = [(n, failing if n == beside else s) for n, s in pipeline.PROCESS_STEPS]
     monkeypatch.setattr(pipeline, "PROCESS_STEPS", steps)
-    with pytest.raises(RuntimeError, match="discover failed"):
+    with pytest.raises(RuntimeError, match=f"{beside} failed"):
         pipeline.run_process_steps(pipeline.warehouse_path(tmp_path), config, process, tmp_path)
     assert seen["thread"].startswith("mot-beside")
-    assert not (tmp_path / "as-is.bpmn").exists()  # bpmn needs discover's model: never reached
+    assert not (tmp_path / NEVER_WRITTEN[beside]).exists()  # the step that reads it is never reached

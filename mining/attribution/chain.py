@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order
 from scipy.sparse.linalg import spsolve
 
 Moment = tuple[str, bool]  # (activity, poor)
@@ -81,6 +81,36 @@ class Chain:
     def end_index(self, end: str) -> int:
         return self.n_states + ENDS.index(end)
 
+    @cached_property
+    def current_activity(self) -> np.ndarray:
+        """Per transient state, the activity of its current moment ('' for START)."""
+        return np.array([s[0][-1][0] if s != START else "" for s in self.states], dtype=object)
+
+    @cached_property
+    def ends_in_dropout(self) -> np.ndarray:
+        """Per journey, 1.0 when it ends in a drop-out."""
+        return np.array([j.end == "dropout" for j in self.groups], dtype=float)
+
+    @cached_property
+    def poor_twins(self) -> dict[str, list[tuple[int, int]]]:
+        """Per activity, the (poor state, its good twin) pairs that were observed."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        for i, (history, memory) in enumerate(self.states):
+            if history and history[-1][1]:
+                activity = history[-1][0]
+                twin = self.index.get(((*history[:-1], (activity, False)), memory))
+                if twin is not None:
+                    found.setdefault(activity, []).append((i, twin))
+        return found
+
+    @cached_property
+    def skip_candidates(self) -> dict[tuple[int, int, int], tuple[int, int]]:
+        """Memo of ``mining.attribution.removal``: the states a skip may lead to, per (s, t, u).
+
+        They depend on the chain only, while the bootstrap asks for them once per resample.
+        """
+        return {}
+
 
 def group_journeys(journeys: Iterable[Journey]) -> tuple[list[Journey], np.ndarray]:
     """Distinct journeys in a canonical order (by content, never by case id) and their case counts."""
@@ -133,41 +163,87 @@ def transition_matrix(chain: Chain, weights: np.ndarray) -> sparse.csr_matrix:
 # bootstrap solves thousands of them. Above it, sparse storage and SuperLU scale better.
 DENSE_MAX_STATES = 300
 
-Matrix = sparse.csr_matrix | np.ndarray
+
+@dataclass(frozen=True)
+class Entries:
+    """A sparse matrix as its stored entries; duplicates count as their sum.
+
+    The bootstrap solves one chain thousands of times with other weights and removals; building
+    scipy.sparse objects for each of them cost more than the solves, plain arrays do not.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, matrix: sparse.spmatrix) -> Entries:
+        """The entries of a scipy sparse matrix, row by row."""
+        coo = sparse.coo_matrix(matrix)
+        return cls(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data, coo.shape)
+
+    def row_sums(self) -> np.ndarray:
+        return np.bincount(self.rows, weights=self.vals, minlength=self.shape[0])
+
+    def toarray(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        np.add.at(out, (self.rows, self.cols), self.vals)
+        return out
+
+
+Matrix = Entries | np.ndarray
 
 
 def as_working_matrix(chain: Chain, matrix: sparse.csr_matrix) -> Matrix:
     """``matrix`` as the removal and solve functions work on it best for the chain's size."""
-    return matrix.toarray() if chain.n_states <= DENSE_MAX_STATES else matrix
+    return matrix.toarray() if chain.n_states <= DENSE_MAX_STATES else Entries.of(matrix)
 
 
-def p_dropout(chain: Chain, matrix: Matrix) -> float:
+def p_dropout(chain: Chain, matrix: Matrix | sparse.spmatrix) -> float:
     """P(absorbed in 'dropout' | start): solve (I - Q) x = R[:, dropout] (x = N R, column dropout).
 
-    ``matrix`` is sparse or dense (``as_working_matrix``); both give the same figure up to the
+    ``matrix`` is dense or sparse (``as_working_matrix``); both give the same figure up to the
     solver's last bits.
     """
     if isinstance(matrix, np.ndarray):
         return _p_dropout_dense(chain, matrix)
+    m = matrix if isinstance(matrix, Entries) else Entries.of(matrix)
     n = chain.n_states
-    q = matrix[:, :n]
-    # The drop-out column, gathered from the stored entries (a sparse column slice per call cost more
-    # than the solve); summed in storage order, as todense() sums.
-    rows = _entry_rows(matrix)
-    hit = matrix.indices == chain.end_index("dropout")
-    r = np.zeros(n)
-    np.add.at(r, rows[hit], matrix.data[hit])
+    hit = m.cols == chain.end_index("dropout")
+    r = np.bincount(m.rows[hit], weights=m.vals[hit], minlength=n)
     if not r.any():
         return 0.0
     # Only states from which some end state can be reached: the others (never left in this sample,
     # or a loop that a removal closed) absorb nothing, x = 0 there, and would make I - Q singular.
-    live = reaches_an_end(matrix, n, rows)
+    live = reaches_an_end(m, n)
     if not live[0]:
         return 0.0
     keep = np.flatnonzero(live)
-    system = (sparse.identity(len(keep), format="csc") - q[keep][:, keep].tocsc()).tocsc()
-    x = spsolve(system, r[keep])
+    x = spsolve(_i_minus_q(m, live, keep), r[keep])
     return float(np.atleast_1d(x)[0])
+
+
+def _i_minus_q(m: Entries, live: np.ndarray, keep: np.ndarray) -> sparse.csc_matrix:
+    """I - Q over the states ``keep`` (in CSC form), built from the entries in one constructor.
+
+    Duplicates are summed first and then taken from 1 or 0, as ``identity - matrix`` does.
+    """
+    n, k = len(live), len(keep)
+    at = np.full(n, -1, dtype=np.int64)
+    at[keep] = np.arange(k)
+    inside = m.cols < n
+    both = inside & live[m.rows] & live[np.where(inside, m.cols, 0)]
+    key = at[m.cols[both]] * k + at[m.rows[both]]  # column-major: the CSC order
+    stored, where = np.unique(key, return_inverse=True)
+    q = np.bincount(where, weights=m.vals[both], minlength=len(stored))
+    diagonal = np.arange(k) * (k + 1)
+    keys = np.union1d(stored, diagonal)
+    data = np.zeros(len(keys))
+    data[np.searchsorted(keys, diagonal)] = 1.0
+    data[np.searchsorted(keys, stored)] -= q
+    indptr = np.searchsorted(keys // k, np.arange(k + 1))
+    return sparse.csc_matrix((data, keys % k, indptr), shape=(k, k))
 
 
 def _p_dropout_dense(chain: Chain, matrix: np.ndarray) -> float:
@@ -194,31 +270,23 @@ def _reaches_an_end_dense(matrix: np.ndarray, n: int) -> np.ndarray:
         live = grown
 
 
-def _entry_rows(matrix: sparse.csr_matrix) -> np.ndarray:
-    """The row of each stored entry of a CSR matrix, in storage order."""
-    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-
-
-def reaches_an_end(matrix: sparse.csr_matrix, n: int, rows: np.ndarray | None = None) -> np.ndarray:
-    """Transient states from which an end state is reachable (breadth-first on the reversed graph).
-
-    Read from the stored entries directly (``rows``: their rows, when the caller has them); the
-    probabilities are not negative, so a row reaches an end state when its end entries sum above 0.
-    """
-    if rows is None:
-        rows = _entry_rows(matrix)
-    inside = matrix.indices < n
-    absorbing = np.bincount(rows[~inside], weights=matrix.data[~inside], minlength=n) > 0
-    # node n stands for 'an end state': edges reversed, so a search from n finds who reaches it
-    rows, cols = (
-        np.concatenate([matrix.indices[inside], np.full(absorbing.sum(), n)]),
-        np.concatenate([rows[inside], np.flatnonzero(absorbing)]),
-    )
-    graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
-    found = breadth_first_order(graph, n, directed=True, return_predecessors=False)
+def reaches_an_end(matrix: Entries, n: int) -> np.ndarray:
+    """Transient states from which an end state is reachable: breadth-first backwards from the
+    states with a way out, one layer of predecessors at a time (no graph object to build)."""
+    positive = matrix.vals > 0
+    inside = (matrix.cols < n) & positive
     live = np.zeros(n, dtype=bool)
-    live[found[found < n]] = True
-    return live
+    live[matrix.rows[~inside & positive]] = True
+    src, dst = matrix.rows[inside], matrix.cols[inside]
+    frontier = live.copy()
+    while True:
+        found = np.zeros(n, dtype=bool)
+        found[src[frontier[dst]]] = True
+        found &= ~live
+        if not found.any():
+            return live
+        live |= found
+        frontier = found
 
 
 def support(chain: Chain, min_state_cases: int) -> float:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from mining.attribution.chain import START, Chain, Matrix, as_working_matrix, p_dropout, transition_matrix
+from mining.attribution.chain import Chain, Entries, Matrix, as_working_matrix, p_dropout, transition_matrix
 
 MOMENT = "moment"
 POOR_VARIANT = "poor_variant"
@@ -59,80 +59,103 @@ def passes(chain: Chain, targets: list[Target]) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(chain.groups), len(targets)))
 
 
-def without_moment(chain: Chain, matrix: Matrix, activity: str) -> Matrix:
+def without_moment(chain: Chain, matrix: Matrix | sparse.spmatrix, activity: str) -> Matrix:
     """The transition matrix with every state whose current moment is ``activity`` skipped
-    (sparse or dense, as given)."""
-    is_x = np.array([s != START and s[0][-1][0] == activity for s in chain.states])
+    (dense, or ``Entries`` for a sparse one)."""
+    is_x = chain.current_activity == activity
     xs = np.flatnonzero(is_x)
     if not len(xs):
         return matrix
     dense = isinstance(matrix, np.ndarray)
-    p = matrix if dense else matrix.tocsr()
-    left = np.asarray(p.sum(axis=1)).ravel() > 0
-    block = p[np.ix_(xs, xs)] if dense else p[xs][:, xs].toarray()
-    out = p[xs].copy() if dense else p[xs].toarray()
-    out[:, xs] = 0.0
+    m = _entries(matrix)
+    n, size = chain.n_states, m.shape[1]
+    left = m.row_sums() > 0
+    at = np.full(size, -1, dtype=np.int64)
+    at[xs] = np.arange(len(xs))
+    from_x, into_x = is_x[m.rows], at[m.cols] >= 0
+    block = np.zeros((len(xs), len(xs)))
+    inner = from_x & into_x
+    np.add.at(block, (at[m.rows[inner]], at[m.cols[inner]]), m.vals[inner])
+    out = np.zeros((len(xs), size))
+    leaving = from_x & ~into_x
+    np.add.at(out, (at[m.rows[leaving]], m.cols[leaving]), m.vals[leaving])
     # H[t, u]: from X state t, the probability of leaving the X states into u (u not an X state).
     h = np.linalg.solve(np.eye(len(xs)) - block, out)
-    position = {int(x): i for i, x in enumerate(xs)}
-    if dense:
-        row, col = np.nonzero(p)
-        data = p[row, col]
-    else:
-        coo = p.tocoo()
-        row, col, data = coo.row, coo.col, coo.data
-    keep = ~is_x[row] & ~np.isin(col, xs)
-    rows, cols, vals = list(row[keep]), list(col[keep]), list(data[keep])
-    entering = ~is_x[row] & np.isin(col, xs)
-    for s, t, q in zip(row[entering], col[entering], data[entering], strict=True):
-        ht = h[position[int(t)]]
-        for u in np.flatnonzero(ht > 0):
-            rows.append(int(s))
-            cols.append(_skipped(chain, int(s), int(t), int(u), left))
-            vals.append(q * ht[u])
-    if dense:
-        changed = np.zeros_like(matrix)
-        np.add.at(changed, (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)), vals)
-        return changed
-    return sparse.csr_matrix((vals, (rows, cols)), shape=matrix.shape)
+    keep = ~from_x & ~into_x
+    entering = ~from_x & into_x
+    s, t, q = m.rows[entering], m.cols[entering], m.vals[entering]
+    ht = h[at[t]]
+    e, u = np.nonzero(ht > 0)  # per entering entry in storage order, u ascending
+    memo = chain.skip_candidates
+    first, second = (
+        np.array(
+            [
+                _skip_candidates(chain, memo, a, b, c) if c < n else (-1, -1)
+                for a, b, c in zip(s[e].tolist(), t[e].tolist(), u.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+        .reshape(-1, 2)
+        .T
+    )
+    # An end state stays what it is; a transient one goes to the first candidate the journeys leave.
+    to = np.where(
+        (first >= 0) & left[np.maximum(first, 0)],
+        first,
+        np.where((second >= 0) & left[np.maximum(second, 0)], second, u),
+    )
+    changed = Entries(
+        np.concatenate([m.rows[keep], s[e]]),
+        np.concatenate([m.cols[keep], to]),
+        np.concatenate([m.vals[keep], q[e] * ht[e, u]]),
+        m.shape,
+    )
+    return changed.toarray() if dense else changed
 
 
-def _skipped(chain: Chain, s: int, t: int, u: int, left: np.ndarray) -> int:
-    """Where a journey goes from state ``s`` when it skips X (entered at ``t``) and goes on to ``u``."""
-    n = chain.n_states
-    if u >= n:
-        return u
-    activity = chain.states[t][0][-1][0]
-    memory = chain.states[t][1]
-    history = (*chain.states[s][0], chain.states[u][0][-1])[-chain.order :]
-    # the state without X; else (order 2) the observed history with X good and X's poor mark forgotten
-    good = tuple((a, False) if a == activity else (a, p) for a, p in chain.states[u][0])
-    for candidate in ((history, memory), (good, memory)):
-        found = chain.index.get(candidate)
-        if found is not None and left[found]:
-            return found
-    return u
+def _skip_candidates(chain: Chain, memo: dict, s: int, t: int, u: int) -> tuple[int, int]:
+    """Where a journey may go from state ``s`` when it skips X (entered at ``t``) and goes on to
+    ``u`` (a transient state): the state without X, else (order 2) the observed history with X good
+    and X's poor mark forgotten; -1 where it was never observed. The first of them that the
+    journeys leave is taken, and failing both, ``u`` itself."""
+    found = memo.get((s, t, u))
+    if found is None:
+        activity = chain.states[t][0][-1][0]
+        memory = chain.states[t][1]
+        history = (*chain.states[s][0], chain.states[u][0][-1])[-chain.order :]
+        good = tuple((a, False) if a == activity else (a, p) for a, p in chain.states[u][0])
+        found = tuple(chain.index.get(candidate, -1) for candidate in ((history, memory), (good, memory)))
+        memo[(s, t, u)] = found
+    return found
 
 
-def without_poor(chain: Chain, matrix: Matrix, activity: str) -> Matrix:
+def without_poor(chain: Chain, matrix: Matrix | sparse.spmatrix, activity: str) -> Matrix:
     """The transition matrix with the inflow of every poor ``activity`` state sent to its good twin
-    (sparse or dense, as given)."""
-    left = np.asarray(matrix.sum(axis=1)).ravel() > 0
+    (dense, or ``Entries`` for a sparse one)."""
+    dense = isinstance(matrix, np.ndarray)
+    m = matrix if dense else _entries(matrix)
+    left = (matrix.sum(axis=1) if dense else m.row_sums()) > 0
     size = matrix.shape[1]
     target = np.arange(size)
-    for i, (history, memory) in enumerate(chain.states):
-        if history and history[-1] == (activity, True):
-            twin = chain.index.get(((*history[:-1], (activity, False)), memory))
-            if twin is not None and left[twin]:
-                target[i] = twin
+    for poor, twin in chain.poor_twins.get(activity, ()):
+        if left[twin]:
+            target[poor] = twin
     if (target == np.arange(size)).all():
         return matrix
-    if isinstance(matrix, np.ndarray):
+    if dense:
         moved = np.zeros_like(matrix)
         np.add.at(moved, (slice(None), target), matrix)
         return moved
-    mapping = sparse.csr_matrix((np.ones(size), (np.arange(size), target)), shape=(size, size))
-    return (matrix @ mapping).tocsr()
+    return Entries(m.rows, target[m.cols], m.vals, m.shape)
+
+
+def _entries(matrix: Matrix | sparse.spmatrix) -> Entries:
+    if isinstance(matrix, Entries):
+        return matrix
+    if isinstance(matrix, np.ndarray):
+        rows, cols = np.nonzero(matrix)
+        return Entries(rows, cols, matrix[rows, cols], matrix.shape)
+    return Entries.of(matrix)
 
 
 @dataclass
@@ -148,7 +171,7 @@ def effects(chain: Chain, weights: np.ndarray, targets: list[Target], through: s
     """Removal effects of ``targets`` on the chain estimated from the journeys with ``weights``."""
     matrix = as_working_matrix(chain, transition_matrix(chain, weights))
     base = p_dropout(chain, matrix)
-    dropout = np.array([j.end == "dropout" for j in chain.groups], dtype=float)
+    dropout = chain.ends_in_dropout
     n_dropout_through = through.T @ (weights * dropout)
     n_cases_through = through.T @ weights
     n_cases = float(weights.sum())

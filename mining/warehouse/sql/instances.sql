@@ -31,25 +31,22 @@ WITH named AS (
     FROM event_log
     WHERE process = $process
       AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+),
+-- One sort for both marks: the closes before the event (each close ends an instance) and the phase
+-- of the last start or close before it (a start after a start begins a new instance: the first one
+-- was abandoned); then one running count of those restarts.
+marked AS (
+    SELECT *,
+        coalesce(sum(CASE WHEN phase = 'close' THEN 1 ELSE 0 END) OVER before, 0) AS closes_before,
+        last_value(CASE WHEN phase <> 'schedule' THEN phase END IGNORE NULLS) OVER before AS previous
+    FROM named
+    WINDOW before AS (PARTITION BY case_id, name ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 )
-SELECT * EXCLUDE (closes_before, starts_before),
-    -- a start after a start of the same open instance begins a new one (the first was abandoned)
-    sum(CASE WHEN starts_before = 0 OR phase <> 'start' THEN 0 ELSE 1 END) OVER (
+SELECT * EXCLUDE (closes_before, previous),
+    sum(CASE WHEN phase = 'start' AND previous = 'start' THEN 1 ELSE 0 END) OVER (
         PARTITION BY case_id, name ORDER BY pos
     ) + closes_before AS round
-FROM (
-    SELECT *,
-        count(*) FILTER (WHERE phase = 'start') OVER (
-            PARTITION BY case_id, name, closes_before ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ) AS starts_before
-    FROM (
-        SELECT *,
-            coalesce(sum(CASE WHEN phase = 'close' THEN 1 ELSE 0 END) OVER (
-                PARTITION BY case_id, name ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-            ), 0) AS closes_before
-        FROM named
-    )
-);
+FROM marked;
 
 CREATE OR REPLACE TEMP TABLE mot_inst AS
 WITH grouped AS (
@@ -71,16 +68,13 @@ WITH grouped AS (
 ),
 timed AS (
     SELECT *, coalesce(start_ts, end_ts, first_ts) AS ts FROM grouped
-),
-ordered AS (
-    SELECT *, CAST(row_number() OVER (PARTITION BY case_id ORDER BY ts, first_pos) AS INTEGER) AS instance_pos
-    FROM timed
 )
+-- (ts, first_pos) orders a case's instances totally: one sort for the position and the end before.
 SELECT *,
-    max(coalesce(end_ts, ts)) OVER (
-        PARTITION BY case_id ORDER BY instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS prev_end_ts
-FROM ordered;
+    CAST(row_number() OVER in_case AS INTEGER) AS instance_pos,
+    max(coalesce(end_ts, ts)) OVER (in_case ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end_ts
+FROM timed
+WINDOW in_case AS (PARTITION BY case_id ORDER BY ts, first_pos);
 
 INSERT INTO activity_instances
 SELECT $process, case_id, instance_pos, name, n_events, first_pos, last_pos, ts, schedule_ts, start_ts, end_ts,

@@ -25,10 +25,12 @@ def prepare_sections() -> dict[str, str]:
 
 
 def case_ranges(
-    con: duckdb.DuckDBPyConnection, process: str, chunk_events: int = PREPARE_CHUNK_EVENTS
+    con: duckdb.DuckDBPyConnection, process: str, chunk_events: int | None = None
 ) -> list[tuple[str | None, str | None]]:
     """Ranges ``[lo, hi)`` of the case ids of ``process`` (None: open), ascending, with about
-    ``chunk_events`` events each (from the loaded events, which hold the same cases as event_log)."""
+    ``chunk_events`` (default ``PREPARE_CHUNK_EVENTS``) events each (from the loaded events, which
+    hold the same cases as event_log)."""
+    chunk_events = chunk_events or PREPARE_CHUNK_EVENTS
     n_events = con.execute("SELECT count(*) FROM events WHERE process = $p", {"p": process}).fetchall()[0][0]
     chunks = -(-n_events // chunk_events)
     if chunks <= 1:

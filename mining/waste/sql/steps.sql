@@ -1,6 +1,8 @@
+-- @section handoff
 -- The step log of one process: the raw step log (waste_raw, raw_steps.sql) with every activity
 -- replaced by its functional step (waste_units: alternatives share one name; the two halves of a
 -- hand-off pair become one step, from the first one's start to the second one's end).
+-- (This general form runs when a hand-off pair exists; without one, the plain form below.)
 CREATE OR REPLACE TEMP TABLE waste_steps AS
 WITH named AS (
     SELECT r.*, coalesce(u.unit, r.activity) AS unit, u.kind, u.member_pos, f.activity AS first_member
@@ -56,6 +58,45 @@ FROM firsts
 WINDOW w AS (PARTITION BY case_id ORDER BY seq)
 ORDER BY case_id, seq;
 
+-- @section plain
+-- The same step log when no hand-off pair joins two instances (waste_units holds no hand-off
+-- unit): every instance is a step of its own, so the grouping above is the identity and is left
+-- out. Three window sorts instead of five and a GROUP BY: the renumbering and every lag/lead share
+-- one sort (the case's order by instance_pos); first_seq and occurrence share the second (the
+-- running min of seq in seq order is the partition's min); prev_first_seq needs the third.
+CREATE OR REPLACE TEMP TABLE waste_steps AS
+WITH ordered AS (
+    SELECT r.case_id,
+        CAST(row_number() OVER w AS INTEGER) AS seq,
+        coalesce(u.unit, r.activity) AS activity,
+        r.ts, r.first_ts, r.start_ts, r.resource,
+        lag(coalesce(u.unit, r.activity)) OVER w AS prev_activity,
+        lag(r.ts) OVER w AS prev_ts,
+        lag(r.resource) OVER w AS prev_resource,
+        lag(coalesce(u.unit, r.activity), 2) OVER w AS prev2_activity,
+        lag(r.resource, 2) OVER w AS prev2_resource,
+        lead(coalesce(u.unit, r.activity)) OVER w AS next_activity,
+        lead(r.ts) OVER w AS next_ts,
+        r.proc_s, r.wait_s
+    FROM waste_raw r
+    LEFT JOIN waste_units u USING (activity)
+    WINDOW w AS (PARTITION BY r.case_id ORDER BY r.seq)
+),
+firsts AS (
+    SELECT *,
+        min(seq) OVER a AS first_seq,
+        CAST(row_number() OVER a AS INTEGER) AS occurrence
+    FROM ordered
+    WINDOW a AS (PARTITION BY case_id, activity ORDER BY seq)
+)
+SELECT case_id, seq, activity, ts, first_ts, start_ts, resource, first_seq, occurrence,
+    prev_activity, prev_ts, prev_resource,
+    lag(first_seq) OVER (PARTITION BY case_id ORDER BY seq) AS prev_first_seq,
+    prev2_activity, prev2_resource, next_activity, next_ts, proc_s, wait_s
+FROM firsts
+ORDER BY case_id, seq;
+
+-- @section cases
 -- Cases on the step log: span, step-level variant, outcome (waste_outcomes, made before).
 CREATE OR REPLACE TEMP TABLE waste_cases AS
 SELECT s.case_id,

@@ -174,13 +174,23 @@ JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
 
 -- The first instance of every other milestone after that step (only milestones can be the anchor
 -- after, so the other activities are left out here already: this table is the largest of the run).
+-- The milestones of each case are gathered once (a milestone mostly happens once in a case), so
+-- each bracket joins one row per milestone rather than one per instance, and the earliest time
+-- after the step is picked from the few instances instead of grouping millions of wide rows.
 CREATE OR REPLACE TEMP TABLE waste_after_steps AS
-SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, s.activity, min(s.ts) AS y_ts
+WITH milestone_steps AS (
+    SELECT s.case_id, s.activity, count(*) AS n, max(s.seq) AS last_seq, min(s.ts) AS min_ts,
+        list({'seq': s.seq, 'ts': s.ts}) AS instances
+    FROM waste_steps s
+    SEMI JOIN waste_milestones m ON m.activity = s.activity
+    GROUP BY s.case_id, s.activity
+)
+SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, o.activity,
+    CASE WHEN o.n = 1 THEN o.min_ts
+         ELSE list_min([x.ts FOR x IN o.instances IF x.seq > b.after_seq]) END AS y_ts
 FROM waste_bracket_start b
-JOIN waste_steps s ON s.case_id = b.case_id AND s.seq > b.after_seq
-SEMI JOIN waste_milestones m ON m.activity = s.activity
-WHERE s.activity <> b.scenario
-GROUP BY ALL;
+JOIN milestone_steps o ON o.case_id = b.case_id AND o.last_seq > b.after_seq
+WHERE o.activity <> b.scenario;
 
 -- The anchor after: the milestone present after the removed region in at least anchor_share of the affected
 -- cases that have the anchor before, and after the anchor before in at least min_comparison_cases
@@ -267,8 +277,19 @@ WITH removed_time AS (
         sum(CASE WHEN s.prev_activity IS NOT NULL AND s.next_activity IS NOT NULL
                  THEN coalesce(s.wait_s, 0) + coalesce(s.proc_s, 0) ELSE 0 END) AS span_removed_s
     FROM waste_region r
+    -- scope 'all': every instance of the activity lies in [r_start, r_end] (its first to its
+    -- last), so an equi-join on the activity finds them without pairing every step of the case
+    JOIN waste_steps s ON s.case_id = r.case_id AND s.activity = r.scenario
+    WHERE r.scope = 'all'
+    GROUP BY ALL
+    UNION ALL
+    SELECT r.scenario, r.scope, r.case_id,
+        sum(s.proc_s), count(s.proc_s),
+        sum(CASE WHEN s.prev_activity IS NOT NULL AND s.next_activity IS NOT NULL
+                 THEN coalesce(s.wait_s, 0) + coalesce(s.proc_s, 0) ELSE 0 END)
+    FROM waste_region r
     JOIN waste_steps s ON s.case_id = r.case_id AND s.seq BETWEEN r.r_start AND r.r_end
-    WHERE r.scope = 'repeats' OR s.activity = r.scenario
+    WHERE r.scope = 'repeats'
     GROUP BY ALL
 ),
 n_controls AS (

@@ -60,7 +60,7 @@ follows AS (
     SELECT activity AS a, next_activity AS b, count(*) AS n,
         avg(CASE WHEN resource IS NOT NULL AND next_resource IS NOT NULL
                  THEN CAST(resource <> next_resource AS INTEGER) END) AS handoff_share
-    FROM (SELECT *, lead(resource) OVER (PARTITION BY case_id ORDER BY seq) AS next_resource FROM waste_raw)
+    FROM waste_raw
     WHERE next_activity IS NOT NULL AND next_activity <> activity
     GROUP BY ALL
 ),

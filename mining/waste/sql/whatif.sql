@@ -135,17 +135,23 @@ CREATE OR REPLACE TEMP TABLE waste_anchor_before AS
 WITH n_affected AS (
     SELECT scenario, scope, count(*) AS n FROM waste_region GROUP BY ALL
 ),
+-- only milestones can be the anchor: the first instances of the others are left out before the
+-- joins (which pair every affected or comparison case with each of its activities)
+milestone_occ AS (
+    SELECT o.case_id, o.activity, o.first_seq, o.first_ts
+    FROM waste_occ o SEMI JOIN waste_milestones ms ON ms.activity = o.activity
+),
 n_controls AS (
     SELECT w.scenario, w.scope, o.activity, count(*) AS n
-    FROM waste_controls w JOIN waste_occ o USING (case_id)
+    FROM waste_controls w JOIN milestone_occ o USING (case_id)
+    WHERE w.scope = 'all' AND o.activity <> w.scenario
     GROUP BY ALL
 ),
 candidates AS (
     SELECT r.scenario, r.scope, o.activity, count(*) AS n,
         median(epoch(r.r_start_ts) - epoch(o.first_ts)) AS median_lead_s
     FROM waste_region r
-    JOIN waste_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
-    JOIN waste_milestones ms ON ms.activity = o.activity
+    JOIN milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
     WHERE r.scope = 'all' AND o.activity <> r.scenario
     GROUP BY ALL
 )
@@ -298,7 +304,9 @@ n_controls AS (
     LEFT JOIN waste_controls w ON w.scenario = x.activity AND w.scope = x.scope
     GROUP BY ALL
 )
-SELECT r.scenario, r.scope, r.case_id, c.duration_s, t.proc_removed_s, t.n_timed_removed,
+-- removed_time has one row per row of waste_region (each region holds at least one step), so it
+-- stands for the region here rather than being joined back to it
+SELECT r.scenario, r.scope, r.case_id, c.duration_s, r.proc_removed_s, r.n_timed_removed,
     CASE WHEN d.delay_s > 0 AND list_contains(d.outcomes_compared, k.outcome) THEN 'bracket'
          WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN 'own_span'
          ELSE 'service_time' END AS method,
@@ -307,11 +315,10 @@ SELECT r.scenario, r.scope, r.case_id, c.duration_s, t.proc_removed_s, t.n_timed
                THEN least(d.delay_s, greatest(k.span_s, 0))
                -- no case without the step to compare with: a step in (nearly) every case is credited
                -- with its own span, the queue before it and its work (docs/waste.md)
-               WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN t.span_removed_s
-               ELSE coalesce(t.proc_removed_s, 0) END) AS saved_s
-FROM waste_region r
+               WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN r.span_removed_s
+               ELSE coalesce(r.proc_removed_s, 0) END) AS saved_s
+FROM removed_time r
 JOIN waste_cases c USING (case_id)
-JOIN removed_time t USING (scenario, scope, case_id)
 JOIN n_controls n USING (scenario, scope)
 LEFT JOIN waste_delay d USING (scenario, scope)
 LEFT JOIN waste_brackets k ON k.scenario = r.scenario AND k.scope = r.scope AND k.case_id = r.case_id

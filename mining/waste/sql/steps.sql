@@ -61,39 +61,38 @@ ORDER BY case_id, seq;
 -- @section plain
 -- The same step log when no hand-off pair joins two instances (waste_units holds no hand-off
 -- unit): every instance is a step of its own, so the grouping above is the identity and is left
--- out. Three window sorts instead of five and a GROUP BY: the renumbering and every lag/lead share
--- one sort (the case's order by instance_pos); first_seq and occurrence share the second (the
--- running min of seq in seq order is the partition's min); prev_first_seq needs the third.
+-- out. Two window sorts instead of five and a GROUP BY: first_seq and occurrence share one (the
+-- running min of the position in position order is the partition's min), the renumbering and every
+-- lag/lead the other (the case's order). first_seq and prev_first_seq are raw positions here
+-- (waste_raw.seq, the instance_pos of the prepare step, 1..n in each case, so the same numbers as
+-- seq); they only take part in comparisons, which the renumbering keeps.
 CREATE OR REPLACE TEMP TABLE waste_steps AS
-WITH ordered AS (
-    SELECT r.case_id,
-        CAST(row_number() OVER w AS INTEGER) AS seq,
-        coalesce(u.unit, r.activity) AS activity,
-        r.ts, r.first_ts, r.start_ts, r.resource,
-        lag(coalesce(u.unit, r.activity)) OVER w AS prev_activity,
-        lag(r.ts) OVER w AS prev_ts,
-        lag(r.resource) OVER w AS prev_resource,
-        lag(coalesce(u.unit, r.activity), 2) OVER w AS prev2_activity,
-        lag(r.resource, 2) OVER w AS prev2_resource,
-        lead(coalesce(u.unit, r.activity)) OVER w AS next_activity,
-        lead(r.ts) OVER w AS next_ts,
-        r.proc_s, r.wait_s
+WITH named AS (
+    SELECT r.case_id, r.seq AS raw_seq, coalesce(u.unit, r.activity) AS activity,
+        r.ts, r.first_ts, r.start_ts, r.resource, r.proc_s, r.wait_s
     FROM waste_raw r
     LEFT JOIN waste_units u USING (activity)
-    WINDOW w AS (PARTITION BY r.case_id ORDER BY r.seq)
 ),
 firsts AS (
     SELECT *,
-        min(seq) OVER a AS first_seq,
+        min(raw_seq) OVER a AS first_seq,
         CAST(row_number() OVER a AS INTEGER) AS occurrence
-    FROM ordered
-    WINDOW a AS (PARTITION BY case_id, activity ORDER BY seq)
+    FROM named
+    WINDOW a AS (PARTITION BY case_id, activity ORDER BY raw_seq)
 )
-SELECT case_id, seq, activity, ts, first_ts, start_ts, resource, first_seq, occurrence,
-    prev_activity, prev_ts, prev_resource,
-    lag(first_seq) OVER (PARTITION BY case_id ORDER BY seq) AS prev_first_seq,
-    prev2_activity, prev2_resource, next_activity, next_ts, proc_s, wait_s
+SELECT case_id, CAST(row_number() OVER w AS INTEGER) AS seq, activity, ts, first_ts, start_ts, resource,
+    first_seq, occurrence,
+    lag(activity) OVER w AS prev_activity,
+    lag(ts) OVER w AS prev_ts,
+    lag(resource) OVER w AS prev_resource,
+    lag(first_seq) OVER w AS prev_first_seq,
+    lag(activity, 2) OVER w AS prev2_activity,
+    lag(resource, 2) OVER w AS prev2_resource,
+    lead(activity) OVER w AS next_activity,
+    lead(ts) OVER w AS next_ts,
+    proc_s, wait_s
 FROM firsts
+WINDOW w AS (PARTITION BY case_id ORDER BY raw_seq)
 ORDER BY case_id, seq;
 
 -- @section cases

@@ -92,8 +92,9 @@ SELECT case_id, CAST(row_number() OVER w AS INTEGER) AS seq, activity, ts, first
     lead(ts) OVER w AS next_ts,
     proc_s, wait_s
 FROM firsts
-WINDOW w AS (PARTITION BY case_id ORDER BY raw_seq)
-ORDER BY case_id, seq;
+WINDOW w AS (PARTITION BY case_id ORDER BY raw_seq);
+-- (Not sorted again: the window leaves each case's steps together and in order, and every reader
+-- groups or orders them itself.)
 
 -- @section cases
 -- Cases on the step log: span, step-level variant, outcome (waste_outcomes, made before).

@@ -6,7 +6,10 @@
 -- instance-level DFG: the histogram intersection of their predecessor distributions and of their
 -- successor distributions ('(start)' / '(end)' included) are both at least alternative_similarity.
 WITH acts AS (
-    SELECT activity, count(*) AS n, count(DISTINCT case_id) AS cases FROM waste_raw GROUP BY activity
+    -- cases from one row per (activity, case), not count(DISTINCT case_id), which cannot spill
+    SELECT activity, CAST(sum(n) AS BIGINT) AS n, count(*) AS cases
+    FROM (SELECT activity, case_id, count(*) AS n FROM waste_raw GROUP BY activity, case_id)
+    GROUP BY activity
 ),
 pred AS (
     SELECT activity, coalesce(prev_activity, '(start)') AS other, count(*) AS n FROM waste_raw GROUP BY ALL
@@ -66,9 +69,12 @@ ORDER BY m.a, m.b;
 -- more in a case) in at least pair_min_repeat_share of its cases: a sequence done once is not a
 -- round trip.
 WITH acts AS (
-    SELECT activity, count(*) AS n, count(DISTINCT case_id) AS cases FROM waste_raw GROUP BY activity
+    -- cases from one row per (activity, case), not count(DISTINCT case_id), which cannot spill
+    SELECT activity, CAST(sum(n) AS BIGINT) AS n, count(*) AS cases
+    FROM (SELECT activity, case_id, count(*) AS n FROM waste_raw GROUP BY activity, case_id)
+    GROUP BY activity
 ),
-total AS (SELECT count(DISTINCT case_id) AS n FROM waste_raw),
+total AS (SELECT count(*) AS n FROM (SELECT case_id FROM waste_raw GROUP BY case_id)),
 follows AS (
     SELECT activity AS a, next_activity AS b, count(*) AS n,
         avg(CASE WHEN resource IS NOT NULL AND next_resource IS NOT NULL

@@ -18,6 +18,7 @@ import duckdb
 from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
 from mining.warehouse.figures import stable_figure
+from mining.warehouse.sqlfiles import sections
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
 
@@ -33,6 +34,12 @@ TEMP_TABLES = (
 def sql(name: str) -> str:
     """The text of ``mining/waste/sql/<name>.sql``."""
     return resources.files("mining.waste").joinpath("sql", f"{name}.sql").read_text("utf-8")
+
+
+@cache
+def sql_sections(name: str) -> dict[str, str]:
+    """The ``-- @section`` parts of ``mining/waste/sql/<name>.sql``."""
+    return sections(sql(name))
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -157,7 +164,11 @@ def build_step_log(con: duckdb.DuckDBPyConnection, process: str, settings: Waste
     mot_source = load_mot_marks(con, process)
     run_sql(con, sql("raw_steps"), {"process": process})
     unit_rows = units.load_units(con, settings)
-    run_sql(con, sql("steps"), {"process": process})
+    parts = sql_sections("steps")
+    # without a hand-off pair every instance is a step: the plain form skips the grouping
+    handoff = any(kind == "hand-off" for _a, _u, kind, _i in unit_rows)
+    run_sql(con, parts["handoff" if handoff else "plain"], {"process": process})
+    run_sql(con, parts["cases"], {"process": process})
     return {
         "outcome_source": outcome_source,
         "outcome_status": outcome_status,

@@ -38,12 +38,15 @@ WITH totals AS (
     FROM waste_cases
 ),
 -- Cases per activity from one row per (activity, case) rather than count(DISTINCT case_id): a
--- DISTINCT aggregate keeps every case id of a group in memory and cannot spill to disk.
+-- DISTINCT aggregate keeps every case id of a group in memory and cannot spill to disk. This one
+-- grouping is the set of (activity, case) pairs every figure below draws on (the outcome is the
+-- case's, so one per pair).
 per_case AS (
     SELECT activity, case_id,
         bool_or(occurrence >= 2) AS repeated,
         bool_or(is_return) AS redone,
-        bool_or(is_pingpong) AS pingpong
+        bool_or(is_pingpong) AS pingpong,
+        any_value(outcome) AS outcome
     FROM waste_step_flags
     GROUP BY activity, case_id
 ),
@@ -165,11 +168,12 @@ reach AS (
     JOIN targets t ON t.activity = p.activity
     JOIN edges e ON e.x = p.x AND e.y = t.y
 ),
-case_has AS (SELECT DISTINCT activity, case_id FROM waste_step_flags),
+case_has AS (SELECT activity, case_id FROM per_case),
 with_all AS (
-    SELECT h.activity, count(*) AS n_with_all
-    FROM case_has h JOIN waste_cases c ON c.case_id = h.case_id AND c.outcome IS NOT NULL AND c.outcome <> 'open'
-    GROUP BY h.activity
+    SELECT activity, count(*) AS n_with_all
+    FROM per_case
+    WHERE outcome IS NOT NULL AND outcome <> 'open'
+    GROUP BY activity
 ),
 presence AS (
     SELECT r.activity,
@@ -197,11 +201,11 @@ next_other AS (
 ),
 -- the outcome most of its cases have, and how many cases with that outcome do without the step
 typical AS (
-    SELECT f.activity, f.outcome AS typical_outcome, count(DISTINCT f.case_id) AS k_typical
-    FROM waste_step_flags f
-    WHERE f.outcome IS NOT NULL AND outcome <> 'open' AND f.outcome IS NOT NULL
-    GROUP BY f.activity, f.outcome
-    QUALIFY row_number() OVER (PARTITION BY f.activity ORDER BY count(DISTINCT f.case_id) DESC, f.outcome) = 1
+    SELECT activity, outcome AS typical_outcome, count(*) AS k_typical
+    FROM per_case
+    WHERE outcome IS NOT NULL AND outcome <> 'open'
+    GROUP BY activity, outcome
+    QUALIFY row_number() OVER (PARTITION BY activity ORDER BY count(*) DESC, outcome) = 1
 ),
 outcome_totals AS (
     SELECT outcome, count(*) AS n FROM waste_cases GROUP BY outcome
@@ -218,22 +222,20 @@ partner AS (
     FROM prev_counts p JOIN base b USING (activity)
     QUALIFY row_number() OVER (PARTITION BY p.activity ORDER BY p.n DESC, p.prev_activity) = 1
 ),
-case_sets AS (
-    SELECT DISTINCT activity, case_id FROM waste_steps
+-- the Jaccard index of the case sets of a step and its partner: both / (either + other - both)
+both_cases AS (
+    SELECT p.activity, count(*) AS n
+    FROM partner p
+    JOIN per_case a ON a.activity = p.activity
+    JOIN per_case b ON b.activity = p.partner AND b.case_id = a.case_id
+    GROUP BY p.activity
 ),
 partner_overlap AS (
-    SELECT p.activity,
-        count(*) FILTER (WHERE a.case_id IS NOT NULL AND b.case_id IS NOT NULL)
-            / count(*) AS partner_jaccard
+    SELECT p.activity, coalesce(x.n, 0) / (ca.cases + cb.cases - coalesce(x.n, 0)) AS partner_jaccard
     FROM partner p
-    JOIN (
-        SELECT p2.activity, cs.case_id FROM partner p2 JOIN case_sets cs ON cs.activity = p2.activity
-        UNION
-        SELECT p2.activity, cs.case_id FROM partner p2 JOIN case_sets cs ON cs.activity = p2.partner
-    ) u USING (activity)
-    LEFT JOIN case_sets a ON a.activity = p.activity AND a.case_id = u.case_id
-    LEFT JOIN case_sets b ON b.activity = p.partner AND b.case_id = u.case_id
-    GROUP BY p.activity
+    JOIN case_counts ca ON ca.activity = p.activity
+    JOIN case_counts cb ON cb.activity = p.partner
+    LEFT JOIN both_cases x ON x.activity = p.activity
 ),
 resource_mix AS (
     SELECT activity, resource, count(*) / sum(count(*)) OVER (PARTITION BY activity) AS p

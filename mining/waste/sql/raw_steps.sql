@@ -11,8 +11,10 @@ SELECT case_id, CAST(instance_pos AS INTEGER) AS seq, activity,
     service_s AS proc_s,
     idle_s AS wait_s,
     lag(activity) OVER w AS prev_activity,
-    lead(activity) OVER w AS next_activity
+    lead(activity) OVER w AS next_activity,
+    -- for the hand-off pairs (units.sql): in this sort rather than a window of its own there
+    lead(resource) OVER w AS next_resource
 FROM activity_instances
 WHERE process = $process
-WINDOW w AS (PARTITION BY case_id ORDER BY instance_pos)
-ORDER BY case_id, seq;
+WINDOW w AS (PARTITION BY case_id ORDER BY instance_pos);
+-- (Not sorted: every reader groups it or orders it in its own windows.)

@@ -1,6 +1,8 @@
+-- @section handoff
 -- The step log of one process: the raw step log (waste_raw, raw_steps.sql) with every activity
 -- replaced by its functional step (waste_units: alternatives share one name; the two halves of a
 -- hand-off pair become one step, from the first one's start to the second one's end).
+-- (This general form runs when a hand-off pair exists; without one, the plain form below.)
 CREATE OR REPLACE TEMP TABLE waste_steps AS
 WITH named AS (
     SELECT r.*, coalesce(u.unit, r.activity) AS unit, u.kind, u.member_pos, f.activity AS first_member
@@ -56,6 +58,45 @@ FROM firsts
 WINDOW w AS (PARTITION BY case_id ORDER BY seq)
 ORDER BY case_id, seq;
 
+-- @section plain
+-- The same step log when no hand-off pair joins two instances (waste_units holds no hand-off
+-- unit): every instance is a step of its own, so the grouping above is the identity and is left
+-- out. Two window sorts instead of five and a GROUP BY: first_seq and occurrence share one (the
+-- running min of the position in position order is the partition's min), the renumbering and every
+-- lag/lead the other (the case's order). first_seq and prev_first_seq are raw positions here
+-- (waste_raw.seq, the instance_pos of the prepare step, 1..n in each case, so the same numbers as
+-- seq); they only take part in comparisons, which the renumbering keeps.
+CREATE OR REPLACE TEMP TABLE waste_steps AS
+WITH named AS (
+    SELECT r.case_id, r.seq AS raw_seq, coalesce(u.unit, r.activity) AS activity,
+        r.ts, r.first_ts, r.start_ts, r.resource, r.proc_s, r.wait_s
+    FROM waste_raw r
+    LEFT JOIN waste_units u USING (activity)
+),
+firsts AS (
+    SELECT *,
+        min(raw_seq) OVER a AS first_seq,
+        CAST(row_number() OVER a AS INTEGER) AS occurrence
+    FROM named
+    WINDOW a AS (PARTITION BY case_id, activity ORDER BY raw_seq)
+)
+SELECT case_id, CAST(row_number() OVER w AS INTEGER) AS seq, activity, ts, first_ts, start_ts, resource,
+    first_seq, occurrence,
+    lag(activity) OVER w AS prev_activity,
+    lag(ts) OVER w AS prev_ts,
+    lag(resource) OVER w AS prev_resource,
+    lag(first_seq) OVER w AS prev_first_seq,
+    lag(activity, 2) OVER w AS prev2_activity,
+    lag(resource, 2) OVER w AS prev2_resource,
+    lead(activity) OVER w AS next_activity,
+    lead(ts) OVER w AS next_ts,
+    proc_s, wait_s
+FROM firsts
+WINDOW w AS (PARTITION BY case_id ORDER BY raw_seq);
+-- (Not sorted again: the window leaves each case's steps together and in order, and every reader
+-- groups or orders them itself.)
+
+-- @section cases
 -- Cases on the step log: span, step-level variant, outcome (waste_outcomes, made before).
 CREATE OR REPLACE TEMP TABLE waste_cases AS
 SELECT s.case_id,

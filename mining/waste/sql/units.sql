@@ -6,7 +6,10 @@
 -- instance-level DFG: the histogram intersection of their predecessor distributions and of their
 -- successor distributions ('(start)' / '(end)' included) are both at least alternative_similarity.
 WITH acts AS (
-    SELECT activity, count(*) AS n, count(DISTINCT case_id) AS cases FROM waste_raw GROUP BY activity
+    -- cases from one row per (activity, case), not count(DISTINCT case_id), which cannot spill
+    SELECT activity, CAST(sum(n) AS BIGINT) AS n, count(*) AS cases
+    FROM (SELECT activity, case_id, count(*) AS n FROM waste_raw GROUP BY activity, case_id)
+    GROUP BY activity
 ),
 pred AS (
     SELECT activity, coalesce(prev_activity, '(start)') AS other, count(*) AS n FROM waste_raw GROUP BY ALL
@@ -21,12 +24,6 @@ pairs AS (
     FROM acts a JOIN acts b ON a.activity < b.activity
     WHERE a.cases >= $min_group_cases AND b.cases >= $min_group_cases
 ),
-shared AS (
-    SELECT x.activity AS a, y.activity AS b, count(*) AS n
-    FROM (SELECT DISTINCT activity, case_id FROM waste_raw) x
-    JOIN (SELECT DISTINCT activity, case_id FROM waste_raw) y ON x.case_id = y.case_id AND x.activity < y.activity
-    GROUP BY ALL
-),
 sim_pred AS (
     SELECT pr.a, pr.b, sum(least(x.p, y.p)) AS s
     FROM pairs pr JOIN pred_p x ON x.activity = pr.a JOIN pred_p y ON y.activity = pr.b AND y.other = x.other
@@ -36,14 +33,33 @@ sim_succ AS (
     SELECT pr.a, pr.b, sum(least(x.p, y.p)) AS s
     FROM pairs pr JOIN succ_p x ON x.activity = pr.a JOIN succ_p y ON y.activity = pr.b AND y.other = x.other
     GROUP BY ALL
+),
+alike AS (
+    SELECT pr.a, pr.b, sp.s AS pred_similarity, ss.s AS succ_similarity
+    FROM pairs pr
+    JOIN sim_pred sp USING (a, b)
+    JOIN sim_succ ss USING (a, b)
+    WHERE sp.s >= $alternative_similarity AND ss.s >= $alternative_similarity
+),
+-- whether two similar activities share a case, looked up for those few pairs only (pairing every
+-- two activities of every case first made millions of rows)
+case_acts AS (
+    SELECT DISTINCT r.activity, r.case_id
+    FROM waste_raw r
+    SEMI JOIN (SELECT a AS activity FROM alike UNION SELECT b FROM alike) s ON s.activity = r.activity
+),
+shared AS (
+    SELECT m.a, m.b, count(*) AS n
+    FROM alike m
+    JOIN case_acts x ON x.activity = m.a
+    JOIN case_acts y ON y.activity = m.b AND y.case_id = x.case_id
+    GROUP BY ALL
 )
-SELECT pr.a, pr.b, sp.s AS pred_similarity, ss.s AS succ_similarity
-FROM pairs pr
-JOIN sim_pred sp USING (a, b)
-JOIN sim_succ ss USING (a, b)
+SELECT m.a, m.b, m.pred_similarity, m.succ_similarity
+FROM alike m
 LEFT JOIN shared sh USING (a, b)
-WHERE sh.n IS NULL AND sp.s >= $alternative_similarity AND ss.s >= $alternative_similarity
-ORDER BY pr.a, pr.b;
+WHERE sh.n IS NULL
+ORDER BY m.a, m.b;
 
 -- @section pairs
 -- Hand-off pairs: b directly follows a in at least pair_share of a's instances, a directly
@@ -53,14 +69,17 @@ ORDER BY pr.a, pr.b;
 -- more in a case) in at least pair_min_repeat_share of its cases: a sequence done once is not a
 -- round trip.
 WITH acts AS (
-    SELECT activity, count(*) AS n, count(DISTINCT case_id) AS cases FROM waste_raw GROUP BY activity
+    -- cases from one row per (activity, case), not count(DISTINCT case_id), which cannot spill
+    SELECT activity, CAST(sum(n) AS BIGINT) AS n, count(*) AS cases
+    FROM (SELECT activity, case_id, count(*) AS n FROM waste_raw GROUP BY activity, case_id)
+    GROUP BY activity
 ),
-total AS (SELECT count(DISTINCT case_id) AS n FROM waste_raw),
+total AS (SELECT count(*) AS n FROM (SELECT case_id FROM waste_raw GROUP BY case_id)),
 follows AS (
     SELECT activity AS a, next_activity AS b, count(*) AS n,
         avg(CASE WHEN resource IS NOT NULL AND next_resource IS NOT NULL
                  THEN CAST(resource <> next_resource AS INTEGER) END) AS handoff_share
-    FROM (SELECT *, lead(resource) OVER (PARTITION BY case_id ORDER BY seq) AS next_resource FROM waste_raw)
+    FROM waste_raw
     WHERE next_activity IS NOT NULL AND next_activity <> activity
     GROUP BY ALL
 ),

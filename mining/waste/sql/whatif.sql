@@ -135,17 +135,23 @@ CREATE OR REPLACE TEMP TABLE waste_anchor_before AS
 WITH n_affected AS (
     SELECT scenario, scope, count(*) AS n FROM waste_region GROUP BY ALL
 ),
+-- only milestones can be the anchor: the first instances of the others are left out before the
+-- joins (which pair every affected or comparison case with each of its activities)
+milestone_occ AS (
+    SELECT o.case_id, o.activity, o.first_seq, o.first_ts
+    FROM waste_occ o SEMI JOIN waste_milestones ms ON ms.activity = o.activity
+),
 n_controls AS (
     SELECT w.scenario, w.scope, o.activity, count(*) AS n
-    FROM waste_controls w JOIN waste_occ o USING (case_id)
+    FROM waste_controls w JOIN milestone_occ o USING (case_id)
+    WHERE w.scope = 'all' AND o.activity <> w.scenario
     GROUP BY ALL
 ),
 candidates AS (
     SELECT r.scenario, r.scope, o.activity, count(*) AS n,
         median(epoch(r.r_start_ts) - epoch(o.first_ts)) AS median_lead_s
     FROM waste_region r
-    JOIN waste_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
-    JOIN waste_milestones ms ON ms.activity = o.activity
+    JOIN milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
     WHERE r.scope = 'all' AND o.activity <> r.scenario
     GROUP BY ALL
 )
@@ -174,13 +180,23 @@ JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
 
 -- The first instance of every other milestone after that step (only milestones can be the anchor
 -- after, so the other activities are left out here already: this table is the largest of the run).
+-- The milestones of each case are gathered once (a milestone mostly happens once in a case), so
+-- each bracket joins one row per milestone rather than one per instance, and the earliest time
+-- after the step is picked from the few instances instead of grouping millions of wide rows.
 CREATE OR REPLACE TEMP TABLE waste_after_steps AS
-SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, s.activity, min(s.ts) AS y_ts
+WITH milestone_steps AS (
+    SELECT s.case_id, s.activity, count(*) AS n, max(s.seq) AS last_seq, min(s.ts) AS min_ts,
+        list({'seq': s.seq, 'ts': s.ts}) AS instances
+    FROM waste_steps s
+    SEMI JOIN waste_milestones m ON m.activity = s.activity
+    GROUP BY s.case_id, s.activity
+)
+SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, o.activity,
+    CASE WHEN o.n = 1 THEN o.min_ts
+         ELSE list_min([x.ts FOR x IN o.instances IF x.seq > b.after_seq]) END AS y_ts
 FROM waste_bracket_start b
-JOIN waste_steps s ON s.case_id = b.case_id AND s.seq > b.after_seq
-SEMI JOIN waste_milestones m ON m.activity = s.activity
-WHERE s.activity <> b.scenario
-GROUP BY ALL;
+JOIN milestone_steps o ON o.case_id = b.case_id AND o.last_seq > b.after_seq
+WHERE o.activity <> b.scenario;
 
 -- The anchor after: the milestone present after the removed region in at least anchor_share of the affected
 -- cases that have the anchor before, and after the anchor before in at least min_comparison_cases
@@ -267,8 +283,19 @@ WITH removed_time AS (
         sum(CASE WHEN s.prev_activity IS NOT NULL AND s.next_activity IS NOT NULL
                  THEN coalesce(s.wait_s, 0) + coalesce(s.proc_s, 0) ELSE 0 END) AS span_removed_s
     FROM waste_region r
+    -- scope 'all': every instance of the activity lies in [r_start, r_end] (its first to its
+    -- last), so an equi-join on the activity finds them without pairing every step of the case
+    JOIN waste_steps s ON s.case_id = r.case_id AND s.activity = r.scenario
+    WHERE r.scope = 'all'
+    GROUP BY ALL
+    UNION ALL
+    SELECT r.scenario, r.scope, r.case_id,
+        sum(s.proc_s), count(s.proc_s),
+        sum(CASE WHEN s.prev_activity IS NOT NULL AND s.next_activity IS NOT NULL
+                 THEN coalesce(s.wait_s, 0) + coalesce(s.proc_s, 0) ELSE 0 END)
+    FROM waste_region r
     JOIN waste_steps s ON s.case_id = r.case_id AND s.seq BETWEEN r.r_start AND r.r_end
-    WHERE r.scope = 'repeats' OR s.activity = r.scenario
+    WHERE r.scope = 'repeats'
     GROUP BY ALL
 ),
 n_controls AS (
@@ -277,7 +304,9 @@ n_controls AS (
     LEFT JOIN waste_controls w ON w.scenario = x.activity AND w.scope = x.scope
     GROUP BY ALL
 )
-SELECT r.scenario, r.scope, r.case_id, c.duration_s, t.proc_removed_s, t.n_timed_removed,
+-- removed_time has one row per row of waste_region (each region holds at least one step), so it
+-- stands for the region here rather than being joined back to it
+SELECT r.scenario, r.scope, r.case_id, c.duration_s, r.proc_removed_s, r.n_timed_removed,
     CASE WHEN d.delay_s > 0 AND list_contains(d.outcomes_compared, k.outcome) THEN 'bracket'
          WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN 'own_span'
          ELSE 'service_time' END AS method,
@@ -286,11 +315,10 @@ SELECT r.scenario, r.scope, r.case_id, c.duration_s, t.proc_removed_s, t.n_timed
                THEN least(d.delay_s, greatest(k.span_s, 0))
                -- no case without the step to compare with: a step in (nearly) every case is credited
                -- with its own span, the queue before it and its work (docs/waste.md)
-               WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN t.span_removed_s
-               ELSE coalesce(t.proc_removed_s, 0) END) AS saved_s
-FROM waste_region r
+               WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN r.span_removed_s
+               ELSE coalesce(r.proc_removed_s, 0) END) AS saved_s
+FROM removed_time r
 JOIN waste_cases c USING (case_id)
-JOIN removed_time t USING (scenario, scope, case_id)
 JOIN n_controls n USING (scenario, scope)
 LEFT JOIN waste_delay d USING (scenario, scope)
 LEFT JOIN waste_brackets k ON k.scenario = r.scenario AND k.scope = r.scope AND k.case_id = r.case_id

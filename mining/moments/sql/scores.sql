@@ -15,17 +15,19 @@
 -- @section sequence
 -- Temporary tables from the instances and timer flags only: analyse runs this section before its
 -- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it.
--- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively.
+-- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively
+-- (over the groups' integer ids, mot_combo_keys.handoff_id: equal ids, equal groups).
 CREATE OR REPLACE TEMP TABLE mot_handoffs AS
 SELECT case_id, pos,
     sum(CASE WHEN handoff_group IS NOT NULL AND prev_group IS NOT NULL AND handoff_group <> prev_group
              THEN 1 ELSE 0 END) OVER (PARTITION BY case_id ORDER BY pos) AS cum_handoffs
 FROM (
-    SELECT case_id, pos, handoff_group,
-        last_value(handoff_group IGNORE NULLS) OVER (
-            PARTITION BY case_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    SELECT b.case_id, b.pos, k.handoff_id AS handoff_group,
+        last_value(k.handoff_id IGNORE NULLS) OVER (
+            PARTITION BY b.case_id ORDER BY b.pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         ) AS prev_group
-    FROM mot_base
+    FROM mot_base b
+    JOIN mot_combo_keys k ON k.combo_id = b.combo_id
 );
 
 -- Every instance with its timer flag and the reference points of a wait.
@@ -45,7 +47,7 @@ WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos);
 CREATE OR REPLACE TEMP TABLE mot_seq_in AS
 SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coalesce(t.effort, false) AS effort,
     t.attribute_score, t.ts, t.timer, t.timer_rule, t.end_ts, t.prev_inst_end, t.customer_end, t.cum_timer,
-    h.cum_handoffs, c.start_ts
+    h.cum_handoffs, c.start_ts, t.combo_id
 FROM mot_inst_timed t
 JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
 JOIN cases c ON c.process = $process AND c.case_id = t.case_id
@@ -53,7 +55,7 @@ WHERE t.is_moment;
 CREATE OR REPLACE TEMP TABLE mot_sequence AS
 WITH moments AS (
     SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, t.effort,
-        t.attribute_score, t.ts, t.timer, t.timer_rule,
+        t.attribute_score, t.ts, t.timer, t.timer_rule, t.combo_id,
         CAST(row_number() OVER w AS INTEGER) AS mot_seq,
         CAST(row_number() OVER (PARTITION BY t.case_id, t.activity ORDER BY t.instance_pos) AS INTEGER) AS occurrence,
         CASE $wait_from

@@ -30,17 +30,24 @@ FROM (
     JOIN mot_combo_keys k ON k.combo_id = b.combo_id
 );
 
--- Every instance with its timer flag and the reference points of a wait.
+-- Every instance with its timer flag and the reference points of a wait, over all instances; kept
+-- for the moments only, with the columns mot_seq_in reads (not every column of mot_inst_base
+-- through the window's sort).
 CREATE OR REPLACE TEMP TABLE mot_inst_timed AS
-SELECT b.*, coalesce(t.timer, false) AS timer, t.timer_rule,
-    sum(CASE WHEN t.timer THEN 1 ELSE 0 END) OVER w AS cum_timer,
-    lag(b.end_ts) OVER w AS prev_inst_end,
-    max(CASE WHEN b.is_moment AND b.effort THEN b.end_ts END) OVER (
-        PARTITION BY b.case_id ORDER BY b.instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS customer_end
-FROM mot_inst_base b
-LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
-WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos);
+SELECT * EXCLUDE (is_moment)
+FROM (
+    SELECT b.case_id, b.pos, b.instance_pos, b.last_pos, b.activity, b.channel, b.effort, b.attribute_score, b.ts,
+        b.end_ts, b.combo_id, b.is_moment, coalesce(t.timer, false) AS timer, t.timer_rule,
+        sum(CASE WHEN t.timer THEN 1 ELSE 0 END) OVER w AS cum_timer,
+        lag(b.end_ts) OVER w AS prev_inst_end,
+        max(CASE WHEN b.is_moment AND b.effort THEN b.end_ts END) OVER (
+            PARTITION BY b.case_id ORDER BY b.instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS customer_end
+    FROM mot_inst_base b
+    LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
+    WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos)
+)
+WHERE is_moment;
 
 -- The moments with what their windows read, in a statement of its own: the join and the windows in
 -- one statement ran out of memory under 900MB on BPIC2012 x 40 (issue 20); each alone spills.
@@ -50,8 +57,7 @@ SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coal
     h.cum_handoffs, c.start_ts, t.combo_id
 FROM mot_inst_timed t
 JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
-JOIN cases c ON c.process = $process AND c.case_id = t.case_id
-WHERE t.is_moment;
+JOIN cases c ON c.process = $process AND c.case_id = t.case_id;
 CREATE OR REPLACE TEMP TABLE mot_sequence AS
 WITH moments AS (
     SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, t.effort,

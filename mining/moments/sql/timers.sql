@@ -147,18 +147,23 @@ JOIN mot_timer_names a ON a.id = c.act
 JOIN mot_timer_names o ON o.id = c.anchor
 WHERE c.n >= $t_min_n AND c.n_equal >= $t_share * c.n AND c.gap_s >= $t_min_gap;
 
--- The instances per (activity, time), and whether >= $t_batch cases share that time (a GROUP BY, not
--- a count(DISTINCT) window over every instance).
+-- The (activity, time)s shared by >= $t_batch cases, with their instances: distinct cases are counted
+-- only where there are $t_batch instances at all (not a count(DISTINCT) window over every instance).
 CREATE OR REPLACE TEMP TABLE mot_timer_shared AS
-SELECT act, ts, count(*) AS n, count(DISTINCT cid) >= $t_batch AS shared
-FROM mot_timer_inst
-GROUP BY act, ts;
+WITH crowded AS (
+    SELECT act, ts FROM mot_timer_inst GROUP BY act, ts HAVING count(*) >= $t_batch
+)
+SELECT i.act, i.ts, count(*) AS n
+FROM mot_timer_inst i
+JOIN crowded c ON c.act = i.act AND c.ts = i.ts
+GROUP BY i.act, i.ts
+HAVING count(DISTINCT i.cid) >= $t_batch;
 
 CREATE OR REPLACE TEMP TABLE mot_timer_batches AS
 WITH per_activity AS (
-    SELECT act, CAST(sum(n) AS BIGINT) AS n, CAST(coalesce(sum(n) FILTER (WHERE shared), 0) AS BIGINT) AS n_equal
-    FROM mot_timer_shared
-    GROUP BY act
+    SELECT i.act, i.n, CAST(coalesce(s.n_equal, 0) AS BIGINT) AS n_equal
+    FROM (SELECT act, count(*) AS n FROM mot_timer_inst GROUP BY act) i
+    LEFT JOIN (SELECT act, sum(n) AS n_equal FROM mot_timer_shared GROUP BY act) s ON s.act = i.act
 ),
 totals AS (
     SELECT sum(n) AS n, sum(n_equal) AS n_equal FROM per_activity
@@ -187,7 +192,6 @@ FROM (
         FROM mot_timer_inst i
         JOIN mot_timer_batches b ON b.act = i.act
         JOIN mot_timer_shared s ON s.act = i.act AND s.ts = i.ts
-        WHERE s.shared
     )
     GROUP BY iid
 ) f

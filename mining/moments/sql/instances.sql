@@ -53,6 +53,39 @@ FROM (
 )
 GROUP BY case_id, instance_pos;
 
+-- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively
+-- (over the groups' integer ids, mot_combo_keys.handoff_id: equal ids, equal groups). Counted over
+-- every event, kept for the marked events only: mot_seq_in (scores.sql) reads it at the moments'
+-- marking events.
+CREATE OR REPLACE TEMP TABLE mot_handoffs AS
+SELECT case_id, pos, cum_handoffs
+FROM (
+    SELECT case_id, pos, is_moment,
+        sum(CASE WHEN handoff_group IS NOT NULL AND prev_group IS NOT NULL AND handoff_group <> prev_group
+                 THEN 1 ELSE 0 END) OVER (PARTITION BY case_id ORDER BY pos) AS cum_handoffs
+    FROM (
+        SELECT b.case_id, b.pos, b.is_moment, k.handoff_id AS handoff_group,
+            last_value(k.handoff_id IGNORE NULLS) OVER (
+                PARTITION BY b.case_id ORDER BY b.pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ) AS prev_group
+        FROM mot_base b
+        JOIN mot_combo_keys k ON k.combo_id = b.combo_id
+    )
+)
+WHERE is_moment;
+
+-- The outcome events (outcomes.sql), few.
+CREATE OR REPLACE TEMP TABLE mot_outcome_events AS
+SELECT b.case_id, b.pos, b.ts, k.activity, k.outcome_kind, k.outcome_rule
+FROM mot_base b
+JOIN mot_combo_keys k ON k.combo_id = b.combo_id
+WHERE k.outcome_kind IS NOT NULL;
+
+-- Nothing reads the events after this: their table (one row per event) gives its memory back before
+-- the instances' joins, timer detection and the scores (a temporary table keeps its memory until it
+-- is dropped, and under 900MB at 10.5 M events the statements after it need that memory).
+DROP TABLE mot_base;
+
 -- combo_id: the representative event's combination (dropout.sql reads its factors).
 CREATE OR REPLACE TEMP TABLE mot_inst_base AS
 SELECT $process AS process, p.case_id, p.instance_pos, p.rep_pos AS pos, p.event_key,

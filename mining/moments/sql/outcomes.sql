@@ -8,10 +8,7 @@ DELETE FROM case_outcomes WHERE process = $process;
 
 INSERT INTO case_outcomes BY NAME
 WITH outcome_events AS (
-    SELECT b.case_id, b.pos, b.ts, k.activity, k.outcome_kind, k.outcome_rule
-    FROM mot_base b
-    JOIN mot_combo_keys k ON k.combo_id = b.combo_id
-    WHERE k.outcome_kind IS NOT NULL
+    SELECT case_id, pos, ts, activity, outcome_kind, outcome_rule FROM mot_outcome_events
 ),
 ranked AS (
     SELECT case_id, outcome_kind,

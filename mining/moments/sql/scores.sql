@@ -14,26 +14,8 @@
 
 -- @section sequence
 -- Temporary tables from the instances and timer flags only: analyse runs this section before its
--- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it.
--- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively
--- (over the groups' integer ids, mot_combo_keys.handoff_id: equal ids, equal groups). Counted over
--- every event, kept for the marked events only: mot_seq_in reads it at the moments' marking events.
-CREATE OR REPLACE TEMP TABLE mot_handoffs AS
-SELECT case_id, pos, cum_handoffs
-FROM (
-    SELECT case_id, pos, is_moment,
-        sum(CASE WHEN handoff_group IS NOT NULL AND prev_group IS NOT NULL AND handoff_group <> prev_group
-                 THEN 1 ELSE 0 END) OVER (PARTITION BY case_id ORDER BY pos) AS cum_handoffs
-    FROM (
-        SELECT b.case_id, b.pos, b.is_moment, k.handoff_id AS handoff_group,
-            last_value(k.handoff_id IGNORE NULLS) OVER (
-                PARTITION BY b.case_id ORDER BY b.pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-            ) AS prev_group
-        FROM mot_base b
-        JOIN mot_combo_keys k ON k.combo_id = b.combo_id
-    )
-)
-WHERE is_moment;
+-- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it. The
+-- hand-offs (mot_handoffs) are counted in instances.sql, where the events are at hand.
 
 -- Every instance with its timer flag and the reference points of a wait, over all instances; kept
 -- for the moments only, with the columns mot_seq_in reads (not every column of mot_inst_base

@@ -2,7 +2,12 @@
 -- with their marks (mot_inst_base). Temporary tables read from the prepared tables only: analyse runs
 -- this file before its transaction (issue 20: built inside it, where the new tables are the
 -- transaction's own, mot_inst_base took 140-280 s at 10.5 M events under 900MB; outside, 37 s).
+-- mining.moments.analysis.build_instances runs `combos` once, then `chunk` once per range of case ids
+-- [$lo, $hi) (NULL = open end): every statement there reads the cases of one range (the tables of
+-- per-case rows it creates in the first range, it appends to in the others), so that its joins,
+-- aggregate and windows hold one range of events, not all (at 10.5 M events under 900MB they spilled).
 
+-- @section combos
 -- The combinations with their marks, by combo_id. handoff_id numbers the hand-off groups (equal ids,
 -- equal groups), so that the per-event window of scores.sql compares integers, not strings.
 CREATE OR REPLACE TEMP TABLE mot_combo_keys AS
@@ -14,6 +19,7 @@ SELECT c.combo_id, c.activity, c.resource, c.lifecycle, c.vals,
 FROM mot_combos c
 JOIN mot_combo_marks m ON m.combo = c.combo;
 
+-- @section chunk
 -- One narrow row per event: its combination (combo_id: every mark of the event is its combination's,
 -- read from mot_combo_keys where needed), its instance, and what is its own (event_key, ts). The
 -- events are joined to their combination on the fields themselves (the key is hashed per combination
@@ -25,7 +31,8 @@ FROM event_log e
 JOIN mot_combo_keys m ON m.activity = e.activity AND m.resource IS NOT DISTINCT FROM e.resource
     AND m.lifecycle IS NOT DISTINCT FROM e.lifecycle AND m.vals IS NOT DISTINCT FROM mot_combo_vals(e.attrs, $paths)
 JOIN event_instances ei ON ei.process = $process AND ei.case_id = e.case_id AND ei.pos = e.pos
-WHERE e.process = $process;
+    AND ($lo IS NULL OR ei.case_id >= $lo) AND ($hi IS NULL OR ei.case_id < $hi)
+WHERE e.process = $process AND ($lo IS NULL OR e.case_id >= $lo) AND ($hi IS NULL OR e.case_id < $hi);
 
 -- One row per activity instance (activity_instances, built by the prepare step). The rules decide
 -- per event; an instance is a moment of truth when one of its events is marked one, and its marks
@@ -81,9 +88,8 @@ FROM mot_base b
 JOIN mot_combo_keys k ON k.combo_id = b.combo_id
 WHERE k.outcome_kind IS NOT NULL;
 
--- Nothing reads the events after this: their table (one row per event) gives its memory back before
--- the instances' joins, timer detection and the scores (a temporary table keeps its memory until it
--- is dropped, and under 900MB at 10.5 M events the statements after it need that memory).
+-- Nothing reads the range's events after this: their table gives its memory back before the
+-- instances' joins and the next range (a temporary table keeps its memory until it is dropped).
 DROP TABLE mot_base;
 
 -- combo_id: the representative event's combination (dropout.sql reads its factors).
@@ -96,6 +102,7 @@ SELECT $process AS process, p.case_id, p.instance_pos, p.rep_pos AS pos, p.event
     r.channel, r.effort, r.attribute_score, r.attribute_signals, r.handoff_group, p.rep_combo AS combo_id
 FROM mot_inst_rep p
 JOIN activity_instances i ON i.process = $process AND i.case_id = p.case_id AND i.instance_pos = p.instance_pos
+    AND ($lo IS NULL OR i.case_id >= $lo) AND ($hi IS NULL OR i.case_id < $hi)
 JOIN mot_combo_keys r ON r.combo_id = p.rep_combo
 LEFT JOIN mot_combo_keys f ON f.combo_id = p.first_rule_combo;
 

@@ -10,6 +10,7 @@ they read (mining/moments/rules.py).
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from statistics import NormalDist
@@ -34,6 +35,10 @@ COMBO_TABLE = "mot_combo_marks"
 # Events per range of cases written to mot_events in one sort (about 30 columns a row): one range
 # sorts in memory under a 1 GB DuckDB limit.
 MOT_EVENTS_CHUNK_EVENTS = 1_000_000
+# Events per range of cases that instances.sql reads in one go (its joins, aggregate and windows), and
+# the tables of per-case rows it builds across the ranges.
+INSTANCE_CHUNK_EVENTS = 2_000_000
+INSTANCE_TABLES = ("mot_handoffs", "mot_outcome_events", "mot_inst_base")
 POOR_SIGNALS = ("wait", "effort", "attribute")
 UNKNOWN_CHANNEL = "(unknown)"
 
@@ -193,7 +198,7 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {COMBO_TABLE} AS SELECT * FROM mot_combo_marks_arrow").fetchall()
         con.unregister("mot_combo_marks_arrow")
         params.update(channel_budgets(settings, [c for c in marks.column("channel").to_pylist() if c]))
-        run_sql(con, sql("instances"), params)
+        build_instances(con, params)
         timers, scores = sql_sections(sql("timers")), sql_sections(sql("scores"))
         run_sql(con, timers["detect"], params)
         run_sql(con, scores["sequence"], params)
@@ -211,6 +216,17 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
     finally:
         drop_temporary(con)
     return summary(con, process)
+
+
+def build_instances(con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    """Build the instance tables of instances.sql, one range of cases at a time: the first range creates
+    the tables of per-case rows (``INSTANCE_TABLES``), the others append to them."""
+    sections = sql_sections(sql("instances"))
+    run_sql(con, sections["combos"], params)
+    creates = re.compile(rf"CREATE OR REPLACE TEMP TABLE ({'|'.join(INSTANCE_TABLES)}) AS")
+    for i, (lo, hi) in enumerate(case_ranges(con, params["process"], INSTANCE_CHUNK_EVENTS)):
+        chunk = sections["chunk"] if i == 0 else creates.sub(r"INSERT INTO \1", sections["chunk"])
+        run_sql(con, chunk, {**params, "lo": lo, "hi": hi})
 
 
 def insert_events(con: duckdb.DuckDBPyConnection, params: dict) -> None:
@@ -234,9 +250,9 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 
 
 TEMPORARY = (
-    "mot_combos", COMBO_TABLE, "mot_base", "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
+    "mot_combos", COMBO_TABLE, "mot_combo_keys", "mot_base", "mot_outcome_events", "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
     "mot_timer_candidates", "mot_timer_gap_counts", "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches",
-    "mot_timer_flags", "mot_inst_timed",
+    "mot_timer_flags", "mot_timer_names", "mot_timer_cases", "mot_inst_timed",
     "mot_channel_budgets", "mot_handoffs", "mot_seq_in", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
     "mot_population", "mot_factors", "mot_exposure", "mot_occurrences", "mot_strata",

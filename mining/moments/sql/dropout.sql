@@ -9,11 +9,12 @@ WHERE process = $process;
 
 -- MOT events with their case outcome; upstream = strictly before the outcome event.
 CREATE OR REPLACE TEMP TABLE mot_journey AS
-SELECT s.case_id, s.pos, s.activity, s.mot_seq, s.poor, s.occurrence, s.long_wait, b.factors,
+-- factors: those of the moment's marking event, i.e. of its combination (mot_scored.combo_id).
+SELECT s.case_id, s.pos, s.activity, s.mot_seq, s.poor, s.occurrence, s.long_wait, k.factors,
     o.outcome, o.outcome_pos,
     (o.outcome_pos IS NULL OR s.pos < o.outcome_pos) AS upstream
 FROM mot_scored s
-JOIN mot_base b ON b.case_id = s.case_id AND b.pos = s.pos
+JOIN mot_combo_keys k ON k.combo_id = s.combo_id
 JOIN mot_case_outcomes o ON o.case_id = s.case_id;
 
 DELETE FROM dropout_funnel WHERE process = $process;

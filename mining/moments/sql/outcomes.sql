@@ -8,9 +8,7 @@ DELETE FROM case_outcomes WHERE process = $process;
 
 INSERT INTO case_outcomes BY NAME
 WITH outcome_events AS (
-    SELECT case_id, pos, ts, activity, outcome_kind, outcome_rule
-    FROM mot_base
-    WHERE outcome_kind IS NOT NULL
+    SELECT case_id, pos, ts, activity, outcome_kind, outcome_rule FROM mot_outcome_events
 ),
 ranked AS (
     SELECT case_id, outcome_kind,

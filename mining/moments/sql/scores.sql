@@ -14,46 +14,41 @@
 
 -- @section sequence
 -- Temporary tables from the instances and timer flags only: analyse runs this section before its
--- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it.
--- Hand-offs: changes of the hand-off field between consecutive events, counted cumulatively.
-CREATE OR REPLACE TEMP TABLE mot_handoffs AS
-SELECT case_id, pos,
-    sum(CASE WHEN handoff_group IS NOT NULL AND prev_group IS NOT NULL AND handoff_group <> prev_group
-             THEN 1 ELSE 0 END) OVER (PARTITION BY case_id ORDER BY pos) AS cum_handoffs
-FROM (
-    SELECT case_id, pos, handoff_group,
-        last_value(handoff_group IGNORE NULLS) OVER (
-            PARTITION BY case_id ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ) AS prev_group
-    FROM mot_base
-);
+-- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it. The
+-- hand-offs (mot_handoffs) are counted in instances.sql, where the events are at hand.
 
--- Every instance with its timer flag and the reference points of a wait.
+-- Every instance with its timer flag and the reference points of a wait, over all instances; kept
+-- for the moments only, with the columns mot_seq_in reads (not every column of mot_inst_base
+-- through the window's sort).
 CREATE OR REPLACE TEMP TABLE mot_inst_timed AS
-SELECT b.*, coalesce(t.timer, false) AS timer, t.timer_rule,
-    sum(CASE WHEN t.timer THEN 1 ELSE 0 END) OVER w AS cum_timer,
-    lag(b.end_ts) OVER w AS prev_inst_end,
-    max(CASE WHEN b.is_moment AND b.effort THEN b.end_ts END) OVER (
-        PARTITION BY b.case_id ORDER BY b.instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS customer_end
-FROM mot_inst_base b
-LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
-WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos);
+SELECT * EXCLUDE (is_moment)
+FROM (
+    SELECT b.case_id, b.pos, b.instance_pos, b.last_pos, b.activity, b.channel, b.effort, b.attribute_score, b.ts,
+        b.end_ts, b.combo_id, b.is_moment, coalesce(t.timer, false) AS timer, t.timer_rule,
+        sum(CASE WHEN t.timer THEN 1 ELSE 0 END) OVER w AS cum_timer,
+        lag(b.end_ts) OVER w AS prev_inst_end,
+        max(CASE WHEN b.is_moment AND b.effort THEN b.end_ts END) OVER (
+            PARTITION BY b.case_id ORDER BY b.instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS customer_end
+    FROM mot_inst_base b
+    LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
+    WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos)
+)
+WHERE is_moment;
 
 -- The moments with what their windows read, in a statement of its own: the join and the windows in
 -- one statement ran out of memory under 900MB on BPIC2012 x 40 (issue 20); each alone spills.
 CREATE OR REPLACE TEMP TABLE mot_seq_in AS
 SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coalesce(t.effort, false) AS effort,
     t.attribute_score, t.ts, t.timer, t.timer_rule, t.end_ts, t.prev_inst_end, t.customer_end, t.cum_timer,
-    h.cum_handoffs, c.start_ts
+    h.cum_handoffs, c.start_ts, t.combo_id
 FROM mot_inst_timed t
 JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
-JOIN cases c ON c.process = $process AND c.case_id = t.case_id
-WHERE t.is_moment;
+JOIN cases c ON c.process = $process AND c.case_id = t.case_id;
 CREATE OR REPLACE TEMP TABLE mot_sequence AS
 WITH moments AS (
     SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, t.effort,
-        t.attribute_score, t.ts, t.timer, t.timer_rule,
+        t.attribute_score, t.ts, t.timer, t.timer_rule, t.combo_id,
         CAST(row_number() OVER w AS INTEGER) AS mot_seq,
         CAST(row_number() OVER (PARTITION BY t.case_id, t.activity ORDER BY t.instance_pos) AS INTEGER) AS occurrence,
         CASE $wait_from

@@ -12,53 +12,80 @@
 -- @section detect
 -- Temporary tables from mot_inst_base only: analyse runs this section before its transaction
 -- (instances.sql says why), and `store` inside it.
-CREATE OR REPLACE TEMP TABLE mot_timer_inst AS
-SELECT case_id, instance_pos, activity, ts, end_ts, is_moment AND coalesce(effort, false) AS customer_action
-FROM mot_inst_base;
+-- Integers in place of strings: every activity and the two anchors that are no activity get the id of
+-- their name (mot_timer_names: equal names, equal ids, so the pairs group exactly as their names
+-- would), every case a number cid (mot_timer_cases), and every instance iid = cid * 2^32 + instance_pos,
+-- so that the instance k places before another is the one of iid - k. The gaps, tens of millions of
+-- rows at 10.5 M events, are then numbers only, and names come back on the few rows that pass.
+CREATE OR REPLACE TEMP TABLE mot_timer_names AS
+SELECT name, CAST(row_number() OVER (ORDER BY name) AS INTEGER) AS id
+FROM (
+    SELECT DISTINCT activity AS name FROM mot_inst_base
+    UNION
+    SELECT unnest(['(previous instance)', '(customer action)'])
+);
 
--- Window functions and an equi-join on positions, not a self-join on `j.instance_pos < i.instance_pos`:
--- that pairs every two instances of a case, quadratic in its length (a case of 200,000 events ran
--- for minutes and gigabytes here, issue 17).
+CREATE OR REPLACE TEMP TABLE mot_timer_cases AS
+SELECT case_id, CAST(row_number() OVER (ORDER BY case_id) AS BIGINT) AS cid
+FROM mot_inst_base
+WHERE instance_pos = 1;
+
+-- One narrow row per instance, with what the gaps read from the instances before it, by window
+-- functions (not a self-join on `j.instance_pos < i.instance_pos`: that pairs every two instances of
+-- a case, quadratic in its length; a case of 200,000 events ran for minutes and gigabytes, issue 17):
+--   prev_end_s        the end of the previous instance;
+--   action_pos        the latest earlier customer action with an end (as arg_max, which skips NULLs:
+--                     its position by a running max; its end is then read by an equi-join);
+--   n_actions_before  the earlier customer actions;
+--   next_pos          the next instance of the same activity (for the look-back below).
+-- Times as epoch seconds (the same doubles epoch() gives where a gap is computed).
+CREATE OR REPLACE TEMP TABLE mot_timer_inst AS
+SELECT *,
+    lag(end_s) OVER (PARTITION BY cid ORDER BY instance_pos) AS prev_end_s,
+    max(CASE WHEN customer_action AND end_s IS NOT NULL THEN instance_pos END) OVER earlier AS action_pos,
+    count(*) FILTER (WHERE customer_action) OVER earlier AS n_actions_before,
+    lead(instance_pos) OVER (PARTITION BY cid, act ORDER BY instance_pos) AS next_pos
+FROM (
+    SELECT c.cid, b.instance_pos, c.cid * 4294967296 + b.instance_pos AS iid, n.id AS act, b.ts,
+        epoch(b.ts) AS ts_s, epoch(b.end_ts) AS end_s, b.is_moment AND coalesce(b.effort, false) AS customer_action
+    FROM mot_inst_base b
+    JOIN mot_timer_cases c ON c.case_id = b.case_id
+    JOIN mot_timer_names n ON n.name = b.activity
+)
+WINDOW earlier AS (PARTITION BY cid ORDER BY instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING);
+
+-- The gaps (instance iid of activity act, anchor, gap_s): from the previous instance of the case,
+-- from the customer's latest earlier action (instances after at least one), and from the latest
+-- instance of each activity among the $t_lookback instances before it.
 CREATE OR REPLACE TEMP TABLE mot_timer_gaps AS
-SELECT case_id, instance_pos, activity, '(previous instance)' AS anchor,
-    epoch(ts) - epoch(lag(end_ts) OVER (PARTITION BY case_id ORDER BY instance_pos)) AS gap_s
+SELECT iid, act, (SELECT id FROM mot_timer_names WHERE name = '(previous instance)') AS anchor,
+    ts_s - prev_end_s AS gap_s
 FROM mot_timer_inst;
 
--- Three statements, not one UNION ALL: that held the three parts' windows and hash joins at once
--- (out of memory under 900MB on BPIC2012 x 40, issue 19); the same rows in the same order.
+-- Three statements, not one UNION ALL: that held the three parts' hash joins at once (out of memory
+-- under 900MB on BPIC2012 x 40, issue 19); the same rows.
 INSERT INTO mot_timer_gaps
--- the latest earlier customer action with an end (as arg_max, which skips NULLs): its position by a
--- running max, then its end by an equi-join (last_value IGNORE NULLS over the same frame rescans it)
-SELECT i.case_id, i.instance_pos, i.activity, '(customer action)', epoch(i.ts) - epoch(j.end_ts)
-FROM (
-    SELECT case_id, instance_pos, activity, ts,
-        max(CASE WHEN customer_action AND end_ts IS NOT NULL THEN instance_pos END) OVER earlier AS action_pos,
-        count(*) FILTER (WHERE customer_action) OVER earlier AS n_actions_before
-    FROM mot_timer_inst
-    WINDOW earlier AS (PARTITION BY case_id ORDER BY instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-) i
-LEFT JOIN mot_timer_inst j ON j.case_id = i.case_id AND j.instance_pos = i.action_pos
+SELECT i.iid, i.act, (SELECT id FROM mot_timer_names WHERE name = '(customer action)'), i.ts_s - j.end_s
+FROM mot_timer_inst i
+LEFT JOIN mot_timer_inst j ON j.iid = i.iid - i.instance_pos + i.action_pos
 WHERE i.n_actions_before > 0;
 
+-- The $t_lookback instances before each, of each activity only the latest: instance j is the anchor
+-- of the d-th instance after it for d = 1 .. min($t_lookback, next_pos - instance_pos) (next_pos: its
+-- activity's next instance, which takes over from there), so each j lists those iid + d (the instances
+-- of its case: iid + d past the case's last instance matches none) and an equi-join on iid reads their
+-- times. Only pairs that count are formed: the former join on (case, position - distance) for every
+-- distance, filtered on next_pos afterwards, probed 10.8 M pairs for 7.3 M on BPIC2012 x10. Not a GROUP BY
+-- ... arg_max(end_ts, instance_pos) over the look-back pairs: that hash aggregate needed the memory
+-- (out of memory under 900MB on BPIC2012 x 40, issue 19); the same rows.
 INSERT INTO mot_timer_gaps
--- the $t_lookback instances before each: an equi-join on (case, position - distance), linear in the
--- case length (the distance computed in a subquery: in the join condition, DuckDB joined on the case only).
--- Of each activity only the latest of them counts: the one whose next instance of the same activity
--- (next_pos) is not before the instance. A filter, not a GROUP BY ... arg_max(end_ts, instance_pos):
--- that hash aggregate over ~lookback rows per instance needed the memory (out of memory under 900MB
--- on BPIC2012 x 40, issue 19); same rows (end_ts = coalesce(end_ts, ts) is never NULL).
-SELECT i.case_id, i.instance_pos, i.activity, j.activity, epoch(i.ts) - epoch(j.end_ts)
+SELECT i.iid, i.act, j.act, i.ts_s - j.end_s
 FROM (
-    SELECT t.*, t.instance_pos - CAST(k.back AS INTEGER) AS back_pos
-    FROM mot_timer_inst t
-    CROSS JOIN range(1, $t_lookback + 1) AS k(back)
-) i
-JOIN (
-    SELECT case_id, instance_pos, activity, end_ts,
-        lead(instance_pos) OVER (PARTITION BY case_id, activity ORDER BY instance_pos) AS next_pos
+    SELECT act, end_s,
+        iid + unnest(range(1, least(coalesce(next_pos - instance_pos, $t_lookback), $t_lookback) + 1)) AS to_iid
     FROM mot_timer_inst
-) j ON j.case_id = i.case_id AND j.instance_pos = i.back_pos
-WHERE j.next_pos IS NULL OR j.next_pos >= i.instance_pos;
+) j
+JOIN mot_timer_inst i ON i.iid = j.to_iid;
 
 -- The (activity, anchor) pairs that can pass: at least $t_min_n gaps, and at least $t_share of them
 -- in two adjacent buckets of width w = greatest(4 $t_tol, 1 s) (the gaps within $t_tol of any median
@@ -66,19 +93,19 @@ WHERE j.next_pos IS NULL OR j.next_pos >= i.instance_pos;
 -- few buckets per pair, where sorting every distinct gap of every pair made the step slower on BPIC2012.
 CREATE OR REPLACE TEMP TABLE mot_timer_candidates AS
 WITH buckets AS (
-    SELECT activity, anchor, floor(gap_s / greatest(4 * $t_tol, 1.0)) AS bucket, count(*) AS n
+    SELECT act, anchor, floor(gap_s / greatest(4 * $t_tol, 1.0)) AS bucket, count(*) AS n
     FROM mot_timer_gaps
     WHERE gap_s IS NOT NULL
-    GROUP BY activity, anchor, bucket
+    GROUP BY act, anchor, bucket
 ),
 pairs AS (
-    SELECT b.activity, b.anchor, b.n, b.n + coalesce(c.n, 0) AS n_pair
+    SELECT b.act, b.anchor, b.n, b.n + coalesce(c.n, 0) AS n_pair
     FROM buckets b
-    LEFT JOIN buckets c ON c.activity = b.activity AND c.anchor = b.anchor AND c.bucket = b.bucket + 1
+    LEFT JOIN buckets c ON c.act = b.act AND c.anchor = b.anchor AND c.bucket = b.bucket + 1
 )
-SELECT activity, anchor
+SELECT act, anchor
 FROM pairs
-GROUP BY activity, anchor
+GROUP BY act, anchor
 HAVING sum(n) >= $t_min_n AND max(n_pair) >= $t_share * sum(n);
 
 -- The gaps of those pairs counted per (activity, anchor, gap): the median and the gaps within $t_tol
@@ -86,72 +113,90 @@ HAVING sum(n) >= $t_min_n AND max(n_pair) >= $t_share * sum(n);
 -- gap of an (activity, anchor) in memory (it cannot spill: out of memory under 900MB on BPIC2012 x 40,
 -- issue 20); a GROUP BY with a count spills, and the gaps of a timer repeat.
 CREATE OR REPLACE TEMP TABLE mot_timer_gap_counts AS
-SELECT g.activity, g.anchor, g.gap_s, count(*) AS n
+SELECT g.act, g.anchor, g.gap_s, count(*) AS n
 FROM mot_timer_gaps g
-JOIN mot_timer_candidates c ON c.activity = g.activity AND c.anchor = g.anchor
+JOIN mot_timer_candidates c ON c.act = g.act AND c.anchor = g.anchor
 WHERE g.gap_s IS NOT NULL
-GROUP BY g.activity, g.anchor, g.gap_s;
+GROUP BY g.act, g.anchor, g.gap_s;
 
 -- The median as quantile_disc(gap_s, 0.5) takes it: the ceil(n / 2)-th smallest gap, i.e. the
--- smallest gap whose running count reaches (n + 1) // 2.
+-- smallest gap whose running count reaches (n + 1) // 2. Names back on the rules that pass.
 CREATE OR REPLACE TEMP TABLE mot_timer_offsets AS
 WITH running AS (
-    SELECT activity, anchor, gap_s,
-        sum(n) OVER (PARTITION BY activity, anchor ORDER BY gap_s ROWS UNBOUNDED PRECEDING) AS upto,
-        sum(n) OVER (PARTITION BY activity, anchor) AS total
+    SELECT act, anchor, gap_s,
+        sum(n) OVER (PARTITION BY act, anchor ORDER BY gap_s ROWS UNBOUNDED PRECEDING) AS upto,
+        sum(n) OVER (PARTITION BY act, anchor) AS total
     FROM mot_timer_gap_counts
 ),
 typical AS (
-    SELECT activity, anchor, CAST(total AS BIGINT) AS n, min(gap_s) AS gap_s
+    SELECT act, anchor, CAST(total AS BIGINT) AS n, min(gap_s) AS gap_s
     FROM running
     WHERE upto >= (total + 1) // 2
-    GROUP BY activity, anchor, total
+    GROUP BY act, anchor, total
 ),
 counted AS (
-    SELECT t.activity, t.anchor, t.n, t.gap_s,
+    SELECT t.act, t.anchor, t.n, t.gap_s,
         CAST(coalesce(sum(g.n) FILTER (WHERE abs(g.gap_s - t.gap_s) <= $t_tol), 0) AS BIGINT) AS n_equal
     FROM typical t
-    JOIN mot_timer_gap_counts g ON g.activity = t.activity AND g.anchor = t.anchor
-    GROUP BY t.activity, t.anchor, t.n, t.gap_s
+    JOIN mot_timer_gap_counts g ON g.act = t.act AND g.anchor = t.anchor
+    GROUP BY t.act, t.anchor, t.n, t.gap_s
 )
-SELECT activity, anchor, 'fixed_offset' AS kind, gap_s, n, n_equal, n_equal / n AS share
-FROM counted
-WHERE n >= $t_min_n AND n_equal >= $t_share * n AND gap_s >= $t_min_gap;
+SELECT a.name AS activity, o.name AS anchor, 'fixed_offset' AS kind, c.gap_s, c.n, c.n_equal,
+    c.n_equal / c.n AS share, c.act, c.anchor AS anchor_id
+FROM counted c
+JOIN mot_timer_names a ON a.id = c.act
+JOIN mot_timer_names o ON o.id = c.anchor
+WHERE c.n >= $t_min_n AND c.n_equal >= $t_share * c.n AND c.gap_s >= $t_min_gap;
 
+-- The (activity, time)s shared by >= $t_batch cases, with their instances: distinct cases are counted
+-- only where there are $t_batch instances at all (not a count(DISTINCT) window over every instance).
 CREATE OR REPLACE TEMP TABLE mot_timer_shared AS
-SELECT i.case_id, i.instance_pos, i.activity,
-    count(DISTINCT i.case_id) OVER (PARTITION BY i.activity, i.ts) >= $t_batch AS shared
-FROM mot_timer_inst i;
+WITH crowded AS (
+    SELECT act, ts FROM mot_timer_inst GROUP BY act, ts HAVING count(*) >= $t_batch
+)
+SELECT i.act, i.ts, count(*) AS n
+FROM mot_timer_inst i
+JOIN crowded c ON c.act = i.act AND c.ts = i.ts
+GROUP BY i.act, i.ts
+HAVING count(DISTINCT i.cid) >= $t_batch;
 
 CREATE OR REPLACE TEMP TABLE mot_timer_batches AS
 WITH per_activity AS (
-    SELECT activity, count(*) AS n, count(*) FILTER (WHERE shared) AS n_equal FROM mot_timer_shared GROUP BY activity
+    SELECT i.act, i.n, CAST(coalesce(s.n_equal, 0) AS BIGINT) AS n_equal
+    FROM (SELECT act, count(*) AS n FROM mot_timer_inst GROUP BY act) i
+    LEFT JOIN (SELECT act, sum(n) AS n_equal FROM mot_timer_shared GROUP BY act) s ON s.act = i.act
 ),
 totals AS (
     SELECT sum(n) AS n, sum(n_equal) AS n_equal FROM per_activity
 )
-SELECT a.activity, '(calendar)' AS anchor, 'calendar_batch' AS kind, CAST(NULL AS DOUBLE) AS gap_s,
-    a.n, a.n_equal, a.n_equal / a.n AS share
-FROM per_activity a, totals t
+SELECT x.name AS activity, '(calendar)' AS anchor, 'calendar_batch' AS kind, CAST(NULL AS DOUBLE) AS gap_s,
+    a.n, a.n_equal, a.n_equal / a.n AS share, a.act
+FROM per_activity a
+CROSS JOIN totals t
+JOIN mot_timer_names x ON x.id = a.act
 WHERE a.n >= $t_min_n AND a.n_equal >= $t_share * a.n
     AND (t.n_equal - a.n_equal) < 0.5 * nullif(t.n - a.n, 0);
 
 -- The instances whose wait is set by a timer, with the first rule (by anchor name) that flags them.
 CREATE OR REPLACE TEMP TABLE mot_timer_flags AS
-SELECT case_id, instance_pos, true AS timer, min(rule) AS timer_rule
+SELECT c.case_id, CAST(f.iid % 4294967296 AS INTEGER) AS instance_pos, true AS timer, f.timer_rule
 FROM (
-    SELECT g.case_id, g.instance_pos,
-        CASE WHEN o.gap_s % 86400 = 0 THEN printf('%s + %g d', o.anchor, o.gap_s / 86400)
-             ELSE printf('%s + %g h', o.anchor, round(o.gap_s / 3600, 2)) END AS rule
-    FROM mot_timer_gaps g
-    JOIN mot_timer_offsets o ON o.activity = g.activity AND o.anchor = g.anchor AND abs(g.gap_s - o.gap_s) <= $t_tol
-    UNION ALL
-    SELECT s.case_id, s.instance_pos, '(calendar batch)'
-    FROM mot_timer_shared s
-    JOIN mot_timer_batches b USING (activity)
-    WHERE s.shared
-)
-GROUP BY case_id, instance_pos;
+    SELECT iid, min(rule) AS timer_rule
+    FROM (
+        SELECT g.iid,
+            CASE WHEN o.gap_s % 86400 = 0 THEN printf('%s + %g d', o.anchor, o.gap_s / 86400)
+                 ELSE printf('%s + %g h', o.anchor, round(o.gap_s / 3600, 2)) END AS rule
+        FROM mot_timer_gaps g
+        JOIN mot_timer_offsets o ON o.act = g.act AND o.anchor_id = g.anchor AND abs(g.gap_s - o.gap_s) <= $t_tol
+        UNION ALL
+        SELECT i.iid, '(calendar batch)'
+        FROM mot_timer_inst i
+        JOIN mot_timer_batches b ON b.act = i.act
+        JOIN mot_timer_shared s ON s.act = i.act AND s.ts = i.ts
+    )
+    GROUP BY iid
+) f
+JOIN mot_timer_cases c ON c.cid = f.iid // 4294967296;
 
 -- The gaps are not needed after this (only mot_timer_flags is read on): their tables (tens of
 -- millions of rows on BPIC2012 x 40) would otherwise hold memory through the steps that follow.
@@ -160,11 +205,17 @@ DROP TABLE mot_timer_candidates;
 DROP TABLE mot_timer_gaps;
 DROP TABLE mot_timer_shared;
 DROP TABLE mot_timer_inst;
+DROP TABLE mot_timer_cases;
+DROP TABLE mot_timer_names;
 
 -- @section store
 DELETE FROM mot_timers WHERE process = $process;
 
 INSERT INTO mot_timers BY NAME
 SELECT $process AS process, activity, anchor, kind, mot_figure(gap_s) AS gap_s, n, n_equal, mot_figure(share) AS share
-FROM (SELECT * FROM mot_timer_offsets UNION ALL SELECT * FROM mot_timer_batches)
+FROM (
+    SELECT activity, anchor, kind, gap_s, n, n_equal, share FROM mot_timer_offsets
+    UNION ALL
+    SELECT activity, anchor, kind, gap_s, n, n_equal, share FROM mot_timer_batches
+)
 ORDER BY activity, anchor;

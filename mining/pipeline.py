@@ -176,19 +176,32 @@ def run_process_steps(
         ThreadPoolExecutor(max_workers=max(len(BESIDE), 1), thread_name_prefix="mot-beside") as pool,
     ):
         running: dict[str, Future] = {}
-        for name, step in wanted:
-            for other in [o for o in running if BESIDE[o] == name]:
-                results[other] = running.pop(other).result()
-            # Progress is said here, on the caller's thread only: a callback that prints from two
-            # threads at once can run two messages into one line.
-            say(f"{name} {process}")
-            if name in BESIDE:
-                running[name] = pool.submit(timed, name, step)
-            else:
-                results[name] = timed(name, step)
-            check_remove(name, warehouse, config, process)  # bpmn.remove vs the activities, once prepared
-        for other, future in running.items():
-            results[other] = future.result()
+        # While steps run side by side, one connection stays open so that the database stays open:
+        # else a step that closes the last connection while another thread opens one races DuckDB's
+        # instance cache ("Unique file handle conflict"). Closed before the steps after them, since
+        # publishing the snapshot (queries) attaches the file from another database.
+        anchor: duckdb.DuckDBPyConnection | None = None
+        try:
+            for name, step in wanted:
+                for other in [o for o in running if BESIDE[o] == name]:
+                    results[other] = running.pop(other).result()
+                if not running and anchor is not None:
+                    anchor.close()
+                    anchor = None
+                # Progress is said here, on the caller's thread only: a callback that prints from two
+                # threads at once can run two messages into one line.
+                say(f"{name} {process}")
+                if name in BESIDE:
+                    anchor = anchor or connect(warehouse)
+                    running[name] = pool.submit(timed, name, step)
+                else:
+                    results[name] = timed(name, step)
+                check_remove(name, warehouse, config, process)  # bpmn.remove vs the activities, once prepared
+            for other, future in running.items():
+                results[other] = future.result()
+        finally:
+            if anchor is not None:
+                anchor.close()
     figures: dict = {}
     for name, _step in wanted:
         figures.update(results[name])

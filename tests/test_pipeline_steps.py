@@ -89,3 +89,22 @@ def test_a_step_beside_runs_in_another_thread_and_its_failure_stops_the_run(tmp_
         pipeline.run_process_steps(pipeline.warehouse_path(tmp_path), config, process, tmp_path)
     assert seen["thread"].startswith("mot-beside")
     assert not (tmp_path / NEVER_WRITTEN[beside]).exists()  # the step that reads it is never reached
+
+
+def test_steps_side_by_side_may_open_and_close_connections_at_will(tmp_path, monkeypatch):
+    """A step closing the last connection while another thread opens one raced DuckDB's instance cache
+    ("Unique file handle conflict": a CI run lost `mot run` so); the database stays open meanwhile."""
+    from mining.warehouse import connect
+
+    config, process = ingested(tmp_path)
+    opened = []
+
+    def churn(warehouse, config, process, out_dir):
+        for _ in range(150):
+            with connect(warehouse) as con:
+                opened.append(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+        return {}
+
+    monkeypatch.setattr(pipeline, "PROCESS_STEPS", [(n, churn) for n, _ in pipeline.PROCESS_STEPS])
+    pipeline.run_process_steps(pipeline.warehouse_path(tmp_path), config, process, tmp_path)
+    assert len(opened) == 150 * len(pipeline.PROCESS_STEPS) and len(set(opened)) == 1

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.workloads import Workload
-from mining.warehouse.sqlfiles import sql_file
+from bench.workloads import Workload, _sql_string
+from mining.warehouse.sqlfiles import sections, sql_file
 
 NOISE = 0.2
 
@@ -349,8 +349,6 @@ def ours_rerun_delta(ctx: Context) -> dict:
     ``mot run`` of the same file in a fresh folder (both on Parquet copies of the log, untimed to
     write). Only the run after the delta is the stage's time; the full run's time, the ratio and
     whether every CSV and BPMN file equals the full run's are figures."""
-    import duckdb
-
     from mining import pipeline
 
     if ctx.workload.kind != "xes" or not (ctx.rep_dir / "e2e").is_dir():
@@ -359,24 +357,7 @@ def ours_rerun_delta(ctx: Context) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     whole, early, log = work / "whole.parquet", work / "early.parquet", work / "log.parquet"
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH '{pipeline.warehouse_path(ctx.rep_dir / 'e2e')}' AS e2e (READ_ONLY); USE e2e")
-        con.execute(sql_file("bench", "to_parquet").replace("/*PATH*/", f"'{whole}'"))
-        cutoff = con.execute(
-            f"SELECT quantile_disc(\"time:timestamp\", {1 - DELTA_SHARE}) FROM read_parquet('{whole}')"
-        ).fetchone()[0]
-        con.execute(
-            f"COPY (SELECT * FROM read_parquet('{whole}') WHERE \"time:timestamp\" < $cutoff) "
-            f"TO '{early}' (FORMAT parquet, COMPRESSION zstd)",
-            {"cutoff": cutoff},
-        )
-        delta = con.execute(
-            f"SELECT count(*) FROM read_parquet('{whole}') WHERE \"time:timestamp\" >= $c", {"c": cutoff}
-        )
-        delta_events = delta.fetchone()[0]
-    finally:
-        con.close()
+    delta_events = _split_log(pipeline.warehouse_path(ctx.rep_dir / "e2e"), whole, early)
     config = pipeline.config_for_log(log, ctx.workload.config_file)
     shutil.copyfile(early, log)
     pipeline.run(config, work / "scheduled")  # yesterday's run: untimed
@@ -396,6 +377,29 @@ def ours_rerun_delta(ctx: Context) -> dict:
         "files_equal_full_run": equal,
         "files_compared": len(files),
     }
+
+
+def _split_log(warehouse: Path, whole: Path, early: Path) -> int:
+    """Write the events of an end-to-end run's ``warehouse`` to ``whole`` and those before the delta
+    to ``early`` (Parquet, bench/sql/delta.sql); return the delta's number of events."""
+    import duckdb
+
+    paths = {"/*WHOLE*/": _sql_string(whole), "/*EARLY*/": _sql_string(early)}
+    queries = {}
+    for name, text in sections(sql_file("bench", "delta")).items():
+        for marker, path in paths.items():
+            text = text.replace(marker, path)
+        queries[name] = text
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {_sql_string(warehouse)} AS e2e (READ_ONLY)")
+        con.execute("USE e2e")
+        con.execute(sql_file("bench", "to_parquet").replace("/*PATH*/", paths["/*WHOLE*/"]))
+        cutoff = con.execute(queries["cutoff"], {"share": DELTA_SHARE}).fetchone()[0]
+        con.execute(queries["early"], {"cutoff": cutoff})
+        return con.execute(queries["delta_events"], {"cutoff": cutoff}).fetchone()[0]
+    finally:
+        con.close()
 
 
 # The target's scope in issue 9: XES to model + MOT + waste + BPMN (no SQL library, no report).

@@ -43,7 +43,6 @@ import duckdb
 from mining import outputs
 from mining.config import ProjectConfig
 from mining.registry import PROCESS_STEPS, csv_files
-from mining.report.render import render_index, render_report, report_pages
 from mining.warehouse import connect, quote_ident, sql_literal
 from mining.warehouse.sqlfiles import sql_file
 
@@ -60,6 +59,10 @@ def write_outputs(
     The files of the config's other processes stay as they are; files of the previous set that
     this run would have written and did not (a process without models any more) are removed.
     """
+    # The report (altair, jinja2) is imported here, not at the top: every `mot` command imports this
+    # module, and the steps run before it would carry its memory through their peak.
+    from mining.report.render import render_index, render_report
+
     out_dir = Path(out_dir)
     processes = list(config.processes if processes is None else processes)
     recover(out_dir)
@@ -149,6 +152,8 @@ def write_bpmn(con: duckdb.DuckDBPyConnection, processes: list[str], process: st
 
 def write_report(warehouse: str | Path, config: ProjectConfig, process: str, out_dir: str | Path) -> Path:
     """Write the HTML report of ``process`` (and, with several processes, the index); return its path."""
+    from mining.report.render import report_pages  # as in export: the report loads only to render
+
     out_dir = Path(out_dir)
     for name, html in report_pages(warehouse, config, process, out_dir).items():
         write_text(out_dir / name, html)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,11 +47,13 @@ SCHEMA = pa.schema(
 
 def read_inputs(con, process: str):
     """The journeys of ``process`` (mot_events + case_outcomes) and its lift ranking (dropout_attribution)."""
-    rows = con.execute(sql_file(__package__, "journeys"), {"process": process}).fetchall()
-    journeys = [
-        journey([(a, p) for _, _, a, p in group if a is not None], group[0][1])
-        for group in (list(g) for _, g in itertools.groupby(rows, key=lambda r: r[0]))
-    ]
+    journeys = []
+    for outcome, activities, poor, n_cases in con.execute(
+        sql_file(__package__, "journeys"), {"process": process}
+    ).fetchall():
+        journeys.extend(
+            [journey(zip(activities, poor, strict=True), outcome)] * n_cases
+        )  # one object per distinct journey
     factors = [
         Factor(kind, activity, lift, ci_low, rank, echo_of)
         for kind, activity, lift, ci_low, rank, echo_of in con.execute(

@@ -153,6 +153,9 @@ SELECT *,
     CAST(s_met + s_wait + s_repeat + s_channel_switch + s_handoff + s_effort + s_attribute AS DOUBLE) AS experience_score
 FROM signals;
 
+-- Read only by mot_reference and mot_signals: its memory goes back now (issue 20).
+DROP TABLE mot_sequence;
+
 -- @section score
 -- The MOT at which each decided outcome becomes known to the customer: the first MOT instance that
 -- holds or follows the outcome event, else the case's last MOT.
@@ -177,6 +180,10 @@ SELECT *,
     experience_score + s_outcome AS score,
     sum(experience_score + s_outcome) OVER (PARTITION BY case_id ORDER BY instance_pos) AS running_score
 FROM with_outcome;
+
+-- Read only by mot_scored: their memory goes back before the writes below (issue 20).
+DROP TABLE mot_signals;
+DROP TABLE mot_outcome_moment;
 
 DELETE FROM case_scores WHERE process = $process;
 

@@ -295,3 +295,5 @@ LEFT JOIN partner pa USING (activity)
 LEFT JOIN partner_overlap po USING (activity)
 LEFT JOIN partner_resources rs USING (activity)
 ORDER BY b.activity;
+-- Read by nothing after the flags: free its memory before the step's later tables (issue 20).
+DROP TABLE waste_step_flags;

@@ -110,3 +110,6 @@ FROM waste_steps s
 LEFT JOIN waste_outcomes o USING (case_id)
 GROUP BY s.case_id
 ORDER BY s.case_id;
+
+-- The raw step log is read by nothing after this: free its memory for the analysis (issue 20).
+DROP TABLE waste_raw;

@@ -15,6 +15,9 @@
 -- with the gap. Without anchors, or in an affected case without both anchors, only the measured
 -- processing time of the removed steps is saved (0 when the log has no start events). A removed
 -- step at the start or end of a case is not credited with the span it covered.
+--
+-- Each intermediate table is dropped after the last statement that reads it: temp tables live in
+-- memory, and holding all of them to the end raised the step's peak memory (issue 20).
 
 -- Removal depends only on the activity sequence, so it is projected once per variant.
 CREATE OR REPLACE TEMP TABLE waste_variants AS
@@ -92,6 +95,7 @@ SELECT r.scenario, r.scope, r.variant, CAST(r.r_start AS INTEGER) AS r_start, CA
     r.n_removed, r.mots_removed,
     CASE WHEN len(r.kept_acts) > 0 THEN md5(array_to_string(r.kept_acts, chr(31))) END AS variant_after
 FROM regions r;
+DROP TABLE waste_repeat_bounds;
 
 -- First instance of every activity in every case.
 CREATE OR REPLACE TEMP TABLE waste_occ AS
@@ -177,6 +181,7 @@ SELECT w.scenario, w.scope, w.case_id, FALSE, o.first_ts, o.first_seq, o.first_t
 FROM waste_controls w
 JOIN waste_anchor_before b USING (scenario, scope)
 JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
+DROP TABLE waste_occ;
 
 -- The first instance of every other milestone after that step (only milestones can be the anchor
 -- after, so the other activities are left out here already: this table is the largest of the run).
@@ -197,6 +202,7 @@ SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, o.activit
 FROM waste_bracket_start b
 JOIN milestone_steps o ON o.case_id = b.case_id AND o.last_seq > b.after_seq
 WHERE o.activity <> b.scenario;
+DROP TABLE waste_milestones;
 
 -- The anchor after: the milestone present after the removed region in at least anchor_share of the affected
 -- cases that have the anchor before, and after the anchor before in at least min_comparison_cases
@@ -218,6 +224,7 @@ FROM candidates c
 JOIN n_bracketed n USING (scenario, scope)
 WHERE c.n_affected >= $anchor_share * n.n AND c.n_controls >= $min_comparison_cases
 QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY c.median_lag_s, c.activity) = 1;
+DROP TABLE waste_bracket_start;
 
 -- Bracket times of the affected and the comparison cases, with the case outcome.
 CREATE OR REPLACE TEMP TABLE waste_brackets AS
@@ -226,6 +233,7 @@ SELECT s.scenario, s.scope, s.case_id, s.affected, coalesce(c.outcome, '(none)')
 FROM waste_after_steps s
 JOIN waste_anchor_after a ON a.scenario = s.scenario AND a.scope = s.scope AND a.anchor = s.activity
 JOIN waste_cases c ON c.case_id = s.case_id;
+DROP TABLE waste_after_steps;
 
 -- How much longer the bracket takes with the removed steps than without: the delay they add.
 -- Like is compared with like: within each outcome class that has at least min_comparison_cases
@@ -270,6 +278,8 @@ SELECT p.scenario, p.scope, b.anchor AS anchor_before, a.anchor AS anchor_after,
 FROM pooled p
 JOIN waste_anchor_before b USING (scenario, scope)
 JOIN waste_anchor_after a USING (scenario, scope);
+DROP TABLE waste_anchor_before;
+DROP TABLE waste_anchor_after;
 
 -- Per affected case: the delay (at most the case's own bracket time) when the case has both
 -- anchors and its outcome class was compared, else the measured processing time of its removed
@@ -323,6 +333,9 @@ JOIN n_controls n USING (scenario, scope)
 LEFT JOIN waste_delay d USING (scenario, scope)
 LEFT JOIN waste_brackets k ON k.scenario = r.scenario AND k.scope = r.scope AND k.case_id = r.case_id
                           AND k.affected;
+DROP TABLE waste_controls;
+DROP TABLE waste_region;
+DROP TABLE waste_brackets;
 
 CREATE OR REPLACE TEMP TABLE waste_whatif_result AS
 WITH totals AS (
@@ -395,3 +408,7 @@ LEFT JOIN saved s ON s.scenario = x.activity AND s.scope = x.scope
 LEFT JOIN variants_after va ON va.scenario = x.activity AND va.scope = x.scope
 LEFT JOIN waste_delay d ON d.scenario = x.activity AND d.scope = x.scope
 ORDER BY x.activity, x.scope;
+DROP TABLE waste_variants;
+DROP TABLE waste_variant_region;
+DROP TABLE waste_delay;
+DROP TABLE waste_case_savings;

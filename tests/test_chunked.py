@@ -1,10 +1,10 @@
 """A run that works through the cases in many ranges gives what one pass gives (issue 20, target 4).
 
 ``prepare`` writes the event log and the activity instances one range of cases at a time, and
-``moments`` builds its instance tables and writes mot_events so, to bound the memory of their sorts
-at 10 to 100 M events. The ranges only engage above a million events, so here they are made a few
-hundred events long: every table and every result file must equal those of the single pass on the
-same log.
+``moments`` builds its instance tables, forms its timers' look-back gaps and writes mot_events so,
+to bound the memory of their sorts at 10 to 100 M events. The ranges only engage above a million
+events, so here they are made a few hundred events long: every table and every result file must
+equal those of the single pass on the same log.
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT.parent / "shared" / "data" / "logs"
 RESULT_FILES = ("as-is.bpmn", "to-be.bpmn", "moments.csv", "waste.csv", "dropout.csv", "dropout_removal.csv")
 
-# (log, project config): start/complete pairs and the receipt's single lifecycle; outcomes and none.
+# (log, project config, range scale): start/complete pairs and the receipt's single lifecycle;
+# outcomes and none; the hospital log (70 k events, ranges 6x as long) for timers: its moments detect
+# fixed-offset timers from look-back anchors (thousands of gaps each), formed per range of cases.
 LOGS_AND_RULES = [
-    ("receipt.xes.gz", None),
-    ("interval_event_log.xes.gz", ROOT / "data" / "interval_rules.yaml"),
+    ("receipt.xes.gz", None, 1),
+    ("interval_event_log.xes.gz", ROOT / "data" / "interval_rules.yaml", 1),
+    ("hospital_log_high.xes.gz", None, 6),
 ]
 
 
@@ -42,8 +45,8 @@ def mined(out: Path, log: Path, rules: Path | None) -> tuple[dict, dict]:
     return table_rows(warehouse), {name: (out / name).read_bytes() for name in RESULT_FILES}
 
 
-@pytest.mark.parametrize(("log", "rules"), LOGS_AND_RULES)
-def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch, log, rules):
+@pytest.mark.parametrize(("log", "rules", "scale"), LOGS_AND_RULES)
+def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch, log, rules, scale):
     single = mined(tmp_path / "single", LOGS / log, rules)
     ranges_seen = []
     real_ranges = prepare.case_ranges
@@ -53,17 +56,21 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
         ranges_seen.append(len(found))
         return found
 
-    monkeypatch.setattr(prepare, "PREPARE_CHUNK_EVENTS", 700)
-    monkeypatch.setattr(analysis, "MOT_EVENTS_CHUNK_EVENTS", 500)
-    monkeypatch.setattr(analysis, "INSTANCE_CHUNK_EVENTS", 600)
+    monkeypatch.setattr(prepare, "PREPARE_CHUNK_EVENTS", 700 * scale)
+    monkeypatch.setattr(analysis, "MOT_EVENTS_CHUNK_EVENTS", 500 * scale)
+    monkeypatch.setattr(analysis, "INSTANCE_CHUNK_EVENTS", 600 * scale)
+    monkeypatch.setattr(analysis, "TIMER_CHUNK_EVENTS", 400 * scale)
     monkeypatch.setattr(prepare, "case_ranges", counted)
     monkeypatch.setattr(analysis, "case_ranges", counted)
     chunked = mined(tmp_path / "chunked", LOGS / log, rules)
 
-    # prepare, the moments' instance tables and mot_events all went through the cases in ranges
-    assert len(ranges_seen) == 3 and min(ranges_seen) >= 5
+    # prepare, the moments' instance tables, its timers' look-back gaps and mot_events all went
+    # through the cases in ranges
+    assert len(ranges_seen) == 4 and min(ranges_seen) >= 5
     assert chunked[0].keys() == single[0].keys()
     for table, rows in single[0].items():
         assert chunked[0][table] == rows, table
     for name, content in single[1].items():
         assert chunked[1][name] == content, name
+    if log.startswith("hospital"):
+        assert single[0]["mot_timers"], "hospital detects timers: look-back gaps decide flags"

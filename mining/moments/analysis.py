@@ -38,6 +38,9 @@ MOT_EVENTS_CHUNK_EVENTS = 1_000_000
 # Events per range of cases that instances.sql reads in one go (its joins, aggregate and windows), and
 # the tables of per-case rows it builds across the ranges.
 INSTANCE_CHUNK_EVENTS = 2_000_000
+# Events per range of cases whose look-back gaps timers.sql forms in one window (a list of the
+# preceding instances per instance). In one pass, 10.5 M events ran out of memory under a 250MB limit.
+TIMER_CHUNK_EVENTS = 2_000_000
 INSTANCE_TABLES = ("mot_handoffs", "mot_outcome_events", "mot_inst_base")
 POOR_SIGNALS = ("wait", "effort", "attribute")
 UNKNOWN_CHANNEL = "(unknown)"
@@ -201,6 +204,8 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         build_instances(con, params)
         timers, scores = sql_sections(sql("timers")), sql_sections(sql("scores"))
         run_sql(con, timers["detect"], params)
+        for_case_ranges(con, timers["lookback"], params, TIMER_CHUNK_EVENTS)
+        run_sql(con, timers["rules"], params)
         run_sql(con, scores["sequence"], params)
         inside = {"timers": timers["store"], "scores": scores["score"]}
         con.execute("BEGIN TRANSACTION").fetchall()
@@ -233,8 +238,13 @@ def insert_events(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     """Write mot_events of the process from the moments tables, one range of cases at a time."""
     sections = sql_sections(sql("events"))
     run_sql(con, sections["clear"], params)
-    for lo, hi in case_ranges(con, params["process"], MOT_EVENTS_CHUNK_EVENTS):
-        run_sql(con, sections["chunk"], {**params, "lo": lo, "hi": hi})
+    for_case_ranges(con, sections["chunk"], params, MOT_EVENTS_CHUNK_EVENTS)
+
+
+def for_case_ranges(con: duckdb.DuckDBPyConnection, sql_text: str, params: dict, chunk_events: int) -> None:
+    """Run ``sql_text`` once for each range of cases ``[$lo, $hi)`` of about ``chunk_events`` events."""
+    for lo, hi in case_ranges(con, params["process"], chunk_events):
+        run_sql(con, sql_text, {**params, "lo": lo, "hi": hi})
 
 
 def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> None:

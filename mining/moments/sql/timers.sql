@@ -10,8 +10,8 @@
 --                   rare (< half of the other instances: date-only logs share every timestamp).
 -- An instance is flagged when its own gap matches a fixed_offset rule, or it lies on a shared batch time.
 -- @section detect
--- Temporary tables from mot_inst_base only: analyse runs this section before its transaction
--- (instances.sql says why), and `store` inside it.
+-- Temporary tables from mot_inst_base only: analyse runs this section, `lookback` (per range of
+-- cases) and `rules` before its transaction (instances.sql says why), and `store` inside it.
 -- Integers in place of strings: every activity and the two anchors that are no activity get the id of
 -- their name (mot_timer_names: equal names, equal ids, so the pairs group exactly as their names
 -- would), every case a number cid (mot_timer_cases), and every instance iid = cid * 2^32 + instance_pos,
@@ -34,15 +34,16 @@ WHERE instance_pos = 1;
 -- functions (not a self-join on `j.instance_pos < i.instance_pos`: that pairs every two instances of
 -- a case, quadratic in its length; a case of 200,000 events ran for minutes and gigabytes, issue 17):
 --   prev_end_s        the end of the previous instance;
---   action_pos        the latest earlier customer action with an end (as arg_max, which skips NULLs:
---                     its position by a running max; its end is then read by an equi-join);
+--   action_end_s      the end of the latest earlier customer action that has an end (last_value
+--                     IGNORE NULLS over the earlier instances: no self-join, which at 100 M events
+--                     held a hash table DuckDB ran out of memory on, issue 20);
 --   n_actions_before  the earlier customer actions;
 --   next_pos          the next instance of the same activity (for the look-back below).
 -- Times as epoch seconds (the same doubles epoch() gives where a gap is computed).
 CREATE OR REPLACE TEMP TABLE mot_timer_inst AS
 SELECT *,
     lag(end_s) OVER (PARTITION BY cid ORDER BY instance_pos) AS prev_end_s,
-    max(CASE WHEN customer_action AND end_s IS NOT NULL THEN instance_pos END) OVER earlier AS action_pos,
+    last_value(CASE WHEN customer_action THEN end_s END IGNORE NULLS) OVER earlier AS action_end_s,
     count(*) FILTER (WHERE customer_action) OVER earlier AS n_actions_before,
     lead(instance_pos) OVER (PARTITION BY cid, act ORDER BY instance_pos) AS next_pos
 FROM (
@@ -65,28 +66,37 @@ FROM mot_timer_inst;
 -- Three statements, not one UNION ALL: that held the three parts' hash joins at once (out of memory
 -- under 900MB on BPIC2012 x 40, issue 19); the same rows.
 INSERT INTO mot_timer_gaps
-SELECT i.iid, i.act, (SELECT id FROM mot_timer_names WHERE name = '(customer action)'), i.ts_s - j.end_s
-FROM mot_timer_inst i
-LEFT JOIN mot_timer_inst j ON j.iid = i.iid - i.instance_pos + i.action_pos
-WHERE i.n_actions_before > 0;
+SELECT iid, act, (SELECT id FROM mot_timer_names WHERE name = '(customer action)'), ts_s - action_end_s
+FROM mot_timer_inst
+WHERE n_actions_before > 0;
 
+-- @section lookback
+-- One range of cases [$lo, $hi) (NULL = open end) a statement: analyse runs it for each range.
 -- The $t_lookback instances before each, of each activity only the latest: instance j is the anchor
--- of the d-th instance after it for d = 1 .. min($t_lookback, next_pos - instance_pos) (next_pos: its
--- activity's next instance, which takes over from there), so each j lists those iid + d (the instances
--- of its case: iid + d past the case's last instance matches none) and an equi-join on iid reads their
--- times. Only pairs that count are formed: the former join on (case, position - distance) for every
--- distance, filtered on next_pos afterwards, probed 10.8 M pairs for 7.3 M on BPIC2012 x10. Not a GROUP BY
--- ... arg_max(end_ts, instance_pos) over the look-back pairs: that hash aggregate needed the memory
--- (out of memory under 900MB on BPIC2012 x 40, issue 19); the same rows.
+-- of instance i of its case when j is among the $t_lookback instances before i and j's activity
+-- does not occur again before i (next_pos: its next instance, which takes over from there; the
+-- next instance itself still reads j). The instances before each are gathered by a window over
+-- the case (a list over the preceding rows), not by a join on instance ids: that join's hash table
+-- ran out of DuckDB's memory at 100 M events under 2.5 GB, and 10.5 M events under 250MB (issue 20),
+-- where a window only sorts, which spills. Not a GROUP BY ... arg_max(end_ts, instance_pos) over the
+-- look-back pairs either: that hash aggregate needed the memory (issue 19). The same rows.
 INSERT INTO mot_timer_gaps
-SELECT i.iid, i.act, j.act, i.ts_s - j.end_s
+SELECT iid, act, anchor.act, ts_s - anchor.end_s
 FROM (
-    SELECT act, end_s,
-        iid + unnest(range(1, least(coalesce(next_pos - instance_pos, $t_lookback), $t_lookback) + 1)) AS to_iid
-    FROM mot_timer_inst
-) j
-JOIN mot_timer_inst i ON i.iid = j.to_iid;
+    SELECT iid, act, ts_s, instance_pos, unnest(before) AS anchor
+    FROM (
+        SELECT iid, act, ts_s, instance_pos,
+            list({'act': act, 'end_s': end_s, 'next_pos': next_pos}) OVER (
+                PARTITION BY cid ORDER BY instance_pos ROWS BETWEEN $t_lookback PRECEDING AND 1 PRECEDING
+            ) AS before
+        FROM mot_timer_inst
+        WHERE ($lo IS NULL OR cid >= (SELECT min(cid) FROM mot_timer_cases WHERE case_id >= $lo))
+            AND ($hi IS NULL OR cid < (SELECT min(cid) FROM mot_timer_cases WHERE case_id >= $hi))
+    )
+)
+WHERE anchor.next_pos IS NULL OR instance_pos <= anchor.next_pos;
 
+-- @section rules
 -- The (activity, anchor) pairs that can pass: at least $t_min_n gaps, and at least $t_share of them
 -- in two adjacent buckets of width w = greatest(4 $t_tol, 1 s) (the gaps within $t_tol of any median
 -- span at most two such buckets), so the exact median below is sought only for them. A GROUP BY on a

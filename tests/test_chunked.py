@@ -1,10 +1,10 @@
 """A run that works through the cases in many ranges gives what one pass gives (issue 20, target 4).
 
 ``prepare`` writes the event log and the activity instances one range of cases at a time, and
-``moments`` builds its instance tables, forms its timers' look-back gaps and writes mot_events so,
-to bound the memory of their sorts at 10 to 100 M events. The ranges only engage above a million
-events, so here they are made a few hundred events long: every table and every result file must
-equal those of the single pass on the same log.
+``moments`` builds its instance tables, forms its timers' look-back gaps and writes case_scores and
+mot_events so, to bound the memory of their sorts and aggregates at 10 to 100 M events. The ranges
+only engage above a million events, so here they are made a few hundred events long: every table
+and every result file must equal those of the single pass on the same log.
 """
 
 from __future__ import annotations
@@ -60,13 +60,14 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     monkeypatch.setattr(analysis, "MOT_EVENTS_CHUNK_EVENTS", 500 * scale)
     monkeypatch.setattr(analysis, "INSTANCE_CHUNK_EVENTS", 600 * scale)
     monkeypatch.setattr(analysis, "TIMER_CHUNK_EVENTS", 400 * scale)
+    monkeypatch.setattr(analysis, "CASE_SCORES_CHUNK_EVENTS", 450 * scale)
     monkeypatch.setattr(prepare, "case_ranges", counted)
     monkeypatch.setattr(analysis, "case_ranges", counted)
     chunked = mined(tmp_path / "chunked", LOGS / log, rules)
 
-    # prepare, the moments' instance tables, its timers' look-back gaps and mot_events all went
-    # through the cases in ranges
-    assert len(ranges_seen) == 4 and min(ranges_seen) >= 5
+    # prepare, the moments' instance tables, its timers' look-back gaps, case_scores and mot_events
+    # all went through the cases in ranges
+    assert len(ranges_seen) == 5 and min(ranges_seen) >= 5
     assert chunked[0].keys() == single[0].keys()
     for table, rows in single[0].items():
         assert chunked[0][table] == rows, table

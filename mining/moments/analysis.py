@@ -41,6 +41,9 @@ INSTANCE_CHUNK_EVENTS = 2_000_000
 # Events per range of cases whose look-back gaps timers.sql forms in one window (a list of the
 # preceding instances per instance). In one pass, 10.5 M events ran out of memory under a 250MB limit.
 TIMER_CHUNK_EVENTS = 2_000_000
+# Events per range of cases whose scores (with each case's ordered trajectory) scores.sql aggregates
+# in one go: that aggregate cannot spill.
+CASE_SCORES_CHUNK_EVENTS = 2_000_000
 INSTANCE_TABLES = ("mot_handoffs", "mot_outcome_events", "mot_inst_base")
 POOR_SIGNALS = ("wait", "effort", "attribute")
 UNKNOWN_CHANNEL = "(unknown)"
@@ -212,6 +215,8 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         try:
             for step in STEPS[3:]:
                 run_sql(con, inside.get(step) or sql(step), params)
+                if step == "scores":  # its per-case aggregate, per range of cases (scores.sql says why)
+                    for_case_ranges(con, scores["case_scores"], params, CASE_SCORES_CHUNK_EVENTS)
             insert_events(con, params)
             record_run(con, process, settings)
             con.execute("COMMIT").fetchall()

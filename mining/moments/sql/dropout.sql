@@ -20,17 +20,35 @@ JOIN mot_case_outcomes o ON o.case_id = s.case_id;
 DELETE FROM dropout_funnel WHERE process = $process;
 
 INSERT INTO dropout_funnel BY NAME
+-- The median first place of each activity is read from counts per (activity, place), as median()
+-- takes it (the mean of the two middle values): median() holds every value of a group in memory and
+-- cannot spill, and at 100 M events a group holds millions of cases (issue 20). Distinct cases are
+-- counted on distinct (activity, case) rows: a GROUP BY spills, count(DISTINCT) keeps a set per group.
 WITH first_seen AS (
     SELECT activity, case_id, min(mot_seq) AS first_seq FROM mot_journey GROUP BY activity, case_id
 ),
+place_counts AS (
+    SELECT activity, first_seq, count(*) AS n FROM first_seen GROUP BY activity, first_seq
+),
+running AS (
+    SELECT activity, first_seq,
+        sum(n) OVER (PARTITION BY activity ORDER BY first_seq ROWS UNBOUNDED PRECEDING) AS upto,
+        sum(n) OVER (PARTITION BY activity) AS total
+    FROM place_counts
+),
 journey_order AS (
-    SELECT activity, median(first_seq) AS median_seq, count(*) AS n_cases_reached
-    FROM first_seen GROUP BY activity
+    SELECT activity, CAST(total AS BIGINT) AS n_cases_reached,
+        (min(first_seq) FILTER (WHERE upto >= (total - 1) // 2 + 1)
+            + min(first_seq) FILTER (WHERE upto >= total // 2 + 1)) / 2 AS median_seq
+    FROM running GROUP BY activity, total
 ),
 dropout_reached AS (
-    SELECT activity, count(DISTINCT case_id) AS n
-    FROM mot_journey
-    WHERE outcome = 'dropout' AND (outcome_pos IS NULL OR pos <= outcome_pos)
+    SELECT activity, count(*) AS n
+    FROM (
+        SELECT DISTINCT activity, case_id
+        FROM mot_journey
+        WHERE outcome = 'dropout' AND (outcome_pos IS NULL OR pos <= outcome_pos)
+    )
     GROUP BY activity
 ),
 last_before AS (

@@ -206,11 +206,17 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         params.update(channel_budgets(settings, [c for c in marks.column("channel").to_pylist() if c]))
         build_instances(con, params)
         timers, scores = sql_sections(sql("timers")), sql_sections(sql("scores"))
+        outcomes, dropout = sql_sections(sql("outcomes")), sql_sections(sql("dropout"))
+        # Every large temporary table is built before the transaction: one built inside it is held
+        # as the transaction's own change until it commits (instances.sql; issue 20).
         run_sql(con, timers["detect"], params)
         for_case_ranges(con, timers["lookback"], params, TIMER_CHUNK_EVENTS)
         run_sql(con, timers["rules"], params)
+        run_sql(con, outcomes["compute"], params)
         run_sql(con, scores["sequence"], params)
-        inside = {"timers": timers["store"], "scores": scores["score"]}
+        run_sql(con, dropout["journey"], params)
+        inside = {"timers": timers["store"], "outcomes": outcomes["store"], "scores": scores["score"]}
+        inside["dropout"] = dropout["store"]
         con.execute("BEGIN TRANSACTION").fetchall()
         try:
             for step in STEPS[3:]:
@@ -265,7 +271,7 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 
 
 TEMPORARY = (
-    "mot_combos", COMBO_TABLE, "mot_combo_keys", "mot_base", "mot_outcome_events", "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
+    "mot_combos", COMBO_TABLE, "mot_combo_keys", "mot_outcomes", "mot_base", "mot_outcome_events", "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
     "mot_timer_candidates", "mot_timer_gap_counts", "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches",
     "mot_timer_flags", "mot_timer_names", "mot_timer_cases", "mot_inst_timed",
     "mot_channel_budgets", "mot_handoffs", "mot_seq_in", "mot_sequence", "mot_reference",

@@ -2,9 +2,11 @@
 -- over-represented in drop-out cases (attribution). Only events before a case's outcome event
 -- count as upstream, so neither the place nor the outcome itself can explain the outcome.
 
+-- @section journey
+-- Temporary tables analyse builds before the step's transaction (instances.sql says why).
 CREATE OR REPLACE TEMP TABLE mot_case_outcomes AS
 SELECT case_id, outcome, outcome_pos, outcome_activity, outcome_rule
-FROM case_outcomes
+FROM mot_outcomes
 WHERE process = $process;
 
 -- MOT events with their case outcome; upstream = strictly before the outcome event.
@@ -17,6 +19,73 @@ FROM mot_scored s
 JOIN mot_combo_keys k ON k.combo_id = s.combo_id
 JOIN mot_case_outcomes o ON o.case_id = s.case_id;
 
+-- The cause: binary upstream factors per case, compared between drop-out and other cases.
+CREATE OR REPLACE TEMP TABLE mot_population AS
+SELECT case_id, outcome = 'dropout' AS is_dropout
+FROM mot_case_outcomes
+WHERE outcome = 'dropout' OR list_contains(CAST($population AS VARCHAR[]), outcome);
+
+CREATE OR REPLACE TEMP TABLE mot_factors AS
+WITH upstream AS (
+    SELECT j.*, p.is_dropout
+    FROM mot_journey j JOIN mot_population p USING (case_id)
+    WHERE j.upstream
+),
+factors AS (
+    SELECT case_id, is_dropout, 'poor_score' AS factor_kind, activity, NULL AS value FROM upstream WHERE poor
+    UNION ALL
+    SELECT case_id, is_dropout, 'repeated', activity, NULL FROM upstream WHERE occurrence >= 2
+    UNION ALL
+    SELECT case_id, is_dropout, 'long_wait', activity, NULL FROM upstream WHERE long_wait
+    UNION ALL
+    SELECT case_id, is_dropout, 'attribute', activity, unnest(factors) FROM upstream
+)
+SELECT DISTINCT case_id, is_dropout, factor_kind, activity, value
+FROM factors
+WHERE list_contains(CAST($kinds AS VARCHAR[]), factor_kind);
+
+-- Cases that reached each MOT activity upstream: a factor at MOT X is compared with the other cases
+-- that reached X (baseline 'reached'), so that late MOTs do not look protective merely because
+-- customers who left early never got there; baseline 'all' compares with the whole population.
+CREATE OR REPLACE TEMP TABLE mot_exposure AS
+WITH reached AS (
+    SELECT DISTINCT j.case_id, p.is_dropout, j.activity
+    FROM mot_journey j JOIN mot_population p USING (case_id)
+    WHERE j.upstream
+),
+total AS (
+    SELECT count(*) AS n, count(*) FILTER (WHERE is_dropout) AS d FROM mot_population
+)
+SELECT r.activity,
+    CASE WHEN $baseline = 'all' THEN any_value(t.n) ELSE count(*) END AS n_reached,
+    CASE WHEN $baseline = 'all' THEN any_value(t.d) ELSE count(*) FILTER (WHERE r.is_dropout) END AS d_reached,
+    any_value(t.n) AS n_all,
+    any_value(t.d) AS d_all
+FROM reached r CROSS JOIN total t
+GROUP BY r.activity;
+
+-- Exposure: how often each MOT occurs upstream in each case. A case with four replies has four
+-- chances to meet clerk X; comparing it with one-reply cases would credit the clerk with the effect
+-- of the repetition. Factors are therefore compared within strata of the same occurrence count
+-- (counts above $max_stratum pooled); 'repeated' factors, defined by the count, in one stratum (0).
+CREATE OR REPLACE TEMP TABLE mot_occurrences AS
+SELECT j.case_id, j.activity, p.is_dropout,
+    CASE WHEN $baseline = 'all' THEN 0 ELSE least(count(*), $max_stratum) END AS stratum
+FROM mot_journey j JOIN mot_population p USING (case_id)
+WHERE j.upstream
+GROUP BY j.case_id, j.activity, p.is_dropout;
+
+-- Cases and drop-outs per (MOT, stratum); stratum 0 = every case that reached the MOT (or, with
+-- baseline 'all', the whole population).
+CREATE OR REPLACE TEMP TABLE mot_strata AS
+SELECT activity, stratum, count(*) AS n_s, count(*) FILTER (WHERE is_dropout) AS d_s
+FROM mot_occurrences
+WHERE stratum > 0
+GROUP BY activity, stratum
+UNION ALL
+SELECT e.activity, 0, e.n_reached, e.d_reached FROM mot_exposure e;
+
+-- @section store
 DELETE FROM dropout_funnel WHERE process = $process;
 
 INSERT INTO dropout_funnel BY NAME
@@ -109,72 +178,6 @@ SELECT $process AS process, activity, after_activity, n_dropout,
     CAST(row_number() OVER (ORDER BY n_dropout DESC, activity, after_activity NULLS FIRST) AS INTEGER) AS rank
 FROM places
 ORDER BY rank;
-
--- The cause: binary upstream factors per case, compared between drop-out and other cases.
-CREATE OR REPLACE TEMP TABLE mot_population AS
-SELECT case_id, outcome = 'dropout' AS is_dropout
-FROM mot_case_outcomes
-WHERE outcome = 'dropout' OR list_contains(CAST($population AS VARCHAR[]), outcome);
-
-CREATE OR REPLACE TEMP TABLE mot_factors AS
-WITH upstream AS (
-    SELECT j.*, p.is_dropout
-    FROM mot_journey j JOIN mot_population p USING (case_id)
-    WHERE j.upstream
-),
-factors AS (
-    SELECT case_id, is_dropout, 'poor_score' AS factor_kind, activity, NULL AS value FROM upstream WHERE poor
-    UNION ALL
-    SELECT case_id, is_dropout, 'repeated', activity, NULL FROM upstream WHERE occurrence >= 2
-    UNION ALL
-    SELECT case_id, is_dropout, 'long_wait', activity, NULL FROM upstream WHERE long_wait
-    UNION ALL
-    SELECT case_id, is_dropout, 'attribute', activity, unnest(factors) FROM upstream
-)
-SELECT DISTINCT case_id, is_dropout, factor_kind, activity, value
-FROM factors
-WHERE list_contains(CAST($kinds AS VARCHAR[]), factor_kind);
-
--- Cases that reached each MOT activity upstream: a factor at MOT X is compared with the other cases
--- that reached X (baseline 'reached'), so that late MOTs do not look protective merely because
--- customers who left early never got there; baseline 'all' compares with the whole population.
-CREATE OR REPLACE TEMP TABLE mot_exposure AS
-WITH reached AS (
-    SELECT DISTINCT j.case_id, p.is_dropout, j.activity
-    FROM mot_journey j JOIN mot_population p USING (case_id)
-    WHERE j.upstream
-),
-total AS (
-    SELECT count(*) AS n, count(*) FILTER (WHERE is_dropout) AS d FROM mot_population
-)
-SELECT r.activity,
-    CASE WHEN $baseline = 'all' THEN any_value(t.n) ELSE count(*) END AS n_reached,
-    CASE WHEN $baseline = 'all' THEN any_value(t.d) ELSE count(*) FILTER (WHERE r.is_dropout) END AS d_reached,
-    any_value(t.n) AS n_all,
-    any_value(t.d) AS d_all
-FROM reached r CROSS JOIN total t
-GROUP BY r.activity;
-
--- Exposure: how often each MOT occurs upstream in each case. A case with four replies has four
--- chances to meet clerk X; comparing it with one-reply cases would credit the clerk with the effect
--- of the repetition. Factors are therefore compared within strata of the same occurrence count
--- (counts above $max_stratum pooled); 'repeated' factors, defined by the count, in one stratum (0).
-CREATE OR REPLACE TEMP TABLE mot_occurrences AS
-SELECT j.case_id, j.activity, p.is_dropout,
-    CASE WHEN $baseline = 'all' THEN 0 ELSE least(count(*), $max_stratum) END AS stratum
-FROM mot_journey j JOIN mot_population p USING (case_id)
-WHERE j.upstream
-GROUP BY j.case_id, j.activity, p.is_dropout;
-
--- Cases and drop-outs per (MOT, stratum); stratum 0 = every case that reached the MOT (or, with
--- baseline 'all', the whole population).
-CREATE OR REPLACE TEMP TABLE mot_strata AS
-SELECT activity, stratum, count(*) AS n_s, count(*) FILTER (WHERE is_dropout) AS d_s
-FROM mot_occurrences
-WHERE stratum > 0
-GROUP BY activity, stratum
-UNION ALL
-SELECT e.activity, 0, e.n_reached, e.d_reached FROM mot_exposure e;
 
 CREATE OR REPLACE TEMP TABLE mot_factor_stats AS
 WITH counted AS (

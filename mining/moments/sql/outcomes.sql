@@ -4,9 +4,10 @@
 -- Without outcome events: a drop-out when within_days is set and the case started at least that
 -- long before the end of the log, 'open' when it started later, 'other' when no limit is set.
 -- Kinds and polarities: $kind_names / $kind_polarities (built-in three first, then the user's).
-DELETE FROM case_outcomes WHERE process = $process;
-
-INSERT INTO case_outcomes BY NAME
+-- @section compute
+-- Into a temporary table before the step's transaction (scores and dropout read it there too): a
+-- table built inside the transaction is held as its own uncommitted change (issue 20).
+CREATE OR REPLACE TEMP TABLE mot_outcomes AS
 WITH outcome_events AS (
     SELECT case_id, pos, ts, activity, outcome_kind, outcome_rule FROM mot_outcome_events
 ),
@@ -59,6 +60,12 @@ SELECT $process AS process, case_id, outcome, outcome_activity, outcome_ts, outc
         AS polarity
 FROM outcomes
 ORDER BY case_id;
+
+-- @section store
+DELETE FROM case_outcomes WHERE process = $process;
+
+INSERT INTO case_outcomes BY NAME
+SELECT * FROM mot_outcomes ORDER BY case_id;
 
 -- The kinds in force and their cases.
 DELETE FROM outcome_kinds WHERE process = $process;

@@ -13,8 +13,9 @@
 --              + s_handoff + s_effort + s_attribute (+ s_outcome on the MOT where the outcome is known).
 
 -- @section sequence
--- Temporary tables from the instances and timer flags only: analyse runs this section before its
--- transaction (instances.sql says why), and `score` (from the case outcomes on) inside it. The
+-- Temporary tables from the instances, timer flags and case outcomes (mot_outcomes, outcomes.sql)
+-- only: analyse runs this section before its transaction (instances.sql says why), and `score`
+-- (the writes of case_scores) inside it. The
 -- hand-offs (mot_handoffs) are counted in instances.sql, where the events are at hand.
 
 -- Every instance with its timer flag and the reference points of a wait, over all instances; kept
@@ -156,13 +157,12 @@ FROM signals;
 -- Read only by mot_reference and mot_signals: its memory goes back now (issue 20).
 DROP TABLE mot_sequence;
 
--- @section score
 -- The MOT at which each decided outcome becomes known to the customer: the first MOT instance that
 -- holds or follows the outcome event, else the case's last MOT.
 CREATE OR REPLACE TEMP TABLE mot_outcome_moment AS
 SELECT o.case_id, o.outcome,
     coalesce(min(s.instance_pos) FILTER (WHERE s.last_pos >= o.outcome_pos), max(s.instance_pos)) AS instance_pos
-FROM case_outcomes o
+FROM mot_outcomes o
 JOIN mot_signals s ON s.case_id = o.case_id
 WHERE o.process = $process AND o.outcome IN ('success', 'declined', 'dropout')
 GROUP BY o.case_id, o.outcome;
@@ -185,6 +185,7 @@ FROM with_outcome;
 DROP TABLE mot_signals;
 DROP TABLE mot_outcome_moment;
 
+-- @section score
 DELETE FROM case_scores WHERE process = $process;
 
 -- @section case_scores

@@ -48,12 +48,10 @@ SCHEMA = pa.schema(
 def read_inputs(con, process: str):
     """The journeys of ``process`` (mot_events + case_outcomes) and its lift ranking (dropout_attribution)."""
     journeys = []
-    for outcome, activities, poor, n_cases in con.execute(
-        sql_file(__package__, "journeys"), {"process": process}
-    ).fetchall():
-        journeys.extend(
-            [journey(zip(activities, poor, strict=True), outcome)] * n_cases
-        )  # one object per distinct journey
+    rows = con.execute(sql_file(__package__, "journeys"), {"process": process}).fetchall()
+    for outcome, activities, poor, n_cases in rows:
+        # the cases of one distinct journey share its object
+        journeys.extend([journey(zip(activities, poor, strict=True), outcome)] * n_cases)
     factors = [
         Factor(kind, activity, lift, ci_low, rank, echo_of)
         for kind, activity, lift, ci_low, rank, echo_of in con.execute(

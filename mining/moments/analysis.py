@@ -215,8 +215,12 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         run_sql(con, outcomes["compute"], params)
         run_sql(con, scores["sequence"], params)
         run_sql(con, dropout["journey"], params)
-        inside = {"timers": timers["store"], "outcomes": outcomes["store"], "scores": scores["score"]}
-        inside["dropout"] = dropout["store"]
+        inside = {
+            "outcomes": outcomes["store"],
+            "timers": timers["store"],
+            "scores": scores["score"],
+            "dropout": dropout["store"],
+        }
         con.execute("BEGIN TRANSACTION").fetchall()
         try:
             for step in STEPS[3:]:

@@ -275,7 +275,8 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 
 
 TEMPORARY = (
-    "mot_combos", COMBO_TABLE, "mot_combo_keys", "mot_outcomes", "mot_base", "mot_outcome_events", "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
+    "mot_combos", COMBO_TABLE, "mot_combo_keys", "mot_outcomes", "mot_base", "mot_outcome_events",
+    "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
     "mot_timer_candidates", "mot_timer_gap_counts", "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches",
     "mot_timer_flags", "mot_timer_names", "mot_timer_cases", "mot_inst_timed",
     "mot_channel_budgets", "mot_handoffs", "mot_seq_in", "mot_sequence", "mot_reference",

@@ -15,8 +15,8 @@
 -- @section sequence
 -- Temporary tables from the instances, timer flags and case outcomes (mot_outcomes, outcomes.sql)
 -- only: analyse runs this section before its transaction (instances.sql says why), and `score`
--- (the writes of case_scores) inside it. The
--- hand-offs (mot_handoffs) are counted in instances.sql, where the events are at hand.
+-- (the writes of case_scores) inside it. The hand-offs (mot_handoffs) are counted in
+-- instances.sql, where the events are at hand.
 
 -- Every instance with its timer flag and the reference points of a wait, over all instances; kept
 -- for the moments only, with the columns mot_seq_in reads (not every column of mot_inst_base

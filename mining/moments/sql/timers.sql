@@ -35,8 +35,8 @@ WHERE instance_pos = 1;
 -- a case, quadratic in its length; a case of 200,000 events ran for minutes and gigabytes, issue 17):
 --   prev_end_s        the end of the previous instance;
 --   action_end_s      the end of the latest earlier customer action that has an end (last_value
---                     IGNORE NULLS over the earlier instances: no self-join, which at 100 M events
---                     held a hash table DuckDB ran out of memory on, issue 20);
+--                     IGNORE NULLS over the earlier instances: no self-join, whose hash table ran
+--                     out of memory at 10.5 M events under a 250MB limit, issue 20);
 --   n_actions_before  the earlier customer actions;
 --   next_pos          the next instance of the same activity (for the look-back below).
 -- Times as epoch seconds (the same doubles epoch() gives where a gap is computed).
@@ -77,8 +77,8 @@ WHERE n_actions_before > 0;
 -- does not occur again before i (next_pos: its next instance, which takes over from there; the
 -- next instance itself still reads j). The instances before each are gathered by a window over
 -- the case (a list over the preceding rows), not by a join on instance ids: that join's hash table
--- ran out of DuckDB's memory at 100 M events under 2.5 GB, and 10.5 M events under 250MB (issue 20),
--- where a window only sorts, which spills. Not a GROUP BY ... arg_max(end_ts, instance_pos) over the
+-- ran out of memory at 10.5 M events under a 250MB limit (issue 20), where a window only sorts,
+-- which spills. Not a GROUP BY ... arg_max(end_ts, instance_pos) over the
 -- look-back pairs either: that hash aggregate needed the memory (issue 19). The same rows.
 INSERT INTO mot_timer_gaps
 SELECT iid, act, anchor.act, ts_s - anchor.end_s

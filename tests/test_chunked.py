@@ -1,8 +1,8 @@
 """A run that works through the cases in many ranges gives what one pass gives (issue 20, target 4).
 
 ``prepare`` writes the event log and the activity instances one range of cases at a time, and
-``moments`` builds its instance tables, forms its timers' look-back gaps and writes case_scores and
-mot_events so, to bound the memory of their sorts and aggregates at 10 to 100 M events. The ranges
+``moments`` builds its instance tables, forms its timers' look-back gaps, drop-out factors and
+echoes and writes case_scores and mot_events so (and counts the timers' shared times in slices of times), to bound the memory of their sorts and aggregates at 10 to 100 M events. The ranges
 only engage above a million events, so here they are made a few hundred events long: every table
 and every result file must equal those of the single pass on the same log.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_moments_corpus import analysed
 from test_pipeline_steps import table_rows
 
 from mining import exports, pipeline
@@ -61,13 +62,15 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     monkeypatch.setattr(analysis, "INSTANCE_CHUNK_EVENTS", 600 * scale)
     monkeypatch.setattr(analysis, "TIMER_CHUNK_EVENTS", 400 * scale)
     monkeypatch.setattr(analysis, "CASE_SCORES_CHUNK_EVENTS", 450 * scale)
+    monkeypatch.setattr(analysis, "DROPOUT_CHUNK_EVENTS", 550 * scale)
+    monkeypatch.setattr(analysis, "TIMER_SHARED_SLICE_INSTANCES", 300 * scale)
     monkeypatch.setattr(prepare, "case_ranges", counted)
     monkeypatch.setattr(analysis, "case_ranges", counted)
     chunked = mined(tmp_path / "chunked", LOGS / log, rules)
 
-    # prepare, the moments' instance tables, its timers' look-back gaps, case_scores and mot_events
-    # all went through the cases in ranges
-    assert len(ranges_seen) == 5 and min(ranges_seen) >= 5
+    # prepare, the moments' instance tables, its timers' look-back gaps, case_scores, the drop-out
+    # factors and occurrences, the echoes' shared cases and mot_events all went through the cases in ranges
+    assert len(ranges_seen) == 7 and min(ranges_seen) >= 5
     assert chunked[0].keys() == single[0].keys()
     for table, rows in single[0].items():
         assert chunked[0][table] == rows, table
@@ -75,3 +78,29 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
         assert chunked[1][name] == content, name
     if log.startswith("hospital"):
         assert single[0]["mot_timers"], "hospital detects timers: look-back gaps decide flags"
+
+
+def test_shared_times_counted_in_slices_equal_one_pass(monkeypatch):
+    """The corpus timers log has a calendar batch (a monthly billing run): its shared times, counted
+    in many slices of (activity, time), flag the same instances as one pass."""
+    single = moments_tables(analysed("timers"))
+    slices = []
+    real = analysis.for_slices
+
+    def counted(con, sql_text, params, n, appends):
+        slices.append(n)
+        return real(con, sql_text, params, n, appends)
+
+    monkeypatch.setattr(analysis, "TIMER_SHARED_SLICE_INSTANCES", 97)
+    monkeypatch.setattr(analysis, "for_slices", counted)
+    sliced = moments_tables(analysed("timers"))
+
+    assert slices and slices[0] >= 10
+    assert [r for r in single["mot_timers"] if r[3] == "calendar_batch"], "the log has a calendar batch"
+    assert sliced == single
+
+
+def moments_tables(con) -> dict[str, list[tuple]]:
+    """Every row of the moments tables that timers feed, sorted."""
+    tables = ("mot_timers", "mot_events", "case_scores", "knock_on", "dropout_attribution")
+    return {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}

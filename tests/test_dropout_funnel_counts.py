@@ -1,6 +1,7 @@
 """dropout.sql's funnel reads the median first place and the cases reached from counts (issue 20:
-median() and count(DISTINCT) hold a group's values in memory and cannot spill). On random journeys
-its rows must equal those of the plain median() / count(DISTINCT) form."""
+median() and count(DISTINCT) hold a group's values in memory and cannot spill), and the first places
+from a table built per range of cases. On random journeys its rows must equal those of the plain
+median() / count(DISTINCT) form over every case at once."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import random
 
 import pytest
 
-from mining.moments.analysis import sql
+from mining.moments.analysis import DROPOUT_TABLES, appending, sql
 from mining.warehouse import connect, statements
+from mining.warehouse.sqlfiles import sections
 
 # The funnel as it was written before: the reference the count-based form must reproduce.
 REFERENCE = """
@@ -35,6 +37,14 @@ ORDER BY step
 
 def _funnel_statement() -> str:
     return next(s for s in statements(sql("dropout")) if "INSERT INTO dropout_funnel" in s)
+
+
+def _per_case_tables(con, split: str) -> None:
+    """The funnel's per-case tables, built as analyse builds them: in two ranges of cases, split at ``split``."""
+    for name in ("mot_first_seen", "mot_last_before"):
+        statement = next(s for s in statements(sections(sql("dropout"))["per_case"]) if f"TABLE {name} AS" in s)
+        con.execute(statement, {"lo": None, "hi": split}).fetchall()
+        con.execute(appending(statement, DROPOUT_TABLES), {"lo": split, "hi": None}).fetchall()
 
 
 def _journeys(con, seed: int) -> None:
@@ -66,6 +76,7 @@ def _journeys(con, seed: int) -> None:
 def test_funnel_from_counts_equals_median_form(seed):
     con = connect()
     _journeys(con, seed)
+    _per_case_tables(con, split=f"c{random.Random(seed).randint(0, 60)}")
     con.execute(_funnel_statement(), {"process": "p"}).fetchall()
     got = con.execute(
         "SELECT activity, step, n_cases_reached, n_dropout_reached FROM dropout_funnel ORDER BY step"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from functools import cache
 from importlib import resources
 from statistics import NormalDist
@@ -41,9 +42,16 @@ INSTANCE_CHUNK_EVENTS = 2_000_000
 # Events per range of cases whose look-back gaps timers.sql forms in one window (a list of the
 # preceding instances per instance). In one pass, 10.5 M events ran out of memory under a 250MB limit.
 TIMER_CHUNK_EVENTS = 2_000_000
+# Instances per slice of the (activity, time)s whose shared times timers.sql counts in one aggregate:
+# over all 66 M instances of 100 M events, that aggregate's hash table ran out of a 2.5 GB limit.
+TIMER_SHARED_SLICE_INSTANCES = 2_000_000
 # Events per range of cases whose scores (with each case's ordered trajectory) scores.sql aggregates
 # in one go: that aggregate cannot spill.
 CASE_SCORES_CHUNK_EVENTS = 2_000_000
+# Events per range of cases whose drop-out factors, MOT occurrences and first places dropout.sql
+# forms in one go, and whose cases shared by two factors it counts in one join.
+DROPOUT_CHUNK_EVENTS = 2_000_000
+DROPOUT_TABLES = ("mot_factors", "mot_occurrences", "mot_first_seen", "mot_last_before")
 INSTANCE_TABLES = ("mot_handoffs", "mot_outcome_events", "mot_inst_base")
 POOR_SIGNALS = ("wait", "effort", "attribute")
 UNKNOWN_CHANNEL = "(unknown)"
@@ -212,9 +220,16 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         run_sql(con, timers["detect"], params)
         for_case_ranges(con, timers["lookback"], params, TIMER_CHUNK_EVENTS)
         run_sql(con, timers["rules"], params)
+        instances = scalar(con, "SELECT count(*) FROM mot_timer_inst")
+        for_slices(
+            con, timers["shared"], params, -(-instances // TIMER_SHARED_SLICE_INSTANCES) or 1, ["mot_timer_shared"]
+        )
+        run_sql(con, timers["flags"], params)
         run_sql(con, outcomes["compute"], params)
         run_sql(con, scores["sequence"], params)
         run_sql(con, dropout["journey"], params)
+        for_case_ranges(con, dropout["per_case"], params, DROPOUT_CHUNK_EVENTS, appends=DROPOUT_TABLES)
+        run_sql(con, dropout["exposure"], params)
         inside = {
             "outcomes": outcomes["store"],
             "timers": timers["store"],
@@ -225,8 +240,12 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         try:
             for step in STEPS[3:]:
                 run_sql(con, inside.get(step) or sql(step), params)
-                if step == "scores":  # its per-case aggregate, per range of cases (scores.sql says why)
+                # their per-case work, per range of cases (scores.sql and dropout.sql say why)
+                if step == "scores":
                     for_case_ranges(con, scores["case_scores"], params, CASE_SCORES_CHUNK_EVENTS)
+                if step == "dropout":
+                    for_case_ranges(con, dropout["echo_pairs"], params, DROPOUT_CHUNK_EVENTS, ["mot_echo_pairs"])
+                    run_sql(con, dropout["attribution"], params)
             insert_events(con, params)
             record_run(con, process, settings)
             con.execute("COMMIT").fetchall()
@@ -243,10 +262,7 @@ def build_instances(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     the tables of per-case rows (``INSTANCE_TABLES``), the others append to them."""
     sections = sql_sections(sql("instances"))
     run_sql(con, sections["combos"], params)
-    creates = re.compile(rf"CREATE OR REPLACE TEMP TABLE ({'|'.join(INSTANCE_TABLES)}) AS")
-    for i, (lo, hi) in enumerate(case_ranges(con, params["process"], INSTANCE_CHUNK_EVENTS)):
-        chunk = sections["chunk"] if i == 0 else creates.sub(r"INSERT INTO \1", sections["chunk"])
-        run_sql(con, chunk, {**params, "lo": lo, "hi": hi})
+    for_case_ranges(con, sections["chunk"], params, INSTANCE_CHUNK_EVENTS, appends=INSTANCE_TABLES)
 
 
 def insert_events(con: duckdb.DuckDBPyConnection, params: dict) -> None:
@@ -256,10 +272,36 @@ def insert_events(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     for_case_ranges(con, sections["chunk"], params, MOT_EVENTS_CHUNK_EVENTS)
 
 
-def for_case_ranges(con: duckdb.DuckDBPyConnection, sql_text: str, params: dict, chunk_events: int) -> None:
-    """Run ``sql_text`` once for each range of cases ``[$lo, $hi)`` of about ``chunk_events`` events."""
-    for lo, hi in case_ranges(con, params["process"], chunk_events):
-        run_sql(con, sql_text, {**params, "lo": lo, "hi": hi})
+def for_case_ranges(
+    con: duckdb.DuckDBPyConnection, sql_text: str, params: dict, chunk_events: int, appends: Collection[str] = ()
+) -> None:
+    """Run ``sql_text`` once for each range of cases ``[$lo, $hi)`` of about ``chunk_events`` events.
+
+    A table of ``appends`` that the text creates is created by the first range and appended to by
+    the others (``appending``); the text's other tables are made anew each range.
+    """
+    later = appending(sql_text, appends)
+    for i, (lo, hi) in enumerate(case_ranges(con, params["process"], chunk_events)):
+        run_sql(con, sql_text if i == 0 else later, {**params, "lo": lo, "hi": hi})
+
+
+def for_slices(
+    con: duckdb.DuckDBPyConnection, sql_text: str, params: dict, slices: int, appends: Collection[str]
+) -> None:
+    """Run ``sql_text`` once for each slice ``$slice`` of ``$slices`` (0 .. slices - 1); a table of
+    ``appends`` that it creates is created by the first slice and appended to by the others."""
+    later = appending(sql_text, appends)
+    for i in range(slices):
+        run_sql(con, sql_text if i == 0 else later, {**params, "slices": slices, "slice": i})
+
+
+def appending(sql_text: str, tables: Collection[str]) -> str:
+    """``sql_text`` with each ``CREATE OR REPLACE TEMP TABLE t AS`` of a table of ``tables`` made an
+    ``INSERT INTO t`` (the same rows, appended)."""
+    if not tables:
+        return sql_text
+    creates = re.compile(rf"CREATE OR REPLACE TEMP TABLE ({'|'.join(map(re.escape, tables))}) AS")
+    return creates.sub(r"INSERT INTO \1", sql_text)
 
 
 def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> None:
@@ -281,8 +323,9 @@ TEMPORARY = (
     "mot_timer_flags", "mot_timer_names", "mot_timer_cases", "mot_inst_timed",
     "mot_channel_budgets", "mot_handoffs", "mot_seq_in", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",
-    "mot_population", "mot_factors", "mot_exposure", "mot_occurrences", "mot_strata",
-    "mot_factor_stats", "mot_echoes",
+    "mot_population", "mot_factors", "mot_exposure", "mot_occurrences", "mot_strata", "mot_first_seen",
+    "mot_last_before",
+    "mot_factor_stats", "mot_echo_pairs", "mot_echoes",
 )  # fmt: skip
 
 

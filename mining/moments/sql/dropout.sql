@@ -25,11 +25,16 @@ SELECT case_id, outcome = 'dropout' AS is_dropout
 FROM mot_case_outcomes
 WHERE outcome = 'dropout' OR list_contains(CAST($population AS VARCHAR[]), outcome);
 
+-- @section per_case
+-- One range of cases [$lo, $hi) (NULL = open end) a run: analyse creates the tables in the first
+-- range and appends to them in the others. Each holds rows per case or per (case, MOT activity):
+-- over every case at once, their DISTINCT and GROUP BY ran out of memory at 10.5 M events under
+-- 250-320MB (issue 20).
 CREATE OR REPLACE TEMP TABLE mot_factors AS
 WITH upstream AS (
     SELECT j.*, p.is_dropout
     FROM mot_journey j JOIN mot_population p USING (case_id)
-    WHERE j.upstream
+    WHERE j.upstream AND ($lo IS NULL OR j.case_id >= $lo) AND ($hi IS NULL OR j.case_id < $hi)
 ),
 factors AS (
     SELECT case_id, is_dropout, 'poor_score' AS factor_kind, activity, NULL AS value FROM upstream WHERE poor
@@ -44,26 +49,6 @@ SELECT DISTINCT case_id, is_dropout, factor_kind, activity, value
 FROM factors
 WHERE list_contains(CAST($kinds AS VARCHAR[]), factor_kind);
 
--- Cases that reached each MOT activity upstream: a factor at MOT X is compared with the other cases
--- that reached X (baseline 'reached'), so that late MOTs do not look protective merely because
--- customers who left early never got there; baseline 'all' compares with the whole population.
-CREATE OR REPLACE TEMP TABLE mot_exposure AS
-WITH reached AS (
-    SELECT DISTINCT j.case_id, p.is_dropout, j.activity
-    FROM mot_journey j JOIN mot_population p USING (case_id)
-    WHERE j.upstream
-),
-total AS (
-    SELECT count(*) AS n, count(*) FILTER (WHERE is_dropout) AS d FROM mot_population
-)
-SELECT r.activity,
-    CASE WHEN $baseline = 'all' THEN any_value(t.n) ELSE count(*) END AS n_reached,
-    CASE WHEN $baseline = 'all' THEN any_value(t.d) ELSE count(*) FILTER (WHERE r.is_dropout) END AS d_reached,
-    any_value(t.n) AS n_all,
-    any_value(t.d) AS d_all
-FROM reached r CROSS JOIN total t
-GROUP BY r.activity;
-
 -- Exposure: how often each MOT occurs upstream in each case. A case with four replies has four
 -- chances to meet clerk X; comparing it with one-reply cases would credit the clerk with the effect
 -- of the repetition. Factors are therefore compared within strata of the same occurrence count
@@ -72,8 +57,41 @@ CREATE OR REPLACE TEMP TABLE mot_occurrences AS
 SELECT j.case_id, j.activity, p.is_dropout,
     CASE WHEN $baseline = 'all' THEN 0 ELSE least(count(*), $max_stratum) END AS stratum
 FROM mot_journey j JOIN mot_population p USING (case_id)
-WHERE j.upstream
+WHERE j.upstream AND ($lo IS NULL OR j.case_id >= $lo) AND ($hi IS NULL OR j.case_id < $hi)
 GROUP BY j.case_id, j.activity, p.is_dropout;
+
+-- Per (MOT activity, case): its first place in the case's journey, and whether a drop-out case
+-- reached it (at or before its outcome event); per drop-out case: the last MOT upstream. Read by the
+-- funnel and the places in `store`.
+CREATE OR REPLACE TEMP TABLE mot_first_seen AS
+SELECT activity, case_id, min(mot_seq) AS first_seq,
+    bool_or(outcome = 'dropout' AND (outcome_pos IS NULL OR pos <= outcome_pos)) AS dropout_reached
+FROM mot_journey
+WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+GROUP BY activity, case_id;
+
+CREATE OR REPLACE TEMP TABLE mot_last_before AS
+SELECT case_id, arg_max(activity, pos) AS activity
+FROM mot_journey
+WHERE outcome = 'dropout' AND upstream AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+GROUP BY case_id;
+
+-- @section exposure
+-- Cases that reached each MOT activity upstream: a factor at MOT X is compared with the other cases
+-- that reached X (baseline 'reached'), so that late MOTs do not look protective merely because
+-- customers who left early never got there; baseline 'all' compares with the whole population.
+-- The cases that reached X are the rows of mot_occurrences of X (one per case and MOT activity).
+CREATE OR REPLACE TEMP TABLE mot_exposure AS
+WITH total AS (
+    SELECT count(*) AS n, count(*) FILTER (WHERE is_dropout) AS d FROM mot_population
+)
+SELECT r.activity,
+    CASE WHEN $baseline = 'all' THEN any_value(t.n) ELSE count(*) END AS n_reached,
+    CASE WHEN $baseline = 'all' THEN any_value(t.d) ELSE count(*) FILTER (WHERE r.is_dropout) END AS d_reached,
+    any_value(t.n) AS n_all,
+    any_value(t.d) AS d_all
+FROM mot_occurrences r CROSS JOIN total t
+GROUP BY r.activity;
 
 -- Cases and drop-outs per (MOT, stratum); stratum 0 = every case that reached the MOT (or, with
 -- baseline 'all', the whole population).
@@ -93,11 +111,8 @@ INSERT INTO dropout_funnel BY NAME
 -- takes it (the mean of the two middle values): median() holds every value of a group in memory and
 -- cannot spill, and at 100 M events a group holds millions of cases (issue 20). Distinct cases are
 -- counted on distinct (activity, case) rows: a GROUP BY spills, count(DISTINCT) keeps a set per group.
-WITH first_seen AS (
-    SELECT activity, case_id, min(mot_seq) AS first_seq FROM mot_journey GROUP BY activity, case_id
-),
-place_counts AS (
-    SELECT activity, first_seq, count(*) AS n FROM first_seen GROUP BY activity, first_seq
+WITH place_counts AS (
+    SELECT activity, first_seq, count(*) AS n FROM mot_first_seen GROUP BY activity, first_seq
 ),
 running AS (
     SELECT activity, first_seq,
@@ -112,22 +127,10 @@ journey_order AS (
     FROM running GROUP BY activity, total
 ),
 dropout_reached AS (
-    SELECT activity, count(*) AS n
-    FROM (
-        SELECT DISTINCT activity, case_id
-        FROM mot_journey
-        WHERE outcome = 'dropout' AND (outcome_pos IS NULL OR pos <= outcome_pos)
-    )
-    GROUP BY activity
-),
-last_before AS (
-    SELECT case_id, arg_max(activity, pos) AS activity
-    FROM mot_journey
-    WHERE outcome = 'dropout' AND upstream
-    GROUP BY case_id
+    SELECT activity, count(*) AS n FROM mot_first_seen WHERE dropout_reached GROUP BY activity
 ),
 left_after AS (
-    SELECT activity, count(*) AS n FROM last_before GROUP BY activity
+    SELECT activity, count(*) AS n FROM mot_last_before GROUP BY activity
 ),
 dropout_events AS (
     SELECT outcome_activity AS activity, count(*) AS n
@@ -162,16 +165,10 @@ WITH dropouts AS (
     FROM mot_case_outcomes
     WHERE outcome = 'dropout'
 ),
-last_before AS (
-    SELECT case_id, arg_max(activity, pos) AS after_activity
-    FROM mot_journey
-    WHERE outcome = 'dropout' AND upstream
-    GROUP BY case_id
-),
 places AS (
-    SELECT d.activity, l.after_activity, count(*) AS n_dropout
-    FROM dropouts d LEFT JOIN last_before l USING (case_id)
-    GROUP BY d.activity, l.after_activity
+    SELECT d.activity, l.activity AS after_activity, count(*) AS n_dropout
+    FROM dropouts d LEFT JOIN mot_last_before l USING (case_id)
+    GROUP BY d.activity, l.activity
 )
 SELECT $process AS process, activity, after_activity, n_dropout,
     n_dropout / sum(n_dropout) OVER () AS share,
@@ -190,7 +187,9 @@ WITH counted AS (
         END AS factor,
         count(*) AS n_cases,
         count(*) FILTER (WHERE is_dropout) AS n_dropout,
-        md5(string_agg(case_id, ',' ORDER BY case_id)) AS case_set
+        -- the set of its cases, order-free: an ordered string_agg of every case id held each factor's
+        -- cases in memory (millions at 100 M events, issue 20); equal sets, equal fingerprints
+        {'xor': bit_xor(hash(case_id)), 'sum': sum(hash(case_id))} AS case_set
     FROM mot_factors
     GROUP BY factor_kind, activity, value
 ),
@@ -240,22 +239,33 @@ JOIN dropout_funnel f ON f.process = $process AND f.activity = c.activity
 -- least one drop-out; below min_cases / min_dropout it is listed, never a finding
 WHERE e.d_reached > 0 AND c.n_cases < e.n_reached AND c.n_dropout > 0 AND x.expected > 0;
 
+-- @section echo_pairs
 -- Echoes: a factor that holds in nearly the same cases (Jaccard >= echo_jaccard) as a factor at
 -- an earlier MOT of the journey carries no information of its own: a reply by letter echoes a
 -- request by letter. It is named after the earliest such factor and ranked after the others.
-CREATE OR REPLACE TEMP TABLE mot_echoes AS
+-- The cases two factors share are counted per range of cases [$lo, $hi) (NULL = open end): analyse
+-- creates the table in the first range and appends to it in the others. Over every case at once,
+-- the self-join by case ran out of memory at 10.5 M events under 320MB (issue 20).
+CREATE OR REPLACE TEMP TABLE mot_echo_pairs AS
 WITH kept AS (
     SELECT f.case_id, s.factor, s.step, s.n_cases
     FROM mot_factors f
     JOIN mot_factor_stats s
       ON s.factor_kind = f.factor_kind AND s.activity = f.activity AND s.value IS NOT DISTINCT FROM f.value
-    WHERE s.enough
-),
-shared AS (
-    SELECT a.factor, b.factor AS upstream, any_value(a.n_cases) AS n_a, any_value(b.n_cases) AS n_b,
-        any_value(b.step) AS upstream_step, count(*) AS n_shared
-    FROM kept a JOIN kept b ON a.case_id = b.case_id AND b.step < a.step
-    GROUP BY a.factor, b.factor
+    WHERE s.enough AND ($lo IS NULL OR f.case_id >= $lo) AND ($hi IS NULL OR f.case_id < $hi)
+)
+SELECT a.factor, b.factor AS upstream, any_value(a.n_cases) AS n_a, any_value(b.n_cases) AS n_b,
+    any_value(b.step) AS upstream_step, count(*) AS n_shared
+FROM kept a JOIN kept b ON a.case_id = b.case_id AND b.step < a.step
+GROUP BY a.factor, b.factor;
+
+-- @section attribution
+CREATE OR REPLACE TEMP TABLE mot_echoes AS
+WITH shared AS (
+    SELECT factor, upstream, any_value(n_a) AS n_a, any_value(n_b) AS n_b,
+        any_value(upstream_step) AS upstream_step, CAST(sum(n_shared) AS BIGINT) AS n_shared
+    FROM mot_echo_pairs
+    GROUP BY factor, upstream
 )
 SELECT factor, first(upstream ORDER BY upstream_step, upstream) AS echo_of
 FROM shared

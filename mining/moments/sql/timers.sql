@@ -11,7 +11,8 @@
 -- An instance is flagged when its own gap matches a fixed_offset rule, or it lies on a shared batch time.
 -- @section detect
 -- Temporary tables from mot_inst_base only: analyse runs this section, `lookback` (per range of
--- cases) and `rules` before its transaction (instances.sql says why), and `store` inside it.
+-- cases), `rules`, `shared` (per slice of times) and `flags` before its transaction (instances.sql
+-- says why), and `store` inside it.
 -- Integers in place of strings: every activity and the two anchors that are no activity get the id of
 -- their name (mot_timer_names: equal names, equal ids, so the pairs group exactly as their names
 -- would), every case a number cid (mot_timer_cases), and every instance iid = cid * 2^32 + instance_pos,
@@ -158,18 +159,27 @@ JOIN mot_timer_names a ON a.id = c.act
 JOIN mot_timer_names o ON o.id = c.anchor
 WHERE c.n >= $t_min_n AND c.n_equal >= $t_share * c.n AND c.gap_s >= $t_min_gap;
 
+-- @section shared
 -- The (activity, time)s shared by >= $t_batch cases, with their instances: distinct cases are counted
 -- only where there are $t_batch instances at all (not a count(DISTINCT) window over every instance).
+-- One slice of the (activity, time)s a run, those with hash(act, ts) % $slices = $slice: analyse runs
+-- it for each slice, the first creating the table and the others appending to it. Over every
+-- instance at once, the GROUP BY holds a group per distinct time (about one per instance), and at
+-- 100 M events it ran out of DuckDB's 2.5 GB growing one hash table by 256 MiB (issue 20).
 CREATE OR REPLACE TEMP TABLE mot_timer_shared AS
-WITH crowded AS (
-    SELECT act, ts FROM mot_timer_inst GROUP BY act, ts HAVING count(*) >= $t_batch
+WITH sliced AS (
+    SELECT act, ts, cid FROM mot_timer_inst WHERE hash(act, ts) % $slices = $slice
+),
+crowded AS (
+    SELECT act, ts FROM sliced GROUP BY act, ts HAVING count(*) >= $t_batch
 )
 SELECT i.act, i.ts, count(*) AS n
-FROM mot_timer_inst i
+FROM sliced i
 JOIN crowded c ON c.act = i.act AND c.ts = i.ts
 GROUP BY i.act, i.ts
 HAVING count(DISTINCT i.cid) >= $t_batch;
 
+-- @section flags
 CREATE OR REPLACE TEMP TABLE mot_timer_batches AS
 WITH per_activity AS (
     SELECT i.act, i.n, CAST(coalesce(s.n_equal, 0) AS BIGINT) AS n_equal

@@ -21,7 +21,7 @@ from mining import exports
 from mining.bpmn.step import check_remove
 from mining.config import ProjectConfig, Source, load_config
 from mining.config.budgets import Budgets
-from mining.discovery.bounded import start_server
+from mining.discovery.bounded import start_server, stop_server
 from mining.locking import run_lock
 from mining.outputs import warehouse_path
 from mining.registry import BESIDE, PROCESS_STEPS, StepFunction
@@ -166,8 +166,12 @@ def run_process_steps(
 
     def timed(name: str, step: StepFunction) -> dict:
         started = time.monotonic()
-        with step_budget(name, process, config.budgets):  # on the thread that runs the step
-            figures = step(warehouse, config, process, out_dir)
+        try:
+            with step_budget(name, process, config.budgets):  # on the thread that runs the step
+                figures = step(warehouse, config, process, out_dir)
+        finally:
+            if name == "discover":
+                stop_server()  # only discover's children come from it
         seconds[name] = time.monotonic() - started
         return figures
 

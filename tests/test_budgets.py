@@ -103,6 +103,30 @@ def test_a_normal_log_skips_nothing(tmp_path):
     assert 'id="budget-skips"' not in html and "Skipped to stay within" not in html
 
 
+def test_the_forkserver_stops_once_discover_is_done(tmp_path, monkeypatch):
+    """pm4py's forkserver (130-190 MB) lives only while discover needs children: the steps beside and
+    after it run without it, and later bounded work starts a new one."""
+    import multiprocessing.forkserver as forkserver
+
+    from mining.discovery import store
+
+    servers = []
+
+    def recording(work, memory_mb, seconds):
+        result = run_bounded(work, memory_mb, seconds)
+        servers.append(forkserver._forkserver._forkserver_pid)
+        return result
+
+    monkeypatch.setattr(store, "run_bounded", recording)
+    pipeline.run(pipeline.config_for_log(small_log_csv(tmp_path / "small.csv")), tmp_path / "out")
+
+    assert servers and servers[0] is not None and set(servers) == {servers[0]}  # one server for discover
+    assert forkserver._forkserver._forkserver_pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(servers[0], 0)  # stopped and reaped, not left behind
+    assert run_bounded(os.getppid, memory_mb=200, seconds=60) not in (os.getpid(), servers[0])
+
+
 def test_precision_past_its_memory_budget_is_cut_short_and_recorded(tmp_path):
     # With the up-front estimate off, the memory budget stops precision on a 12,000-event trace.
     log = long_trace_csv(tmp_path / "long.csv", 12000)

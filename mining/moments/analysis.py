@@ -220,10 +220,9 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         run_sql(con, timers["detect"], params)
         for_case_ranges(con, timers["lookback"], params, TIMER_CHUNK_EVENTS)
         run_sql(con, timers["rules"], params)
-        instances = scalar(con, "SELECT count(*) FROM mot_timer_inst")
-        for_slices(
-            con, timers["shared"], params, -(-instances // TIMER_SHARED_SLICE_INSTANCES) or 1, ["mot_timer_shared"]
-        )
+        slices = -(-scalar(con, "SELECT count(*) FROM mot_timer_inst") // TIMER_SHARED_SLICE_INSTANCES) or 1
+        run_sql(con, timers["slices"], {**params, "slices": slices})
+        for_slices(con, timers["shared"], params, slices, ["mot_timer_shared"])
         run_sql(con, timers["flags"], params)
         run_sql(con, outcomes["compute"], params)
         run_sql(con, scores["sequence"], params)
@@ -319,7 +318,8 @@ def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) 
 TEMPORARY = (
     "mot_combos", COMBO_TABLE, "mot_combo_keys", "mot_outcomes", "mot_base", "mot_outcome_events",
     "mot_inst_rep", "mot_inst_base", "mot_timer_inst", "mot_timer_gaps",
-    "mot_timer_candidates", "mot_timer_gap_counts", "mot_timer_offsets", "mot_timer_shared", "mot_timer_batches",
+    "mot_timer_candidates", "mot_timer_gap_counts", "mot_timer_offsets", "mot_timer_times", "mot_timer_shared",
+    "mot_timer_batches",
     "mot_timer_flags", "mot_timer_names", "mot_timer_cases", "mot_inst_timed",
     "mot_channel_budgets", "mot_handoffs", "mot_seq_in", "mot_sequence", "mot_reference",
     "mot_signals", "mot_outcome_moment", "mot_scored", "mot_case_outcomes", "mot_journey",

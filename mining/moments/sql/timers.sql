@@ -11,8 +11,8 @@
 -- An instance is flagged when its own gap matches a fixed_offset rule, or it lies on a shared batch time.
 -- @section detect
 -- Temporary tables from mot_inst_base only: analyse runs this section, `lookback` (per range of
--- cases), `rules`, `shared` (per slice of times) and `flags` before its transaction (instances.sql
--- says why), and `store` inside it.
+-- cases), `rules`, `slices`, `shared` (per slice of times) and `flags` before its transaction
+-- (instances.sql says why), and `store` inside it.
 -- Integers in place of strings: every activity and the two anchors that are no activity get the id of
 -- their name (mot_timer_names: equal names, equal ids, so the pairs group exactly as their names
 -- would), every case a number cid (mot_timer_cases), and every instance iid = cid * 2^32 + instance_pos,
@@ -159,16 +159,25 @@ JOIN mot_timer_names a ON a.id = c.act
 JOIN mot_timer_names o ON o.id = c.anchor
 WHERE c.n >= $t_min_n AND c.n_equal >= $t_share * c.n AND c.gap_s >= $t_min_gap;
 
+-- @section slices
+-- The (activity, time)s shared by >= $t_batch cases are counted in $slices slices of (activity,
+-- time)s, those with hash(act, ts) % $slices = $slice each: over every instance at once, the GROUP BY
+-- holds a group per distinct time (about one per instance), and at 100 M events it ran out of
+-- DuckDB's 2.5 GB growing one hash table by 256 MiB (issue 20). The instances are written once in
+-- slice order, so that a slice reads its own row groups only (a slice that filtered every instance
+-- by its hash took 19 s at 100 M events, 33 times over).
+CREATE OR REPLACE TEMP TABLE mot_timer_times AS
+SELECT CAST(hash(act, ts) % $slices AS INTEGER) AS slice, act, ts, cid
+FROM mot_timer_inst
+ORDER BY slice;
+
 -- @section shared
--- The (activity, time)s shared by >= $t_batch cases, with their instances: distinct cases are counted
--- only where there are $t_batch instances at all (not a count(DISTINCT) window over every instance).
--- One slice of the (activity, time)s a run, those with hash(act, ts) % $slices = $slice: analyse runs
--- it for each slice, the first creating the table and the others appending to it. Over every
--- instance at once, the GROUP BY holds a group per distinct time (about one per instance), and at
--- 100 M events it ran out of DuckDB's 2.5 GB growing one hash table by 256 MiB (issue 20).
+-- One slice a run: analyse runs it for each, the first creating the table and the others appending
+-- to it. Distinct cases are counted only where there are $t_batch instances at all (not a
+-- count(DISTINCT) window over every instance).
 CREATE OR REPLACE TEMP TABLE mot_timer_shared AS
 WITH sliced AS (
-    SELECT act, ts, cid FROM mot_timer_inst WHERE hash(act, ts) % $slices = $slice
+    SELECT act, ts, cid FROM mot_timer_times WHERE slice = $slice
 ),
 crowded AS (
     SELECT act, ts FROM sliced GROUP BY act, ts HAVING count(*) >= $t_batch
@@ -178,7 +187,6 @@ FROM sliced i
 JOIN crowded c ON c.act = i.act AND c.ts = i.ts
 GROUP BY i.act, i.ts
 HAVING count(DISTINCT i.cid) >= $t_batch;
-
 -- @section flags
 CREATE OR REPLACE TEMP TABLE mot_timer_batches AS
 WITH per_activity AS (
@@ -224,6 +232,7 @@ DROP TABLE mot_timer_gap_counts;
 DROP TABLE mot_timer_candidates;
 DROP TABLE mot_timer_gaps;
 DROP TABLE mot_timer_shared;
+DROP TABLE mot_timer_times;
 DROP TABLE mot_timer_inst;
 DROP TABLE mot_timer_cases;
 DROP TABLE mot_timer_names;

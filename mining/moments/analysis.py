@@ -43,7 +43,7 @@ INSTANCE_CHUNK_EVENTS = 2_000_000
 # preceding instances per instance). In one pass, 10.5 M events ran out of memory under a 250MB limit.
 TIMER_CHUNK_EVENTS = 2_000_000
 # Instances per slice of the (activity, time)s whose shared times timers.sql counts in one aggregate:
-# over all 66 M instances of 100 M events, that aggregate's hash table ran out of a 2.5 GB limit.
+# over all 65.8 M instances of 100 M events, that aggregate grew its hash table past a 2.5 GB limit.
 TIMER_SHARED_SLICE_INSTANCES = 2_000_000
 # Events per range of cases whose scores (with each case's ordered trajectory) scores.sql aggregates
 # in one go: that aggregate cannot spill.

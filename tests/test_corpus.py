@@ -7,7 +7,6 @@ Runs in well under a minute: default-size logs are generated once per module; ro
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -30,7 +29,7 @@ def log(name: str) -> pd.DataFrame:
     return _cache[name]
 
 
-# --- registry, shape, speed, determinism ------------------------------------------------------------
+# --- registry, shape, determinism -------------------------------------------------------------------
 
 
 def test_registry_has_the_six_logs_and_their_truth():
@@ -56,11 +55,8 @@ def test_registry_has_the_six_logs_and_their_truth():
 
 
 @pytest.mark.parametrize("name", list(LOGS))
-def test_shape_and_speed(name):
-    t0 = time.perf_counter()
-    df = LOGS[name](**DEFAULTS[name])
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 2.0, f"{name} took {elapsed:.2f} s"
+def test_shape(name):
+    df = log(name)
     assert list(df.columns[:7]) == ["case_id", "activity", "ts", "resource", "lifecycle", "channel", "direction"]
     assert isinstance(df["ts"].dtype, pd.DatetimeTZDtype) and str(df["ts"].dt.tz) == "UTC"
     assert not df[["case_id", "activity", "ts", "resource", "lifecycle", "channel", "direction"]].isna().any().any()

@@ -187,9 +187,30 @@ def test_mot_run_on_a_standard_xes_log_writes_the_moments_files(tmp_path):
     con = connect(out / "warehouse.duckdb", read_only=True)
     try:
         outcomes = dict(con.execute("SELECT outcome, count(*) FROM case_outcomes GROUP BY outcome").fetchall())
+        per_case = {table: rows_per_case(con, table) for table in ("case_outcomes", "case_scores", "case_effort")}
+        with_moments = con.execute("SELECT count(DISTINCT case_id) FROM mot_events WHERE is_moment_of_truth").fetchall()
     finally:
         con.close()
     assert outcomes == {"success": 3, "declined": 3}
+    # every case has an outcome and a score; the effort of the cases that met a moment of truth
+    assert per_case == {"case_outcomes": (6, 6, 6), "case_scores": (6, 6, 6), "case_effort": (3, 3, 6)}
+    assert with_moments == [(3,)]
+
+
+def rows_per_case(con, table: str) -> tuple[int, int, int]:
+    """(rows, distinct (process, case_id), prepared cases): the per-case tables have no key
+    constraint (migration 019), so one row per case is checked here."""
+    return con.execute(
+        f"SELECT count(*), count(DISTINCT (process, case_id)), (SELECT count(*) FROM cases) FROM {table}"
+    ).fetchall()[0]
+
+
+@pytest.mark.slow
+def test_bpic_has_one_outcome_and_one_score_per_case(bpic):
+    _out, _process, _figures, con = bpic
+    for table in ("case_outcomes", "case_scores"):
+        rows, distinct, cases = rows_per_case(con, table)
+        assert rows == distinct == cases == 13087, table
 
 
 def test_reviewing_counts_one_moment_per_decision_and_poor_shares_differ(tmp_path):

@@ -1,10 +1,12 @@
 """A run that works through the cases in many ranges gives what one pass gives (issue 20, target 4).
 
-``prepare`` writes the event log and the activity instances one range of cases at a time, and
+``prepare`` writes the event log and the activity instances one range of cases at a time;
 ``moments`` builds its instance tables, forms its timers' look-back gaps, drop-out factors and
-echoes and writes case_scores and mot_events so (and counts the timers' shared times in slices of times), to bound the memory of their sorts and aggregates at 10 to 100 M events. The ranges
-only engage above a million events, so here they are made a few hundred events long: every table
-and every result file must equal those of the single pass on the same log.
+echoes and writes case_scores and mot_events so (and counts the timers' shared times in slices of
+times); ``waste`` forms its step-level variants so. That bounds the memory of their sorts and
+aggregates at 10 to 100 M events. The ranges only engage above a million events, so here they are
+made a few hundred events long: every table and every result file must equal those of the single
+pass on the same log.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from test_pipeline_steps import table_rows
 
 from mining import exports, pipeline
 from mining.moments import analysis
-from mining.warehouse import prepare
+from mining.warehouse import prepare, ranges
+from mining.waste import analysis as waste_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT.parent / "shared" / "data" / "logs"
@@ -64,13 +67,15 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     monkeypatch.setattr(analysis, "CASE_SCORES_CHUNK_EVENTS", 450 * scale)
     monkeypatch.setattr(analysis, "DROPOUT_CHUNK_EVENTS", 550 * scale)
     monkeypatch.setattr(analysis, "TIMER_SHARED_SLICE_INSTANCES", 300 * scale)
+    monkeypatch.setattr(waste_analysis, "CASES_CHUNK_EVENTS", 650 * scale)
     monkeypatch.setattr(prepare, "case_ranges", counted)
-    monkeypatch.setattr(analysis, "case_ranges", counted)
+    monkeypatch.setattr(ranges, "case_ranges", counted)
     chunked = mined(tmp_path / "chunked", LOGS / log, rules)
 
     # prepare, the moments' instance tables, its timers' look-back gaps, case_scores, the drop-out
-    # factors and occurrences, the echoes' shared cases and mot_events all went through the cases in ranges
-    assert len(ranges_seen) == 7 and min(ranges_seen) >= 5
+    # factors and occurrences, the echoes' shared cases, mot_events and waste's step-level variants
+    # all went through the cases in ranges
+    assert len(ranges_seen) == 8 and min(ranges_seen) >= 5
     assert chunked[0].keys() == single[0].keys()
     for table, rows in single[0].items():
         assert chunked[0][table] == rows, table
@@ -85,7 +90,7 @@ def test_shared_times_counted_in_slices_equal_one_pass(monkeypatch):
     in many slices of (activity, time), flag the same instances as one pass."""
     single = moments_tables(analysed("timers"))
     slices = []
-    real = analysis.for_slices
+    real = ranges.for_slices
 
     def counted(con, sql_text, params, n, appends):
         slices.append(n)

@@ -9,8 +9,9 @@ import random
 
 import pytest
 
-from mining.moments.analysis import DROPOUT_TABLES, appending, sql
+from mining.moments.analysis import DROPOUT_TABLES, sql
 from mining.warehouse import connect, statements
+from mining.warehouse.ranges import appending
 from mining.warehouse.sqlfiles import sections
 
 # The funnel as it was written before: the reference the count-based form must reproduce.

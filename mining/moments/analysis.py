@@ -10,8 +10,6 @@ they read (mining/moments/rules.py).
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Collection
 from functools import cache
 from importlib import resources
 from statistics import NormalDist
@@ -22,7 +20,7 @@ import pyarrow as pa
 from mining.config.moments import Moments, channel_key
 from mining.moments.rules import Classifier
 from mining.warehouse import run_sql, scalar
-from mining.warehouse.prepare import case_ranges
+from mining.warehouse.ranges import for_case_ranges, for_slices
 from mining.warehouse.sqlfiles import sections as sql_sections
 
 # The SQL files in run order; each reads the temporary tables of the ones before it. The temporary
@@ -269,38 +267,6 @@ def insert_events(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     sections = sql_sections(sql("events"))
     run_sql(con, sections["clear"], params)
     for_case_ranges(con, sections["chunk"], params, MOT_EVENTS_CHUNK_EVENTS)
-
-
-def for_case_ranges(
-    con: duckdb.DuckDBPyConnection, sql_text: str, params: dict, chunk_events: int, appends: Collection[str] = ()
-) -> None:
-    """Run ``sql_text`` once for each range of cases ``[$lo, $hi)`` of about ``chunk_events`` events.
-
-    A table of ``appends`` that the text creates is created by the first range and appended to by
-    the others (``appending``); the text's other tables are made anew each range.
-    """
-    later = appending(sql_text, appends)
-    for i, (lo, hi) in enumerate(case_ranges(con, params["process"], chunk_events)):
-        run_sql(con, sql_text if i == 0 else later, {**params, "lo": lo, "hi": hi})
-
-
-def for_slices(
-    con: duckdb.DuckDBPyConnection, sql_text: str, params: dict, slices: int, appends: Collection[str]
-) -> None:
-    """Run ``sql_text`` once for each slice ``$slice`` of ``$slices`` (0 .. slices - 1); a table of
-    ``appends`` that it creates is created by the first slice and appended to by the others."""
-    later = appending(sql_text, appends)
-    for i in range(slices):
-        run_sql(con, sql_text if i == 0 else later, {**params, "slices": slices, "slice": i})
-
-
-def appending(sql_text: str, tables: Collection[str]) -> str:
-    """``sql_text`` with each ``CREATE OR REPLACE TEMP TABLE t AS`` of a table of ``tables`` made an
-    ``INSERT INTO t`` (the same rows, appended)."""
-    if not tables:
-        return sql_text
-    creates = re.compile(rf"CREATE OR REPLACE TEMP TABLE ({'|'.join(map(re.escape, tables))}) AS")
-    return creates.sub(r"INSERT INTO \1", sql_text)
 
 
 def record_run(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> None:

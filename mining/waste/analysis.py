@@ -18,16 +18,24 @@ import duckdb
 from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
 from mining.warehouse.figures import stable_figure
+from mining.warehouse.ranges import for_case_ranges
 from mining.warehouse.sqlfiles import sections
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
 
 TEMP_TABLES = (
-    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_metrics",
+    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_step_quantiles", "waste_metrics",
     "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
-    "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start", "waste_after_steps",
+    "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start",
     "waste_anchor_after", "waste_brackets", "waste_delay", "waste_case_savings", "waste_whatif_result",
 )  # fmt: skip
+# Views over them, which a run drops as it goes (a failed one may leave them behind).
+TEMP_VIEWS = (
+    "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_leads", "waste_after_steps", "waste_lags",
+)  # fmt: skip
+# Events per range of cases whose step-level variants (an ordered aggregate, which cannot spill) the
+# `cases` section of steps.sql forms in one go.
+CASES_CHUNK_EVENTS = 2_000_000
 
 
 @cache
@@ -162,13 +170,15 @@ def build_step_log(con: duckdb.DuckDBPyConnection, process: str, settings: Waste
         raise ValueError(f"process {process!r} has no activity instances: run the prepare step first")
     outcome_source, outcome_status = load_outcomes(con, process)
     mot_source = load_mot_marks(con, process)
+    run_sql(con, sql("quantiles"))  # the macro exact_quantile, which metrics.sql and whatif.sql use
     run_sql(con, sql("raw_steps"), {"process": process})
     unit_rows = units.load_units(con, settings)
     parts = sql_sections("steps")
     # without a hand-off pair every instance is a step: the plain form skips the grouping
     handoff = any(kind == "hand-off" for _a, _u, kind, _i in unit_rows)
     run_sql(con, parts["handoff" if handoff else "plain"], {"process": process})
-    run_sql(con, parts["cases"], {"process": process})
+    for_case_ranges(con, parts["cases"], {"process": process}, CASES_CHUNK_EVENTS, appends=["waste_cases"])
+    run_sql(con, parts["free"])
     return {
         "outcome_source": outcome_source,
         "outcome_status": outcome_status,
@@ -236,6 +246,8 @@ def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = Non
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the analysis's temp tables (a long-lived connection should not keep them)."""
+    for view in TEMP_VIEWS:
+        con.execute(f"DROP VIEW IF EXISTS {view}").fetchall()
     for table in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
 

@@ -135,29 +135,39 @@ WHERE (x.scope = 'all' AND o.case_id IS NULL) OR (x.scope = 'repeats' AND o.n = 
 -- The anchor before: for 'repeats' the activity's own first instance; for 'all' the milestone
 -- whose first instance precedes the removed region in at least anchor_share of the affected cases,
 -- that at least min_comparison_cases comparison cases have too, and that is nearest in time.
+-- Only milestones can be the anchor: the first instances of the others are left out before the
+-- joins (which pair every affected or comparison case with each of its activities). The lead of
+-- each candidate in each affected case is a row, so that its median comes from exact_quantile
+-- (quantiles.sql): median() cannot spill. Both are views: as tables, beside the others, they ran
+-- out of memory at BPIC2012 x40 under 250MB.
+CREATE OR REPLACE TEMP VIEW waste_milestone_occ AS
+SELECT o.case_id, o.activity, o.first_seq, o.first_ts
+FROM waste_occ o SEMI JOIN waste_milestones ms ON ms.activity = o.activity;
+
+CREATE OR REPLACE TEMP VIEW waste_leads AS
+SELECT {'scenario': r.scenario, 'scope': r.scope, 'activity': o.activity} AS g,
+    epoch(r.r_start_ts) - epoch(o.first_ts) AS v
+FROM waste_region r
+JOIN waste_milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
+WHERE r.scope = 'all' AND o.activity <> r.scenario;
+
 CREATE OR REPLACE TEMP TABLE waste_anchor_before AS
 WITH n_affected AS (
     SELECT scenario, scope, count(*) AS n FROM waste_region GROUP BY ALL
 ),
--- only milestones can be the anchor: the first instances of the others are left out before the
--- joins (which pair every affected or comparison case with each of its activities)
-milestone_occ AS (
-    SELECT o.case_id, o.activity, o.first_seq, o.first_ts
-    FROM waste_occ o SEMI JOIN waste_milestones ms ON ms.activity = o.activity
-),
 n_controls AS (
     SELECT w.scenario, w.scope, o.activity, count(*) AS n
-    FROM waste_controls w JOIN milestone_occ o USING (case_id)
+    FROM waste_controls w JOIN waste_milestone_occ o USING (case_id)
     WHERE w.scope = 'all' AND o.activity <> w.scenario
     GROUP BY ALL
 ),
+counted AS (
+    SELECT g, count(*) AS n FROM waste_leads GROUP BY g
+),
 candidates AS (
-    SELECT r.scenario, r.scope, o.activity, count(*) AS n,
-        median(epoch(r.r_start_ts) - epoch(o.first_ts)) AS median_lead_s
-    FROM waste_region r
-    JOIN milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
-    WHERE r.scope = 'all' AND o.activity <> r.scenario
-    GROUP BY ALL
+    SELECT c.g.scenario AS scenario, c.g.scope AS scope, c.g.activity AS activity, c.n, m.value AS median_lead_s
+    FROM counted c
+    JOIN exact_quantile('waste_leads', 0.5) m USING (g)
 )
 SELECT c.scenario, c.scope, c.activity AS anchor
 FROM candidates c
@@ -182,13 +192,18 @@ FROM waste_controls w
 JOIN waste_anchor_before b USING (scenario, scope)
 JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
 DROP TABLE waste_occ;
+DROP VIEW waste_leads;
+DROP VIEW waste_milestone_occ;
 
 -- The first instance of every other milestone after that step (only milestones can be the anchor
--- after, so the other activities are left out here already: this table is the largest of the run).
--- The milestones of each case are gathered once (a milestone mostly happens once in a case), so
--- each bracket joins one row per milestone rather than one per instance, and the earliest time
--- after the step is picked from the few instances instead of grouping millions of wide rows.
-CREATE OR REPLACE TEMP TABLE waste_after_steps AS
+-- after, so the other activities are left out here already). The milestones of each case are
+-- gathered once (a milestone mostly happens once in a case), so each bracket joins one row per
+-- milestone rather than one per instance, and the earliest time after the step is picked from the
+-- few instances instead of grouping millions of wide rows. A view, not a table: its rows (every
+-- bracket, comparison cases included, times every milestone after it) are the most of the run,
+-- and as a table they ran out of memory at BPIC2012 x40 under 250MB; its three readers below each
+-- keep only what they need (counts, the affected cases' lags, the chosen anchor's times).
+CREATE OR REPLACE TEMP VIEW waste_after_steps AS
 WITH milestone_steps AS (
     SELECT s.case_id, s.activity, count(*) AS n, max(s.seq) AS last_seq, min(s.ts) AS min_ts,
         list({'seq': s.seq, 'ts': s.ts}) AS instances
@@ -202,29 +217,39 @@ SELECT b.scenario, b.scope, b.case_id, b.affected, b.x_ts, b.after_ts, o.activit
 FROM waste_bracket_start b
 JOIN milestone_steps o ON o.case_id = b.case_id AND o.last_seq > b.after_seq
 WHERE o.activity <> b.scenario;
-DROP TABLE waste_milestones;
 
 -- The anchor after: the milestone present after the removed region in at least anchor_share of the affected
 -- cases that have the anchor before, and after the anchor before in at least min_comparison_cases
 -- comparison cases; the nearest in time.
+-- (The median lag comes from exact_quantile, quantiles.sql: median() cannot spill.)
+CREATE OR REPLACE TEMP VIEW waste_lags AS
+SELECT {'scenario': scenario, 'scope': scope, 'activity': activity} AS g, epoch(y_ts) - epoch(after_ts) AS v
+FROM waste_after_steps
+WHERE affected;
+
 CREATE OR REPLACE TEMP TABLE waste_anchor_after AS
 WITH n_bracketed AS (
     SELECT scenario, scope, count(*) AS n FROM waste_bracket_start WHERE affected GROUP BY ALL
 ),
-candidates AS (
+counted AS (
     SELECT scenario, scope, activity,
         count(*) FILTER (WHERE affected) AS n_affected,
-        count(*) FILTER (WHERE NOT affected) AS n_controls,
-        median(epoch(y_ts) - epoch(after_ts)) FILTER (WHERE affected) AS median_lag_s
+        count(*) FILTER (WHERE NOT affected) AS n_controls
     FROM waste_after_steps
     GROUP BY ALL
+),
+candidates AS (
+    SELECT c.*, m.value AS median_lag_s
+    FROM counted c
+    LEFT JOIN exact_quantile('waste_lags', 0.5) m
+        ON m.g = {'scenario': c.scenario, 'scope': c.scope, 'activity': c.activity}
 )
 SELECT c.scenario, c.scope, c.activity AS anchor
 FROM candidates c
 JOIN n_bracketed n USING (scenario, scope)
 WHERE c.n_affected >= $anchor_share * n.n AND c.n_controls >= $min_comparison_cases
 QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY c.median_lag_s, c.activity) = 1;
-DROP TABLE waste_bracket_start;
+DROP VIEW waste_lags;
 
 -- Bracket times of the affected and the comparison cases, with the case outcome.
 CREATE OR REPLACE TEMP TABLE waste_brackets AS
@@ -233,7 +258,9 @@ SELECT s.scenario, s.scope, s.case_id, s.affected, coalesce(c.outcome, '(none)')
 FROM waste_after_steps s
 JOIN waste_anchor_after a ON a.scenario = s.scenario AND a.scope = s.scope AND a.anchor = s.activity
 JOIN waste_cases c ON c.case_id = s.case_id;
-DROP TABLE waste_after_steps;
+DROP VIEW waste_after_steps;
+DROP TABLE waste_milestones;
+DROP TABLE waste_bracket_start;
 
 -- How much longer the bracket takes with the removed steps than without: the delay they add.
 -- Like is compared with like: within each outcome class that has at least min_comparison_cases

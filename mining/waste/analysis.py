@@ -26,12 +26,12 @@ from mining.waste.rows import _r, _row
 TEMP_TABLES = (
     "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_step_quantiles", "waste_metrics",
     "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
-    "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start",
+    "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start", "waste_anchor_candidates", "waste_leads",
     "waste_anchor_after", "waste_brackets", "waste_delay", "waste_case_savings", "waste_whatif_result",
 )  # fmt: skip
 # Views over them, which a run drops as it goes (a failed one may leave them behind).
 TEMP_VIEWS = (
-    "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_leads", "waste_after_steps", "waste_lags",
+    "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps", "waste_lags",
 )  # fmt: skip
 # Events per range of cases whose step-level variants (an ordered aggregate, which cannot spill) the
 # `cases` section of steps.sql forms in one go.

@@ -15,9 +15,11 @@ WITH counted AS (
 ranked AS (
     -- the value's positions in the sorted group: below .. below + k - 1
     SELECT g, v, k,
-        sum(k) OVER (PARTITION BY g ORDER BY v ROWS UNBOUNDED PRECEDING) - k AS below,
-        sum(k) OVER (PARTITION BY g) AS n
+        sum(k) OVER (by_value ROWS UNBOUNDED PRECEDING) - k AS below,
+        -- the same ordering as `below`, so one sort serves both
+        sum(k) OVER (by_value ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
     FROM counted
+    WINDOW by_value AS (PARTITION BY g ORDER BY v)
 ),
 ends AS (
     SELECT g,

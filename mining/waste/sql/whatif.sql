@@ -136,22 +136,16 @@ WHERE (x.scope = 'all' AND o.case_id IS NULL) OR (x.scope = 'repeats' AND o.n = 
 -- whose first instance precedes the removed region in at least anchor_share of the affected cases,
 -- that at least min_comparison_cases comparison cases have too, and that is nearest in time.
 -- Only milestones can be the anchor: the first instances of the others are left out before the
--- joins (which pair every affected or comparison case with each of its activities). The lead of
--- each candidate in each affected case is a row, so that its median comes from exact_quantile
--- (quantiles.sql): median() cannot spill. Both are views: as tables, beside the others, they ran
--- out of memory at BPIC2012 x40 under 250MB.
+-- joins (which pair every affected or comparison case with each of its activities). A view: as a
+-- table beside the others it ran out of memory at BPIC2012 x40 under 250MB.
 CREATE OR REPLACE TEMP VIEW waste_milestone_occ AS
 SELECT o.case_id, o.activity, o.first_seq, o.first_ts
 FROM waste_occ o SEMI JOIN waste_milestones ms ON ms.activity = o.activity;
 
-CREATE OR REPLACE TEMP VIEW waste_leads AS
-SELECT {'scenario': r.scenario, 'scope': r.scope, 'activity': o.activity} AS g,
-    epoch(r.r_start_ts) - epoch(o.first_ts) AS v
-FROM waste_region r
-JOIN waste_milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
-WHERE r.scope = 'all' AND o.activity <> r.scenario;
-
-CREATE OR REPLACE TEMP TABLE waste_anchor_before AS
+-- The candidates that pass the thresholds are counted first; only their leads are kept as rows, so
+-- that their medians come from exact_quantile (quantiles.sql: median() cannot spill) over as few
+-- rows as possible.
+CREATE OR REPLACE TEMP TABLE waste_anchor_candidates AS
 WITH n_affected AS (
     SELECT scenario, scope, count(*) AS n FROM waste_region GROUP BY ALL
 ),
@@ -162,19 +156,31 @@ n_controls AS (
     GROUP BY ALL
 ),
 counted AS (
-    SELECT g, count(*) AS n FROM waste_leads GROUP BY g
-),
-candidates AS (
-    SELECT c.g.scenario AS scenario, c.g.scope AS scope, c.g.activity AS activity, c.n, m.value AS median_lead_s
-    FROM counted c
-    JOIN exact_quantile('waste_leads', 0.5) m USING (g)
+    SELECT r.scenario, r.scope, o.activity, count(*) AS n
+    FROM waste_region r
+    JOIN waste_milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
+    WHERE r.scope = 'all' AND o.activity <> r.scenario
+    GROUP BY ALL
 )
-SELECT c.scenario, c.scope, c.activity AS anchor
-FROM candidates c
+SELECT c.scenario, c.scope, c.activity
+FROM counted c
 JOIN n_affected a USING (scenario, scope)
 JOIN n_controls k USING (scenario, scope, activity)
-WHERE c.n >= $anchor_share * a.n AND k.n >= $min_comparison_cases
-QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY c.median_lead_s, c.activity) = 1
+WHERE c.n >= $anchor_share * a.n AND k.n >= $min_comparison_cases;
+
+CREATE OR REPLACE TEMP TABLE waste_leads AS
+SELECT {'scenario': r.scenario, 'scope': r.scope, 'activity': o.activity} AS g,
+    epoch(r.r_start_ts) - epoch(o.first_ts) AS v
+FROM waste_region r
+JOIN waste_milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
+SEMI JOIN waste_anchor_candidates c ON c.scenario = r.scenario AND c.scope = r.scope AND c.activity = o.activity
+WHERE r.scope = 'all' AND o.activity <> r.scenario;
+
+CREATE OR REPLACE TEMP TABLE waste_anchor_before AS
+SELECT c.scenario, c.scope, c.activity AS anchor
+FROM waste_anchor_candidates c
+LEFT JOIN exact_quantile('waste_leads', 0.5) m ON m.g = {'scenario': c.scenario, 'scope': c.scope, 'activity': c.activity}
+QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY m.value, c.activity) = 1
 UNION ALL
 SELECT DISTINCT scenario, scope, scenario FROM waste_region WHERE scope = 'repeats';
 
@@ -192,7 +198,8 @@ FROM waste_controls w
 JOIN waste_anchor_before b USING (scenario, scope)
 JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
 DROP TABLE waste_occ;
-DROP VIEW waste_leads;
+DROP TABLE waste_leads;
+DROP TABLE waste_anchor_candidates;
 DROP VIEW waste_milestone_occ;
 
 -- The first instance of every other milestone after that step (only milestones can be the anchor
@@ -221,13 +228,9 @@ WHERE o.activity <> b.scenario;
 -- The anchor after: the milestone present after the removed region in at least anchor_share of the affected
 -- cases that have the anchor before, and after the anchor before in at least min_comparison_cases
 -- comparison cases; the nearest in time.
--- (The median lag comes from exact_quantile, quantiles.sql: median() cannot spill.)
-CREATE OR REPLACE TEMP VIEW waste_lags AS
-SELECT {'scenario': scenario, 'scope': scope, 'activity': activity} AS g, epoch(y_ts) - epoch(after_ts) AS v
-FROM waste_after_steps
-WHERE affected;
-
-CREATE OR REPLACE TEMP TABLE waste_anchor_after AS
+-- Counted first; only the candidates that pass the thresholds get their median lag, from
+-- exact_quantile (quantiles.sql: median() cannot spill).
+CREATE OR REPLACE TEMP TABLE waste_anchor_candidates AS
 WITH n_bracketed AS (
     SELECT scenario, scope, count(*) AS n FROM waste_bracket_start WHERE affected GROUP BY ALL
 ),
@@ -237,19 +240,25 @@ counted AS (
         count(*) FILTER (WHERE NOT affected) AS n_controls
     FROM waste_after_steps
     GROUP BY ALL
-),
-candidates AS (
-    SELECT c.*, m.value AS median_lag_s
-    FROM counted c
-    LEFT JOIN exact_quantile('waste_lags', 0.5) m
-        ON m.g = {'scenario': c.scenario, 'scope': c.scope, 'activity': c.activity}
 )
-SELECT c.scenario, c.scope, c.activity AS anchor
-FROM candidates c
+SELECT c.scenario, c.scope, c.activity
+FROM counted c
 JOIN n_bracketed n USING (scenario, scope)
-WHERE c.n_affected >= $anchor_share * n.n AND c.n_controls >= $min_comparison_cases
-QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY c.median_lag_s, c.activity) = 1;
+WHERE c.n_affected >= $anchor_share * n.n AND c.n_controls >= $min_comparison_cases;
+
+CREATE OR REPLACE TEMP VIEW waste_lags AS
+SELECT {'scenario': s.scenario, 'scope': s.scope, 'activity': s.activity} AS g, epoch(s.y_ts) - epoch(s.after_ts) AS v
+FROM waste_after_steps s
+SEMI JOIN waste_anchor_candidates c ON c.scenario = s.scenario AND c.scope = s.scope AND c.activity = s.activity
+WHERE s.affected;
+
+CREATE OR REPLACE TEMP TABLE waste_anchor_after AS
+SELECT c.scenario, c.scope, c.activity AS anchor
+FROM waste_anchor_candidates c
+LEFT JOIN exact_quantile('waste_lags', 0.5) m ON m.g = {'scenario': c.scenario, 'scope': c.scope, 'activity': c.activity}
+QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY m.value, c.activity) = 1;
 DROP VIEW waste_lags;
+DROP TABLE waste_anchor_candidates;
 
 -- Bracket times of the affected and the comparison cases, with the case outcome.
 CREATE OR REPLACE TEMP TABLE waste_brackets AS

@@ -1,7 +1,8 @@
 """Waste's medians and 90th percentiles come from a count per distinct value (exact_quantile in
-quantiles.sql, used by metrics.sql's section `quantiles` and by whatif.sql's anchors), because median() / quantile_cont() cannot spill at 100 M steps. The medians must equal
-DuckDB's own bit for bit on every shape of group; the 90th percentiles may differ in the last bit
-(DuckDB's binary fuses the interpolation's multiply and add), far below the 12 digits a figure keeps."""
+quantiles.sql, used by metrics.sql's section `quantiles` and by whatif.sql's anchors), because
+median() / quantile_cont() cannot spill at 100 M steps. The medians must equal DuckDB's own bit for
+bit on every shape of group; the 90th percentiles may differ in the last bit (DuckDB's binary fuses
+the interpolation's multiply and add), far below the 12 digits a figure keeps."""
 
 from __future__ import annotations
 

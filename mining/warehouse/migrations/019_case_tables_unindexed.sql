@@ -3,8 +3,9 @@
 -- (523,480 cases) each of these indexes took 46-51 MB of the DuckDB limit while the ranged writes
 -- of case_scores ran, so at 100 M events (5.2 M cases) the three would hold about 1.5 GB of a 2.5 GB
 -- limit. Each table still has exactly one row per (process, case_id): the SQL that writes it groups
--- by case, and tests/test_moments_properties.py checks it on real logs. The tables are copied, so
--- a warehouse keeps its rows.
+-- by case, and tests/test_moments_real_logs.py checks it on BPIC2012 and the running example. The
+-- tables are copied, so a warehouse keeps its rows. (The definitions restate 003/007 and 010's
+-- polarity column without the key: a migration cannot reuse an earlier one's text.)
 CREATE TABLE case_outcomes_019 (
     process           VARCHAR NOT NULL,
     case_id           VARCHAR NOT NULL,

@@ -3,7 +3,8 @@
 ``prepare`` writes the event log and the activity instances one range of cases at a time;
 ``moments`` builds its instance tables, forms its timers' look-back gaps, drop-out factors and
 echoes and writes case_scores and mot_events so (and counts the timers' shared times in slices of
-times); ``waste`` forms its step-level variants so. That bounds the memory of their sorts and
+times); ``waste`` forms its step-level variants and its flagged step log so (and finds the steps done
+in a batch per slice of time). That bounds the memory of their sorts and
 aggregates at 10 to 100 M events. The ranges only engage above a million events, so here they are
 made a few hundred events long: every table and every result file must equal those of the single
 pass on the same log.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from test_moments_corpus import analysed
 from test_pipeline_steps import table_rows
@@ -54,6 +56,12 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     single = mined(tmp_path / "single", LOGS / log, rules)
     ranges_seen = []
     real_ranges = prepare.case_ranges
+    time_slices = []
+    real_bounds = waste_analysis.for_bounds
+
+    def sliced(con, sql_text, params, bounds, appends=()):
+        time_slices.append(len(bounds))
+        return real_bounds(con, sql_text, params, bounds, appends)
 
     def counted(con, process, chunk_events=None):
         found = real_ranges(con, process, chunk_events)
@@ -68,14 +76,17 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     monkeypatch.setattr(analysis, "DROPOUT_CHUNK_EVENTS", 550 * scale)
     monkeypatch.setattr(analysis, "TIMER_SHARED_SLICE_INSTANCES", 300 * scale)
     monkeypatch.setattr(waste_analysis, "CASES_CHUNK_EVENTS", 650 * scale)
+    monkeypatch.setattr(waste_analysis, "BATCH_CHUNK_STEPS", 350 * scale)
+    monkeypatch.setattr(waste_analysis, "for_bounds", sliced)
     monkeypatch.setattr(prepare, "case_ranges", counted)
     monkeypatch.setattr(ranges, "case_ranges", counted)
     chunked = mined(tmp_path / "chunked", LOGS / log, rules)
 
     # prepare, the moments' instance tables, its timers' look-back gaps, case_scores, the drop-out
-    # factors and occurrences, the echoes' shared cases, mot_events and waste's step-level variants
-    # all went through the cases in ranges
-    assert len(ranges_seen) == 8 and min(ranges_seen) >= 5
+    # factors and occurrences, the echoes' shared cases, mot_events, waste's step-level variants and
+    # its flagged steps all went through the cases in ranges; its batches through slices of time
+    assert len(ranges_seen) == 9 and min(ranges_seen) >= 5
+    assert len(time_slices) == 1
     assert chunked[0].keys() == single[0].keys()
     for table, rows in single[0].items():
         assert chunked[0][table] == rows, table
@@ -83,6 +94,18 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
         assert chunked[1][name] == content, name
     if log.startswith("hospital"):
         assert single[0]["mot_timers"], "hospital detects timers: look-back gaps decide flags"
+    if not log.startswith("interval"):  # (the interval log names no resource: no step is in a batch)
+        assert time_slices[0] >= 5
+        assert batched_activities(tmp_path / "single"), "steps done in a batch decide some figures"
+
+
+def batched_activities(out: Path) -> int:
+    """How many activities of the run in ``out`` have steps done in a batch."""
+    con = duckdb.connect(str(pipeline.warehouse_path(out)), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM waste_activities WHERE batch_share > 0").fetchone()[0]
+    finally:
+        con.close()
 
 
 def test_shared_times_counted_in_slices_equal_one_pass(monkeypatch):

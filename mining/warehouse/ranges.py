@@ -3,13 +3,14 @@
 At 10 to 100 M events, a sort, window or aggregate over a whole process outgrows DuckDB's memory
 limit where it cannot spill (ordered aggregates, lists, windows over many partitions). The analyses
 run such statements once per range of cases (``case_ranges``: about equal event counts, ascending
-case ids, so appended rows come in the order one pass would write them) or once per slice of a hash.
+case ids, so appended rows come in the order one pass would write them), once per range of any
+other ordered key (``for_bounds``), or once per slice of a hash.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import duckdb
 
@@ -25,9 +26,28 @@ def for_case_ranges(
     A table of ``appends`` that the text creates is created by the first range and appended to by
     the others (``appending``); the text's other tables are made anew each range.
     """
+    for_bounds(con, sql_text, params, case_ranges(con, params["process"], chunk_events), appends)
+
+
+def for_bounds(
+    con: duckdb.DuckDBPyConnection,
+    sql_text: str,
+    params: dict,
+    bounds: Sequence[tuple[object, object]],
+    appends: Collection[str] = (),
+) -> None:
+    """Run ``sql_text`` once for each ``($lo, $hi)`` of ``bounds`` (in order); a table of ``appends``
+    that it creates is created by the first and appended to by the others."""
     later = appending(sql_text, appends)
-    for i, (lo, hi) in enumerate(case_ranges(con, params["process"], chunk_events)):
+    for i, (lo, hi) in enumerate(bounds):
         run_sql(con, sql_text if i == 0 else later, {**params, "lo": lo, "hi": hi})
+
+
+def open_bounds(starts: Sequence[object]) -> list[tuple[object, object]]:
+    """The ranges ``[lo, hi)`` that ``starts`` (the lower bounds after the first range, ascending)
+    cut a whole into; the first starts and the last ends open (None)."""
+    lows = [None, *starts]
+    return list(zip(lows, [*starts, None], strict=True))
 
 
 def for_slices(

@@ -18,13 +18,13 @@ import duckdb
 from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
 from mining.warehouse.figures import stable_figure
-from mining.warehouse.ranges import for_case_ranges
+from mining.warehouse.ranges import for_bounds, for_case_ranges, open_bounds
 from mining.warehouse.sqlfiles import sections
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
 
 TEMP_TABLES = (
-    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_step_flags", "waste_step_quantiles", "waste_metrics",
+    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_batch", "waste_step_flags", "waste_step_quantiles", "waste_metrics",
     "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
     "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start", "waste_anchor_candidates", "waste_leads",
     "waste_anchor_after", "waste_brackets", "waste_delay", "waste_case_savings", "waste_whatif_result",
@@ -34,8 +34,12 @@ TEMP_VIEWS = (
     "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps", "waste_lags",
 )  # fmt: skip
 # Events per range of cases whose step-level variants (an ordered aggregate, which cannot spill) the
-# `cases` section of steps.sql forms in one go.
+# `cases` section of steps.sql forms in one go, and whose flagged steps the `flags` section of
+# metrics.sql writes in one go.
 CASES_CHUNK_EVENTS = 2_000_000
+# Assigned steps per slice of time whose batch flags (a window per activity and resource, which
+# holds a whole queue) batch.sql forms in one go.
+BATCH_CHUNK_STEPS = 4_000_000
 
 
 @cache
@@ -187,6 +191,18 @@ def build_step_log(con: duckdb.DuckDBPyConnection, process: str, settings: Waste
     }
 
 
+def build_step_flags(con: duckdb.DuckDBPyConnection, process: str, params: dict, settings: Waste) -> None:
+    """Create ``waste_step_flags``, the step log with its flags (the ``flags`` section of metrics.sql),
+    per range of cases, from the batched steps (batch.sql, per slice of time)."""
+    batch = sql_sections("batch")
+    starts = [r[0] for r in con.execute(batch["bounds"], {"chunk_steps": BATCH_CHUNK_STEPS}).fetchall()]
+    window = {"batch_window_s": settings.batch_window_s}
+    for_bounds(con, batch["slice"], window, open_bounds(starts), appends=["waste_batch"])
+    flags = sql_sections("metrics")["flags"]
+    for_case_ranges(con, flags, {**params, "process": process}, CASES_CHUNK_EVENTS, appends=["waste_step_flags"])
+    con.execute("DROP TABLE waste_batch").fetchall()
+
+
 def months_covered(con: duckdb.DuckDBPyConnection, settings: Waste) -> float:
     """The log's time span in months; per-month figures are given only from one month on."""
     span_days = scalar(con, "SELECT (epoch(max(ts)) - epoch(min(first_ts))) / 86400 FROM waste_steps") or 0.0
@@ -266,11 +282,13 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Waste | None
         reference = reference_outcome(con, settings)
         params = {
             "reference": reference or "",
-            "batch_window_s": settings.batch_window_s,
             "system_regex": settings.system_resource_regex,
             "edge_min_share": settings.edge_min_share,
         }
-        run_sql(con, sql("metrics"), params)
+        build_step_flags(con, process, params, settings)
+        parts = sql_sections("metrics")
+        run_sql(con, parts["quantiles"])
+        run_sql(con, parts["metrics"], params)
         metrics = _dicts(
             con,
             "SELECT w.*, m.is_mot AS is_moment_of_truth, m.poor_share AS mot_poor_share, "

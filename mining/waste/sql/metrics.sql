@@ -1,18 +1,14 @@
 -- Step metrics per activity over the step log (waste_steps, waste_cases from steps.sql).
 -- Parameters: reference (the outcome class whose rate is compared, e.g. 'success'),
--- batch_window_s, system_regex, edge_min_share. Cases whose outcome is 'open' or unknown (NULL) take no
--- part in outcome figures. mining.waste.analysis runs the whole file; the sections are for tests.
+-- system_regex, edge_min_share. Cases whose outcome is 'open' or unknown (NULL) take no
+-- part in outcome figures. mining.waste.analysis runs `flags` once per range of cases, then the
+-- other sections in order.
 
 -- @section flags
+-- The step log with its flags, for the cases [$lo, $hi) (NULL = open end), the later ranges
+-- appending: one pass over 100 M steps held more than 2.5 GB (BPIC2012 x400; issue 20).
+-- waste_batch (batch.sql, made before) holds the steps done in a batch.
 CREATE OR REPLACE TEMP TABLE waste_step_flags AS
-WITH batch AS (
-    SELECT case_id, seq,
-        lag(ts) OVER b AS prev_same_ts, lag(case_id) OVER b AS prev_same_case,
-        lead(ts) OVER b AS next_same_ts, lead(case_id) OVER b AS next_same_case
-    FROM waste_steps
-    WHERE resource IS NOT NULL
-    WINDOW b AS (PARTITION BY activity, resource ORDER BY ts, case_id, seq)
-)
 SELECT s.*,
     -- a repeat reached from a step first seen after this activity: the flow went back to redo it
     s.occurrence >= 2 AND s.prev_first_seq >= s.first_seq AS is_return,
@@ -22,14 +18,19 @@ SELECT s.*,
     CASE WHEN s.resource IS NOT NULL AND s.prev_resource IS NOT NULL
          THEN s.resource <> s.prev_resource END AS is_handoff,
     coalesce(regexp_full_match(s.resource, $system_regex, 'i'), false) AS by_system,
-    coalesce(b.prev_same_case <> s.case_id AND epoch(s.ts) - epoch(b.prev_same_ts) <= $batch_window_s, false)
-        OR coalesce(b.next_same_case <> s.case_id AND epoch(b.next_same_ts) - epoch(s.ts) <= $batch_window_s, false)
-        AS in_batch,
+    b.case_id IS NOT NULL AS in_batch,
     coalesce(s.next_activity, '(end)') AS next_step,
     c.outcome
 FROM waste_steps s
-JOIN waste_cases c USING (case_id)
-LEFT JOIN batch b USING (case_id, seq);
+JOIN (
+    SELECT case_id, outcome FROM waste_cases
+    WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+) c USING (case_id)
+LEFT JOIN (
+    SELECT case_id, seq FROM waste_batch
+    WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+) b USING (case_id, seq)
+WHERE ($lo IS NULL OR s.case_id >= $lo) AND ($hi IS NULL OR s.case_id < $hi);
 
 -- @section quantiles
 -- The median and 90th percentile of the wait and the median processing time per activity, by

@@ -34,8 +34,8 @@ TEMP_VIEWS = (
     "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps", "waste_lags",
 )  # fmt: skip
 # Events per range of cases whose step-level variants (an ordered aggregate, which cannot spill) the
-# `cases` section of steps.sql forms in one go, and whose flagged steps the `flags` section of
-# metrics.sql writes in one go.
+# `cases` section of steps.sql forms in one go, whose flagged steps the `flags` section of
+# metrics.sql writes in one go, and whose what-if leads the `leads` section of whatif.sql forms.
 CASES_CHUNK_EVENTS = 2_000_000
 # Assigned steps per slice of time whose batch flags (a window per activity and resource, which
 # holds a whole queue) batch.sql forms in one go.
@@ -216,7 +216,9 @@ def per_month_divisor(con: duckdb.DuckDBPyConnection, settings: Waste) -> float 
     return months if months >= 1 else None
 
 
-def run_what_if(con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, str]], settings: Waste) -> list[dict]:
+def run_what_if(
+    con: duckdb.DuckDBPyConnection, process: str, scenarios: list[tuple[str, str]], settings: Waste
+) -> list[dict]:
     """What-if figures of (activity, scope) scenarios over the step log already built; one dict each."""
     for activity, scope in scenarios:
         if scope not in ("all", "repeats"):
@@ -230,7 +232,10 @@ def run_what_if(con: duckdb.DuckDBPyConnection, scenarios: list[tuple[str, str]]
         "months": per_month_divisor(con, settings),
         "z": score.z_value(settings.confidence),
     }
-    run_sql(con, sql("whatif"), params)
+    parts = sql_sections("whatif")
+    run_sql(con, parts["before_leads"], params)
+    for_case_ranges(con, parts["leads"], {"process": process}, CASES_CHUNK_EVENTS, appends=["waste_leads"])
+    run_sql(con, parts["after_leads"], params)
     return _dicts(con, "SELECT * FROM waste_whatif_result ORDER BY activity, scope")
 
 
@@ -247,7 +252,7 @@ def what_if(
     found = build_step_log(con, process, settings)
     unit_of = {a: u for a, u, _k, _i in found["units"]}
     try:
-        rows = run_what_if(con, [(unit_of.get(a, a), scope) for a in activities], settings)
+        rows = run_what_if(con, process, [(unit_of.get(a, a), scope) for a in activities], settings)
     finally:
         drop_temp_tables(con)
     by_unit = {r["activity"]: r for r in rows}
@@ -316,7 +321,7 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Waste | None
             )
         repeated = [(m["activity"], "repeats") for m in metrics if m["repeat_rate"] > 0]
         scenarios = [(m["activity"], "all") for m in metrics] + repeated
-        whatif = run_what_if(con, scenarios, settings)
+        whatif = run_what_if(con, process, scenarios, settings)
         rows = judge_all(metrics, whatif, settings, outcome_activities(con, settings))
         run = {
             "process": process,

@@ -18,25 +18,34 @@ import duckdb
 from mining.config.waste import Waste
 from mining.warehouse import run_sql, scalar
 from mining.warehouse.figures import stable_figure
-from mining.warehouse.ranges import for_bounds, for_case_ranges, open_bounds
+from mining.warehouse.ranges import for_bounds, for_case_ranges, open_bounds, ranges_of_cases
 from mining.warehouse.sqlfiles import sections
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
 
 TEMP_TABLES = (
-    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_batch", "waste_step_flags", "waste_step_quantiles", "waste_metrics",
+    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_batch", "waste_step_flags", "waste_step_quantiles",
+    "waste_freq", "waste_reach_edges", "waste_partner", "waste_range_cases", "waste_case_counts", "waste_outcome_counts",
+    "waste_presence_counts", "waste_metrics",
     "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
-    "waste_region", "waste_milestones", "waste_controls", "waste_anchor_before", "waste_bracket_start", "waste_anchor_candidates", "waste_leads",
+    "waste_region", "waste_milestones", "waste_controls", "waste_control_counts", "waste_before_counts", "waste_anchor_before", "waste_bracket_start", "waste_anchor_candidates", "waste_leads",
     "waste_anchor_after", "waste_brackets", "waste_delay", "waste_case_savings", "waste_whatif_result",
 )  # fmt: skip
 # Views over them, which a run drops as it goes (a failed one may leave them behind).
 TEMP_VIEWS = (
     "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps", "waste_lags",
 )  # fmt: skip
-# Events per range of cases whose step-level variants (an ordered aggregate, which cannot spill) the
+# Events per range of cases whose raw step log and step log (windows per case) raw_steps.sql and
+# steps.sql form in one go, whose step-level variants (an ordered aggregate, which cannot spill) the
 # `cases` section of steps.sql forms in one go, whose flagged steps the `flags` section of
-# metrics.sql writes in one go, and whose what-if leads the `leads` section of whatif.sql forms.
+# metrics.sql writes in one go, whose case counts its `case_figures` section forms in one go, and
+# whose first instances, removed regions, comparison cases and what-if leads the `occ`, `controls`
+# and `leads` sections of whatif.sql form in one go.
 CASES_CHUNK_EVENTS = 2_000_000
+# The tables of per-activity case counts that `case_figures` (metrics.sql) appends to per range.
+CASE_FIGURES = ("waste_case_counts", "waste_outcome_counts", "waste_presence_counts")
+# The tables the `controls` section of whatif.sql appends to per range.
+WHATIF_CONTROLS = ("waste_controls", "waste_control_counts", "waste_before_counts")
 # Assigned steps per slice of time whose batch flags (a window per activity and resource, which
 # holds a whole queue) batch.sql forms in one go.
 BATCH_CHUNK_STEPS = 4_000_000
@@ -175,13 +184,14 @@ def build_step_log(con: duckdb.DuckDBPyConnection, process: str, settings: Waste
     outcome_source, outcome_status = load_outcomes(con, process)
     mot_source = load_mot_marks(con, process)
     run_sql(con, sql("quantiles"))  # the macro exact_quantile, which metrics.sql and whatif.sql use
-    run_sql(con, sql("raw_steps"), {"process": process})
+    ranges = ranges_of_cases(con, process, CASES_CHUNK_EVENTS)
+    for_bounds(con, sql("raw_steps"), {"process": process}, ranges, appends=["waste_raw"])
     unit_rows = units.load_units(con, settings)
     parts = sql_sections("steps")
     # without a hand-off pair every instance is a step: the plain form skips the grouping
     handoff = any(kind == "hand-off" for _a, _u, kind, _i in unit_rows)
-    run_sql(con, parts["handoff" if handoff else "plain"], {"process": process})
-    for_case_ranges(con, parts["cases"], {"process": process}, CASES_CHUNK_EVENTS, appends=["waste_cases"])
+    for_bounds(con, parts["handoff" if handoff else "plain"], {"process": process}, ranges, appends=["waste_steps"])
+    for_bounds(con, parts["cases"], {"process": process}, ranges, appends=["waste_cases"])
     run_sql(con, parts["free"])
     return {
         "outcome_source": outcome_source,
@@ -233,8 +243,13 @@ def run_what_if(
         "z": score.z_value(settings.confidence),
     }
     parts = sql_sections("whatif")
-    run_sql(con, parts["before_leads"], params)
-    for_case_ranges(con, parts["leads"], {"process": process}, CASES_CHUNK_EVENTS, appends=["waste_leads"])
+    ranges = ranges_of_cases(con, process, CASES_CHUNK_EVENTS)
+    run_sql(con, parts["variants"], params)
+    for_bounds(con, parts["occ"], params, ranges, appends=["waste_occ", "waste_region"])
+    run_sql(con, parts["milestones"], params)
+    for_bounds(con, parts["controls"], params, ranges, appends=WHATIF_CONTROLS)
+    run_sql(con, parts["candidates"], params)
+    for_bounds(con, parts["leads"], params, ranges, appends=["waste_leads"])
     run_sql(con, parts["after_leads"], params)
     return _dicts(con, "SELECT * FROM waste_whatif_result ORDER BY activity, scope")
 
@@ -293,6 +308,10 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Waste | None
         build_step_flags(con, process, params, settings)
         parts = sql_sections("metrics")
         run_sql(con, parts["quantiles"])
+        run_sql(con, parts["shapes"], params)
+        for_case_ranges(
+            con, parts["case_figures"], {**params, "process": process}, CASES_CHUNK_EVENTS, appends=CASE_FIGURES
+        )
         run_sql(con, parts["metrics"], params)
         metrics = _dicts(
             con,

@@ -1,8 +1,8 @@
 -- Step metrics per activity over the step log (waste_steps, waste_cases from steps.sql).
 -- Parameters: reference (the outcome class whose rate is compared, e.g. 'success'),
 -- system_regex, edge_min_share. Cases whose outcome is 'open' or unknown (NULL) take no
--- part in outcome figures. mining.waste.analysis runs `flags` once per range of cases, then the
--- other sections in order.
+-- part in outcome figures. mining.waste.analysis runs `flags` once per range of cases, then
+-- `quantiles` and `shapes`, `case_figures` once per range of cases, and `metrics`.
 
 -- @section flags
 -- The step log with its flags, for the cases [$lo, $hi) (NULL = open end), the later ranges
@@ -46,6 +46,118 @@ FULL JOIN exact_quantile('waste_proc_values', 0.5) r USING (g);
 DROP VIEW waste_wait_values;
 DROP VIEW waste_proc_values;
 
+-- @section shapes
+-- What the per-case figures (`case_figures`) need from the whole log, counted per activity only
+-- (small tables): the edges that reach a step, and its redundancy partner.
+-- The comparison within the cases that reached the step: the place of a step is the gap between its
+-- predecessors and its successors in the step-level DFG ('(start)' / '(end)' included; edges with at
+-- least edge_min_share of its instances). A case reached it when it went from one of its
+-- predecessors to the step or straight to one of its successors. Early leavers never reach a step,
+-- so they cannot make it look valuable.
+CREATE OR REPLACE TEMP TABLE waste_freq AS
+SELECT activity, count(*) AS n FROM waste_step_flags GROUP BY activity;
+CREATE OR REPLACE TEMP TABLE waste_reach_edges AS
+WITH preds AS (
+    SELECT f.activity, coalesce(f.prev_activity, '(start)') AS x
+    FROM waste_step_flags f JOIN waste_freq q USING (activity)
+    WHERE f.prev_activity IS DISTINCT FROM f.activity
+    GROUP BY f.activity, x
+    HAVING count(*) >= $edge_min_share * any_value(q.n)
+),
+succs AS (
+    SELECT f.activity, f.next_step AS y
+    FROM waste_step_flags f JOIN waste_freq q USING (activity)
+    WHERE f.next_step <> f.activity
+    GROUP BY f.activity, y
+    HAVING count(*) >= $edge_min_share * any_value(q.n)
+),
+-- the ends an edge out of a predecessor may reach: the step itself or one of its successors
+targets AS (
+    SELECT activity, activity AS y FROM waste_freq
+    UNION
+    SELECT activity, y FROM succs
+)
+SELECT DISTINCT p.activity, p.x, t.y
+FROM preds p JOIN targets t USING (activity);
+-- the step directly before each instance most often: redundancy partner candidate
+CREATE OR REPLACE TEMP TABLE waste_partner AS
+WITH prev_counts AS (
+    SELECT activity, prev_activity, count(*) AS n
+    FROM waste_step_flags
+    WHERE prev_activity IS NOT NULL AND prev_activity <> activity
+    GROUP BY ALL
+)
+SELECT p.activity, p.prev_activity AS partner, p.n / q.n AS partner_share
+FROM prev_counts p JOIN waste_freq q USING (activity)
+QUALIFY row_number() OVER (PARTITION BY p.activity ORDER BY p.n DESC, p.prev_activity) = 1;
+
+-- @section case_figures
+-- The figures that count cases, for the cases [$lo, $hi) (NULL = open end), the later ranges
+-- appending; `metrics` adds the ranges up. Each is a count over (activity, case) pairs, and a case
+-- lies in one range, so the sums are the counts of one pass, which at 100 M steps grouped about
+-- 60 M pairs and joined them again (issue 20).
+-- One row per (activity, case) rather than count(DISTINCT case_id): a DISTINCT aggregate keeps
+-- every case id of a group in memory and cannot spill to disk. This grouping is the set of
+-- (activity, case) pairs every figure below draws on (the outcome is the case's, so one per pair).
+CREATE OR REPLACE TEMP TABLE waste_range_cases AS
+SELECT activity, case_id,
+    bool_or(occurrence >= 2) AS repeated,
+    bool_or(is_return) AS redone,
+    bool_or(is_pingpong) AS pingpong,
+    any_value(outcome) AS outcome
+FROM waste_step_flags
+WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+GROUP BY activity, case_id;
+CREATE OR REPLACE TEMP TABLE waste_case_counts AS
+WITH both_cases AS (
+    -- the cases of a step that have its partner too
+    SELECT p.activity, count(*) AS n
+    FROM waste_partner p
+    JOIN waste_range_cases a ON a.activity = p.activity
+    JOIN waste_range_cases b ON b.activity = p.partner AND b.case_id = a.case_id
+    GROUP BY p.activity
+)
+SELECT c.activity,
+    count(*) AS cases,
+    count(*) FILTER (WHERE c.repeated) AS cases_repeated,
+    count(*) FILTER (WHERE c.redone) AS cases_redone,
+    count(*) FILTER (WHERE c.pingpong) AS cases_pingpong,
+    count(*) FILTER (WHERE c.outcome IS NOT NULL AND c.outcome <> 'open') AS n_with_all,
+    coalesce(any_value(x.n), 0) AS n_with_partner
+FROM waste_range_cases c
+LEFT JOIN both_cases x USING (activity)
+GROUP BY c.activity;
+-- the outcomes of the cases that have the step (`metrics` picks the most common)
+CREATE OR REPLACE TEMP TABLE waste_outcome_counts AS
+SELECT activity, outcome, count(*) AS k
+FROM waste_range_cases
+WHERE outcome IS NOT NULL AND outcome <> 'open'
+GROUP BY activity, outcome;
+CREATE OR REPLACE TEMP TABLE waste_presence_counts AS
+WITH edges AS (
+    SELECT case_id, coalesce(prev_activity, '(start)') AS x, activity AS y FROM waste_step_flags
+    WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+    UNION ALL
+    SELECT case_id, activity, '(end)' FROM waste_step_flags
+    WHERE next_activity IS NULL AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+),
+reach AS (
+    SELECT DISTINCT r.activity, e.case_id
+    FROM waste_reach_edges r
+    JOIN edges e ON e.x = r.x AND e.y = r.y
+)
+SELECT r.activity,
+    count(*) FILTER (WHERE h.case_id IS NOT NULL) AS n_with,
+    count(*) FILTER (WHERE h.case_id IS NOT NULL AND c.outcome = $reference) AS k_with,
+    count(*) FILTER (WHERE h.case_id IS NULL) AS n_without,
+    count(*) FILTER (WHERE h.case_id IS NULL AND c.outcome = $reference) AS k_without,
+    count(*) AS n_reached_all
+FROM reach r
+JOIN waste_cases c ON c.case_id = r.case_id AND c.outcome IS NOT NULL AND c.outcome <> 'open'
+LEFT JOIN waste_range_cases h ON h.activity = r.activity AND h.case_id = r.case_id
+GROUP BY r.activity;
+DROP TABLE waste_range_cases;
+
 -- @section metrics
 CREATE OR REPLACE TEMP TABLE waste_metrics AS
 WITH totals AS (
@@ -55,26 +167,16 @@ WITH totals AS (
         count(*) FILTER (WHERE outcome = $reference) AS n_reference
     FROM waste_cases
 ),
--- Cases per activity from one row per (activity, case) rather than count(DISTINCT case_id): a
--- DISTINCT aggregate keeps every case id of a group in memory and cannot spill to disk. This one
--- grouping is the set of (activity, case) pairs every figure below draws on (the outcome is the
--- case's, so one per pair).
-per_case AS (
-    SELECT activity, case_id,
-        bool_or(occurrence >= 2) AS repeated,
-        bool_or(is_return) AS redone,
-        bool_or(is_pingpong) AS pingpong,
-        any_value(outcome) AS outcome
-    FROM waste_step_flags
-    GROUP BY activity, case_id
-),
+-- the case counts of the ranges (`case_figures`), added up
 case_counts AS (
     SELECT activity,
-        count(*) AS cases,
-        count(*) FILTER (WHERE repeated) AS cases_repeated,
-        count(*) FILTER (WHERE redone) AS cases_redone,
-        count(*) FILTER (WHERE pingpong) AS cases_pingpong
-    FROM per_case
+        CAST(sum(cases) AS BIGINT) AS cases,
+        CAST(sum(cases_repeated) AS BIGINT) AS cases_repeated,
+        CAST(sum(cases_redone) AS BIGINT) AS cases_redone,
+        CAST(sum(cases_pingpong) AS BIGINT) AS cases_pingpong,
+        CAST(sum(n_with_all) AS BIGINT) AS n_with_all,
+        CAST(sum(n_with_partner) AS BIGINT) AS n_with_partner
+    FROM waste_case_counts
     GROUP BY activity
 ),
 event_figures AS (
@@ -98,7 +200,7 @@ event_figures AS (
 ),
 base AS (
     SELECT e.activity, e.frequency, c.cases, e.starts, e.ends, c.cases_repeated, c.cases_redone, e.redos,
-        c.cases_pingpong, e.* EXCLUDE (activity, frequency, starts, ends, redos),
+        c.cases_pingpong, c.n_with_all, e.* EXCLUDE (activity, frequency, starts, ends, redos),
         q.median_wait_s, q.p90_wait_s, q.median_proc_s
     FROM event_figures e
     JOIN case_counts c USING (activity)
@@ -148,61 +250,15 @@ branching AS (
     )
     GROUP BY activity
 ),
--- The comparison within the cases that reached the step: the place of a step is the gap between its
--- predecessors and its successors in the step-level DFG ('(start)' / '(end)' included; edges with at
--- least edge_min_share of its instances). A case reached it when it went from one of its
--- predecessors to the step or straight to one of its successors. Early leavers never reach a step,
--- so they cannot make it look valuable.
-edges AS (
-    SELECT case_id, coalesce(prev_activity, '(start)') AS x, activity AS y FROM waste_step_flags
-    UNION ALL
-    SELECT case_id, activity, '(end)' FROM waste_step_flags WHERE next_activity IS NULL
-),
-freq AS (SELECT activity, count(*) AS n FROM waste_step_flags GROUP BY activity),
-preds AS (
-    SELECT f.activity, coalesce(f.prev_activity, '(start)') AS x
-    FROM waste_step_flags f JOIN freq q USING (activity)
-    WHERE f.prev_activity IS DISTINCT FROM f.activity
-    GROUP BY f.activity, x
-    HAVING count(*) >= $edge_min_share * any_value(q.n)
-),
-succs AS (
-    SELECT f.activity, f.next_step AS y
-    FROM waste_step_flags f JOIN freq q USING (activity)
-    WHERE f.next_step <> f.activity
-    GROUP BY f.activity, y
-    HAVING count(*) >= $edge_min_share * any_value(q.n)
-),
--- the ends an edge out of a predecessor may reach: the step itself or one of its successors
-targets AS (
-    SELECT activity, activity AS y FROM freq
-    UNION
-    SELECT activity, y FROM succs
-),
-reach AS (
-    SELECT DISTINCT p.activity, e.case_id
-    FROM preds p
-    JOIN targets t ON t.activity = p.activity
-    JOIN edges e ON e.x = p.x AND e.y = t.y
-),
-case_has AS (SELECT activity, case_id FROM per_case),
-with_all AS (
-    SELECT activity, count(*) AS n_with_all
-    FROM per_case
-    WHERE outcome IS NOT NULL AND outcome <> 'open'
-    GROUP BY activity
-),
 presence AS (
-    SELECT r.activity,
-        count(*) FILTER (WHERE h.case_id IS NOT NULL) AS n_with,
-        count(*) FILTER (WHERE h.case_id IS NOT NULL AND c.outcome = $reference) AS k_with,
-        count(*) FILTER (WHERE h.case_id IS NULL) AS n_without,
-        count(*) FILTER (WHERE h.case_id IS NULL AND c.outcome = $reference) AS k_without,
-        count(*) AS n_reached_all
-    FROM reach r
-    JOIN waste_cases c ON c.case_id = r.case_id AND c.outcome IS NOT NULL AND c.outcome <> 'open'
-    LEFT JOIN case_has h ON h.activity = r.activity AND h.case_id = r.case_id
-    GROUP BY r.activity
+    SELECT activity,
+        CAST(sum(n_with) AS BIGINT) AS n_with,
+        CAST(sum(k_with) AS BIGINT) AS k_with,
+        CAST(sum(n_without) AS BIGINT) AS n_without,
+        CAST(sum(k_without) AS BIGINT) AS k_without,
+        CAST(sum(n_reached_all) AS BIGINT) AS n_reached_all
+    FROM waste_presence_counts
+    GROUP BY activity
 ),
 -- what follows it other than itself: a step whose next step is (nearly) always the same decides nothing
 next_other AS (
@@ -218,41 +274,21 @@ next_other AS (
 ),
 -- the outcome most of its cases have, and how many cases with that outcome do without the step
 typical AS (
-    SELECT activity, outcome AS typical_outcome, count(*) AS k_typical
-    FROM per_case
-    WHERE outcome IS NOT NULL AND outcome <> 'open'
+    SELECT activity, outcome AS typical_outcome, CAST(sum(k) AS BIGINT) AS k_typical
+    FROM waste_outcome_counts
     GROUP BY activity, outcome
-    QUALIFY row_number() OVER (PARTITION BY activity ORDER BY count(*) DESC, outcome) = 1
+    QUALIFY row_number() OVER (PARTITION BY activity ORDER BY sum(k) DESC, outcome) = 1
 ),
 outcome_totals AS (
     SELECT outcome, count(*) AS n FROM waste_cases GROUP BY outcome
 ),
--- the step directly before each instance most often: redundancy partner candidate
-prev_counts AS (
-    SELECT activity, prev_activity, count(*) AS n
-    FROM waste_step_flags
-    WHERE prev_activity IS NOT NULL AND prev_activity <> activity
-    GROUP BY ALL
-),
-partner AS (
-    SELECT p.activity, p.prev_activity AS partner, p.n / b.frequency AS partner_share
-    FROM prev_counts p JOIN base b USING (activity)
-    QUALIFY row_number() OVER (PARTITION BY p.activity ORDER BY p.n DESC, p.prev_activity) = 1
-),
--- the Jaccard index of the case sets of a step and its partner: both / (either + other - both)
-both_cases AS (
-    SELECT p.activity, count(*) AS n
-    FROM partner p
-    JOIN per_case a ON a.activity = p.activity
-    JOIN per_case b ON b.activity = p.partner AND b.case_id = a.case_id
-    GROUP BY p.activity
-),
+-- the Jaccard index of the case sets of a step and its partner (waste_partner, `shapes`):
+-- both / (either + other - both)
 partner_overlap AS (
-    SELECT p.activity, coalesce(x.n, 0) / (ca.cases + cb.cases - coalesce(x.n, 0)) AS partner_jaccard
-    FROM partner p
+    SELECT p.activity, ca.n_with_partner / (ca.cases + cb.cases - ca.n_with_partner) AS partner_jaccard
+    FROM waste_partner p
     JOIN case_counts ca ON ca.activity = p.activity
     JOIN case_counts cb ON cb.activity = p.partner
-    LEFT JOIN both_cases x ON x.activity = p.activity
 ),
 resource_mix AS (
     SELECT activity, resource, count(*) / sum(count(*)) OVER (PARTITION BY activity) AS p
@@ -263,7 +299,7 @@ resource_mix AS (
 partner_resources AS (
     -- histogram intersection of the two resource mixes: 1 = the same people in the same proportions
     SELECT p.activity, sum(least(a.p, b.p)) AS partner_resource_similarity
-    FROM partner p
+    FROM waste_partner p
     JOIN resource_mix a ON a.activity = p.activity
     JOIN resource_mix b ON b.activity = p.partner AND b.resource = a.resource
     GROUP BY p.activity
@@ -288,7 +324,7 @@ SELECT b.activity,
     coalesce(pr.n_without, 0) AS n_without,
     coalesce(pr.k_without, 0) AS k_without,
     coalesce(pr.n_reached_all, 0) AS n_reached,
-    coalesce(wa.n_with_all, 0) AS n_with_all,
+    b.n_with_all,
     b.cases_redone,
     nx.top_next_other, nx.top_next_other_share, nx.n_next_other,
     t.n_reference,
@@ -305,13 +341,18 @@ LEFT JOIN decision d USING (activity)
 LEFT JOIN outcome_entropy e USING (activity)
 LEFT JOIN presence pr USING (activity)
 LEFT JOIN next_other nx USING (activity)
-LEFT JOIN with_all wa USING (activity)
 LEFT JOIN typical ty USING (activity)
 LEFT JOIN outcome_totals ot ON ot.outcome = ty.typical_outcome
-LEFT JOIN partner pa USING (activity)
+LEFT JOIN waste_partner pa USING (activity)
 LEFT JOIN partner_overlap po USING (activity)
 LEFT JOIN partner_resources rs USING (activity)
 ORDER BY b.activity;
 -- Read by nothing after the flags: free its memory before the step's later tables (issue 20).
 DROP TABLE waste_step_flags;
 DROP TABLE waste_step_quantiles;
+DROP TABLE waste_freq;
+DROP TABLE waste_reach_edges;
+DROP TABLE waste_partner;
+DROP TABLE waste_case_counts;
+DROP TABLE waste_outcome_counts;
+DROP TABLE waste_presence_counts;

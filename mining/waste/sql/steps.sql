@@ -2,6 +2,8 @@
 -- The step log of one process: the raw step log (waste_raw, raw_steps.sql) with every activity
 -- replaced by its functional step (waste_units: alternatives share one name; the two halves of a
 -- hand-off pair become one step, from the first one's start to the second one's end).
+-- Both forms run per range of cases [$lo, $hi) (NULL = open end), the later ranges appending, as
+-- waste_raw is made (raw_steps.sql says why): every window here is per case.
 -- (This general form runs when a hand-off pair exists; without one, the plain form below.)
 CREATE OR REPLACE TEMP TABLE waste_steps AS
 WITH named AS (
@@ -9,6 +11,7 @@ WITH named AS (
     FROM waste_raw r
     LEFT JOIN waste_units u USING (activity)
     LEFT JOIN waste_units f ON f.unit = u.unit AND f.member_pos = 1
+    WHERE ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi)
 ),
 flagged AS (
     SELECT *,
@@ -55,8 +58,7 @@ SELECT case_id, seq, activity, ts, first_ts, start_ts, resource, first_seq,
     proc_s,
     wait_s
 FROM firsts
-WINDOW w AS (PARTITION BY case_id ORDER BY seq)
-ORDER BY case_id, seq;
+WINDOW w AS (PARTITION BY case_id ORDER BY seq);
 
 -- @section plain
 -- The same step log when no hand-off pair joins two instances (waste_units holds no hand-off
@@ -72,6 +74,7 @@ WITH named AS (
         r.ts, r.first_ts, r.start_ts, r.resource, r.proc_s, r.wait_s
     FROM waste_raw r
     LEFT JOIN waste_units u USING (activity)
+    WHERE ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi)
 ),
 firsts AS (
     SELECT *,
@@ -93,8 +96,8 @@ SELECT case_id, CAST(row_number() OVER w AS INTEGER) AS seq, activity, ts, first
     proc_s, wait_s
 FROM firsts
 WINDOW w AS (PARTITION BY case_id ORDER BY raw_seq);
--- (Not sorted again: the window leaves each case's steps together and in order, and every reader
--- groups or orders them itself.)
+-- (Not sorted within a range: the window leaves each case's steps together and in order, and every
+-- reader groups or orders them itself.)
 
 -- @section cases
 -- Cases on the step log: span, step-level variant, outcome (waste_outcomes, made before), for the

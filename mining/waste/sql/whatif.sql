@@ -18,9 +18,12 @@
 --
 -- Each intermediate table is dropped after the last statement that reads it: temp tables live in
 -- memory, and holding all of them to the end raised the step's peak memory (issue 20).
--- mining.waste.analysis runs the sections in order, `leads` once per range of cases.
+-- mining.waste.analysis runs the sections in order, `occ`, `controls` and `leads` once per range of
+-- cases [$lo, $hi) (NULL = open end), the later ranges appending: what they build is per case (or a
+-- count over cases, added up after), and a range's joins and aggregates stay in memory where one
+-- pass over 100 M steps spilled or ran out of it (BPIC2012 x400; issue 20).
 
--- @section before_leads
+-- @section variants
 -- Removal depends only on the activity sequence, so it is projected once per variant.
 CREATE OR REPLACE TEMP TABLE waste_variants AS
 WITH reps AS (
@@ -99,12 +102,33 @@ SELECT r.scenario, r.scope, r.variant, CAST(r.r_start AS INTEGER) AS r_start, CA
 FROM regions r;
 DROP TABLE waste_repeat_bounds;
 
+-- @section occ
 -- First instance of every activity in every case.
 CREATE OR REPLACE TEMP TABLE waste_occ AS
 SELECT case_id, activity, min(seq) AS first_seq, min(ts) AS first_ts, count(*) AS n
 FROM waste_steps
+WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
 GROUP BY case_id, activity;
 
+-- The removed region of every affected case, with its times.
+-- A case's steps are numbered 1..n, so its times as a list are looked up by position (two joins
+-- with waste_steps made the planner pair every two steps of a case first).
+CREATE OR REPLACE TEMP TABLE waste_region AS
+WITH times AS (
+    SELECT case_id, list(ts ORDER BY seq) AS ts_by_seq FROM waste_steps
+    WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+    GROUP BY case_id
+)
+SELECT r.scenario, r.scope, c.case_id, r.r_start, r.r_end,
+    t.ts_by_seq[r.r_start] AS r_start_ts, t.ts_by_seq[r.r_end] AS r_end_ts
+FROM waste_variant_region r
+JOIN (
+    SELECT case_id, variant FROM waste_cases
+    WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+) c USING (variant)
+JOIN times t ON t.case_id = c.case_id;
+
+-- @section milestones
 -- Milestones: activities that happen once in (nearly) every case that has them. Only they serve as
 -- anchors; the first call after a region, of a step that is called again and again, marks nothing.
 CREATE OR REPLACE TEMP TABLE waste_milestones AS
@@ -112,27 +136,6 @@ SELECT activity
 FROM waste_occ
 GROUP BY activity
 HAVING count(*) FILTER (WHERE n >= 2) <= (1 - $anchor_share) * count(*);
-
--- The removed region of every affected case, with its times.
--- A case's steps are numbered 1..n, so its times as a list are looked up by position (two joins
--- with waste_steps made the planner pair every two steps of a case first).
-CREATE OR REPLACE TEMP TABLE waste_region AS
-WITH times AS (
-    SELECT case_id, list(ts ORDER BY seq) AS ts_by_seq FROM waste_steps GROUP BY case_id
-)
-SELECT r.scenario, r.scope, c.case_id, r.r_start, r.r_end,
-    t.ts_by_seq[r.r_start] AS r_start_ts, t.ts_by_seq[r.r_end] AS r_end_ts
-FROM waste_variant_region r
-JOIN waste_cases c USING (variant)
-JOIN times t ON t.case_id = c.case_id;
-
--- Comparison cases: without the activity (scope 'all'), or with exactly one instance ('repeats').
-CREATE OR REPLACE TEMP TABLE waste_controls AS
-SELECT x.activity AS scenario, x.scope, c.case_id
-FROM waste_scenarios x
-CROSS JOIN waste_cases c
-LEFT JOIN waste_occ o ON o.case_id = c.case_id AND o.activity = x.activity
-WHERE (x.scope = 'all' AND o.case_id IS NULL) OR (x.scope = 'repeats' AND o.n = 1);
 
 -- The anchor before: for 'repeats' the activity's own first instance; for 'all' the milestone
 -- whose first instance precedes the removed region in at least anchor_share of the affected cases,
@@ -144,6 +147,39 @@ CREATE OR REPLACE TEMP VIEW waste_milestone_occ AS
 SELECT o.case_id, o.activity, o.first_seq, o.first_ts
 FROM waste_occ o SEMI JOIN waste_milestones ms ON ms.activity = o.activity;
 
+-- @section controls
+-- Comparison cases: without the activity (scope 'all'), or with exactly one instance ('repeats').
+CREATE OR REPLACE TEMP TABLE waste_controls AS
+SELECT x.activity AS scenario, x.scope, c.case_id
+FROM waste_scenarios x
+CROSS JOIN (
+    SELECT case_id FROM waste_cases WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+) c
+LEFT JOIN (
+    SELECT case_id, activity, n FROM waste_occ WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+) o ON o.case_id = c.case_id AND o.activity = x.activity
+WHERE (x.scope = 'all' AND o.case_id IS NULL) OR (x.scope = 'repeats' AND o.n = 1);
+
+-- For the candidate anchors before (`candidates` adds the ranges up): the comparison cases that
+-- have each milestone, and the affected cases that have it before the removed region.
+CREATE OR REPLACE TEMP TABLE waste_control_counts AS
+SELECT w.scenario, w.scope, o.activity, count(*) AS n
+FROM waste_controls w
+JOIN waste_milestone_occ o USING (case_id)
+WHERE w.scope = 'all' AND o.activity <> w.scenario
+  AND ($lo IS NULL OR w.case_id >= $lo) AND ($hi IS NULL OR w.case_id < $hi)
+  AND ($lo IS NULL OR o.case_id >= $lo) AND ($hi IS NULL OR o.case_id < $hi)
+GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE waste_before_counts AS
+SELECT r.scenario, r.scope, o.activity, count(*) AS n
+FROM waste_region r
+JOIN waste_milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
+WHERE r.scope = 'all' AND o.activity <> r.scenario
+  AND ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi)
+  AND ($lo IS NULL OR o.case_id >= $lo) AND ($hi IS NULL OR o.case_id < $hi)
+GROUP BY ALL;
+
+-- @section candidates
 -- The candidates that pass the thresholds are counted first; only their leads are kept as rows, so
 -- that their medians come from exact_quantile (quantiles.sql: median() cannot spill) over as few
 -- rows as possible.
@@ -152,23 +188,18 @@ WITH n_affected AS (
     SELECT scenario, scope, count(*) AS n FROM waste_region GROUP BY ALL
 ),
 n_controls AS (
-    SELECT w.scenario, w.scope, o.activity, count(*) AS n
-    FROM waste_controls w JOIN waste_milestone_occ o USING (case_id)
-    WHERE w.scope = 'all' AND o.activity <> w.scenario
-    GROUP BY ALL
+    SELECT scenario, scope, activity, sum(n) AS n FROM waste_control_counts GROUP BY ALL
 ),
 counted AS (
-    SELECT r.scenario, r.scope, o.activity, count(*) AS n
-    FROM waste_region r
-    JOIN waste_milestone_occ o ON o.case_id = r.case_id AND o.first_seq < r.r_start
-    WHERE r.scope = 'all' AND o.activity <> r.scenario
-    GROUP BY ALL
+    SELECT scenario, scope, activity, sum(n) AS n FROM waste_before_counts GROUP BY ALL
 )
 SELECT c.scenario, c.scope, c.activity
 FROM counted c
 JOIN n_affected a USING (scenario, scope)
 JOIN n_controls k USING (scenario, scope, activity)
 WHERE c.n >= $anchor_share * a.n AND k.n >= $min_comparison_cases;
+DROP TABLE waste_control_counts;
+DROP TABLE waste_before_counts;
 
 -- @section leads
 -- The leads of the cases [$lo, $hi) (NULL = open end), the later ranges appending: every affected

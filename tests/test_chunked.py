@@ -1,14 +1,14 @@
 """A run that works through the cases in many ranges gives what one pass gives (issue 20, target 4).
 
 ``prepare`` writes the event log and the activity instances one range of cases at a time;
-``moments`` builds its instance tables, forms its timers' look-back gaps, drop-out factors and
-echoes and writes case_scores and mot_events so (and counts the timers' shared times in slices of
-times); ``waste`` forms its raw and functional step logs, its step-level variants, its flagged step
-log, its per-activity case counts and its what-if leads so (and finds the steps done in a batch per
-slice of time). That bounds the memory of their sorts and
-aggregates at 10 to 100 M events. The ranges only engage above a million events, so here they are
-made a few hundred events long: every table and every result file must equal those of the single
-pass on the same log.
+``moments`` builds its instance tables, forms its timers' instances and look-back gaps, puts its
+moments in sequence and scores them, forms its drop-out factors and echoes and writes case_scores
+and mot_events so (and counts the timers' shared times in slices of times); ``waste`` forms its raw
+and functional step logs, its step-level variants, its flagged step log, its per-activity case
+counts, its what-if regions, comparison cases and leads so (and finds the steps done in a batch per
+slice of time). That bounds the memory of their sorts and aggregates at 10 to 100 M events. The
+ranges only engage above a million events, so here they are made a few hundred events long: every
+table and every result file must equal those of the single pass on the same log.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     monkeypatch.setattr(analysis, "INSTANCE_CHUNK_EVENTS", 600 * scale)
     monkeypatch.setattr(analysis, "TIMER_CHUNK_EVENTS", 400 * scale)
     monkeypatch.setattr(analysis, "CASE_SCORES_CHUNK_EVENTS", 450 * scale)
+    monkeypatch.setattr(analysis, "SEQUENCE_CHUNK_EVENTS", 480 * scale)
     monkeypatch.setattr(analysis, "DROPOUT_CHUNK_EVENTS", 550 * scale)
     monkeypatch.setattr(analysis, "TIMER_SHARED_SLICE_INSTANCES", 300 * scale)
     monkeypatch.setattr(waste_analysis, "CASES_CHUNK_EVENTS", 650 * scale)
@@ -84,11 +85,12 @@ def test_a_run_in_many_case_ranges_equals_the_single_pass(tmp_path, monkeypatch,
     monkeypatch.setattr(ranges, "case_ranges", counted)
     chunked = mined(tmp_path / "chunked", LOGS / log, rules)
 
-    # prepare, the moments' instance tables, its timers' look-back gaps, case_scores, the drop-out
-    # factors and occurrences, the echoes' shared cases, mot_events, waste's step logs and step-level
-    # variants (one set of ranges), its flagged steps, its case counts and its what-if leads all went
-    # through the cases in ranges; its batches through slices of time
-    assert len(ranges_seen) == 11 and min(ranges_seen) >= 5
+    # prepare, the moments' instance tables, its timers' instances and look-back gaps, the sequence
+    # and scores of the moments, case_scores, the drop-out factors and occurrences, the echoes' shared cases,
+    # mot_events, waste's step logs and step-level variants (one set of ranges), its flagged steps,
+    # its case counts and its what-if tables (one set) all went through the cases in ranges; its
+    # batches through slices of time
+    assert len(ranges_seen) == 14 and min(ranges_seen) >= 5
     assert len(time_slices) == 1
     assert chunked[0].keys() == single[0].keys()
     for table, rows in single[0].items():

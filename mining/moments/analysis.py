@@ -37,12 +37,16 @@ MOT_EVENTS_CHUNK_EVENTS = 1_000_000
 # Events per range of cases that instances.sql reads in one go (its joins, aggregate and windows), and
 # the tables of per-case rows it builds across the ranges.
 INSTANCE_CHUNK_EVENTS = 2_000_000
-# Events per range of cases whose look-back gaps timers.sql forms in one window (a list of the
-# preceding instances per instance). In one pass, 10.5 M events ran out of memory under a 250MB limit.
+# Events per range of cases whose instances (windows per case) and look-back gaps (a list of the
+# preceding instances per instance) timers.sql forms in one go. In one pass, the look-back gaps of
+# 10.5 M events ran out of memory under a 250MB limit.
 TIMER_CHUNK_EVENTS = 2_000_000
 # Instances per slice of the (activity, time)s whose shared times timers.sql counts in one aggregate:
 # over all 65.8 M instances of 100 M events, that aggregate grew its hash table past a 2.5 GB limit.
 TIMER_SHARED_SLICE_INSTANCES = 2_000_000
+# Events per range of cases whose moments scores.sql puts in sequence and scores (its windows per
+# case; sections `sequence` and `scored`) in one go.
+SEQUENCE_CHUNK_EVENTS = 2_000_000
 # Events per range of cases whose scores (with each case's ordered trajectory) scores.sql aggregates
 # in one go: that aggregate cannot spill.
 CASE_SCORES_CHUNK_EVENTS = 2_000_000
@@ -216,6 +220,8 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         # Every large temporary table is built before the transaction: one built inside it is held
         # as the transaction's own change until it commits (instances.sql; issue 20).
         run_sql(con, timers["detect"], params)
+        for_case_ranges(con, timers["inst"], params, TIMER_CHUNK_EVENTS, ["mot_timer_inst"])
+        run_sql(con, timers["gaps"], params)
         for_case_ranges(con, timers["lookback"], params, TIMER_CHUNK_EVENTS)
         run_sql(con, timers["rules"], params)
         slices = -(-scalar(con, "SELECT count(*) FROM mot_timer_inst") // TIMER_SHARED_SLICE_INSTANCES) or 1
@@ -223,7 +229,10 @@ def analyse(con: duckdb.DuckDBPyConnection, process: str, settings: Moments) -> 
         for_slices(con, timers["shared"], params, slices, ["mot_timer_shared"])
         run_sql(con, timers["flags"], params)
         run_sql(con, outcomes["compute"], params)
-        run_sql(con, scores["sequence"], params)
+        for_case_ranges(con, scores["sequence"], params, SEQUENCE_CHUNK_EVENTS, ["mot_sequence"])
+        run_sql(con, scores["reference"], params)
+        for_case_ranges(con, scores["scored"], params, SEQUENCE_CHUNK_EVENTS, ["mot_scored"])
+        run_sql(con, scores["scored_done"], params)
         run_sql(con, dropout["journey"], params)
         for_case_ranges(con, dropout["per_case"], params, DROPOUT_CHUNK_EVENTS, appends=DROPOUT_TABLES)
         run_sql(con, dropout["exposure"], params)

@@ -14,9 +14,15 @@
 
 -- @section sequence
 -- Temporary tables from the instances, timer flags and case outcomes (mot_outcomes, outcomes.sql)
--- only: analyse runs this section before its transaction (instances.sql says why), and `score`
--- (the writes of case_scores) inside it. The hand-offs (mot_handoffs) are counted in
--- instances.sql, where the events are at hand.
+-- only: analyse runs this section, `reference` and `scored` before its transaction (instances.sql
+-- says why), and `score` (the writes of case_scores) inside it. The hand-offs (mot_handoffs) are
+-- counted in instances.sql, where the events are at hand.
+-- This section and `scored` run once per range of cases [$lo, $hi) (NULL = open end), the later
+-- ranges appending to mot_sequence and mot_scored: every window here is per case, and over all
+-- 100 M events each statement sorted and spilled every moment at once (BPIC2012 x400: 40-80 s each;
+-- issue 20). mot_inst_base is written in case order, so a range reads its own row groups; and so is
+-- mot_scored, which the ranged writes of mot_events and case_scores then read range by range (in
+-- hash order, each of 105 ranges at 100 M events scanned all of it: 307 s).
 
 -- Every instance with its timer flag and the reference points of a wait, over all instances; kept
 -- for the moments only, with the columns mot_seq_in reads (not every column of mot_inst_base
@@ -32,7 +38,10 @@ FROM (
             PARTITION BY b.case_id ORDER BY b.instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         ) AS customer_end
     FROM mot_inst_base b
-    LEFT JOIN mot_timer_flags t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
+    LEFT JOIN (
+        SELECT * FROM mot_timer_flags WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+    ) t ON t.case_id = b.case_id AND t.instance_pos = b.instance_pos
+    WHERE ($lo IS NULL OR b.case_id >= $lo) AND ($hi IS NULL OR b.case_id < $hi)
     WINDOW w AS (PARTITION BY b.case_id ORDER BY b.instance_pos)
 )
 WHERE is_moment;
@@ -44,8 +53,11 @@ SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, coal
     t.attribute_score, t.ts, t.timer, t.timer_rule, t.end_ts, t.prev_inst_end, t.customer_end, t.cum_timer,
     h.cum_handoffs, c.start_ts, t.combo_id
 FROM mot_inst_timed t
-JOIN mot_handoffs h ON h.case_id = t.case_id AND h.pos = t.pos
-JOIN cases c ON c.process = $process AND c.case_id = t.case_id;
+JOIN (
+    SELECT * FROM mot_handoffs WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+) h ON h.case_id = t.case_id AND h.pos = t.pos
+JOIN cases c ON c.process = $process AND c.case_id = t.case_id
+    AND ($lo IS NULL OR c.case_id >= $lo) AND ($hi IS NULL OR c.case_id < $hi);
 CREATE OR REPLACE TEMP TABLE mot_sequence AS
 WITH moments AS (
     SELECT t.case_id, t.pos, t.instance_pos, t.last_pos, t.activity, t.channel, t.effort,
@@ -69,9 +81,12 @@ SELECT * EXCLUDE (wait_start, timers_between),
     coalesce(channel <> prev_channel, false) AS channel_switch
 FROM moments;
 
--- Read only by mot_sequence: their memory goes back now.
+-- Read only by mot_sequence: their memory goes back now (made anew in the next range).
 DROP TABLE mot_seq_in;
 DROP TABLE mot_inst_timed;
+
+-- @section reference
+-- Read only by the ranges of `sequence`.
 DROP TABLE mot_handoffs;
 
 -- Each moment's budgets. Wait: the activity's (expectations.activities / service_level_hours), else
@@ -105,6 +120,9 @@ CREATE OR REPLACE TEMP TABLE mot_channel_budgets AS
 SELECT unnest(CAST($ch_names AS VARCHAR[])) AS channel, unnest(CAST($ch_defined AS BOOLEAN[])) AS defined,
     unnest(CAST($ch_hours AS DOUBLE[])) * 3600 AS wait_s;
 
+-- @section scored
+-- Per range of cases, as `sequence` (the ranges append to mot_scored; mot_signals and
+-- mot_outcome_moment are one range's, made anew in the next).
 CREATE OR REPLACE TEMP TABLE mot_signals AS
 WITH budgets AS (
     SELECT m.*, r.effort_budget,
@@ -119,6 +137,7 @@ WITH budgets AS (
     JOIN mot_reference r USING (activity)
     LEFT JOIN mot_channel_budgets cb ON cb.channel = m.channel
     LEFT JOIN mot_channel_budgets ub ON ub.channel = '(unknown)' AND cb.channel IS NULL
+    WHERE ($lo IS NULL OR m.case_id >= $lo) AND ($hi IS NULL OR m.case_id < $hi)
 ),
 judged AS (
     SELECT *,
@@ -154,9 +173,6 @@ SELECT *,
     CAST(s_met + s_wait + s_repeat + s_channel_switch + s_handoff + s_effort + s_attribute AS DOUBLE) AS experience_score
 FROM signals;
 
--- Read only by mot_reference and mot_signals: its memory goes back now (issue 20).
-DROP TABLE mot_sequence;
-
 -- The MOT at which each decided outcome becomes known to the customer: the first MOT instance that
 -- holds or follows the outcome event, else the case's last MOT.
 CREATE OR REPLACE TEMP TABLE mot_outcome_moment AS
@@ -165,6 +181,7 @@ SELECT o.case_id, o.outcome,
 FROM mot_outcomes o
 JOIN mot_signals s ON s.case_id = o.case_id
 WHERE o.process = $process AND o.outcome IN ('success', 'declined', 'dropout')
+  AND ($lo IS NULL OR o.case_id >= $lo) AND ($hi IS NULL OR o.case_id < $hi)
 GROUP BY o.case_id, o.outcome;
 
 -- `pos` is the marking event's event_log position (dropout.sql compares it with outcome_pos).
@@ -176,14 +193,21 @@ WITH with_outcome AS (
     FROM mot_signals s
     LEFT JOIN mot_outcome_moment om ON om.case_id = s.case_id AND om.instance_pos = s.instance_pos
 )
+-- The running score is summed exactly (in decimal, then made a double): a windowed sum of doubles
+-- adds in an order that depends on the other cases of its partition, which differ from range to
+-- range, and per range it differed from one pass in the last bits.
 SELECT *,
     experience_score + s_outcome AS score,
-    sum(experience_score + s_outcome) OVER (PARTITION BY case_id ORDER BY instance_pos) AS running_score
+    CAST(sum(CAST(experience_score + s_outcome AS DECIMAL(38, 17))) OVER (PARTITION BY case_id ORDER BY instance_pos)
+        AS DOUBLE) AS running_score
 FROM with_outcome;
-
--- Read only by mot_scored: their memory goes back before the writes below (issue 20).
-DROP TABLE mot_signals;
 DROP TABLE mot_outcome_moment;
+DROP TABLE mot_signals;
+
+-- @section scored_done
+-- Read only by mot_reference and the ranges of `scored`: its memory goes back before the writes
+-- below (issue 20).
+DROP TABLE mot_sequence;
 
 -- @section score
 DELETE FROM case_scores WHERE process = $process;

@@ -10,9 +10,9 @@
 --                   rare (< half of the other instances: date-only logs share every timestamp).
 -- An instance is flagged when its own gap matches a fixed_offset rule, or it lies on a shared batch time.
 -- @section detect
--- Temporary tables from mot_inst_base only: analyse runs this section, `lookback` (per range of
--- cases), `rules`, `slices`, `shared` (per slice of times) and `flags` before its transaction
--- (instances.sql says why), and `store` inside it.
+-- Temporary tables from mot_inst_base only: analyse runs this section, `inst` and `lookback` (per
+-- range of cases), `gaps`, `rules`, `slices`, `shared` (per slice of times) and `flags` before its
+-- transaction (instances.sql says why), and `store` inside it.
 -- Integers in place of strings: every activity and the two anchors that are no activity get the id of
 -- their name (mot_timer_names: equal names, equal ids, so the pairs group exactly as their names
 -- would), every case a number cid (mot_timer_cases), and every instance iid = cid * 2^32 + instance_pos,
@@ -41,6 +41,9 @@ WHERE instance_pos = 1;
 --   n_actions_before  the earlier customer actions;
 --   next_pos          the next instance of the same activity (for the look-back below).
 -- Times as epoch seconds (the same doubles epoch() gives where a gap is computed).
+-- @section inst
+-- For the cases [$lo, $hi) (NULL = open end), the later ranges appending: the windows are per case,
+-- and over all 66 M instances of 100 M events they sorted and spilled everything at once (issue 20).
 CREATE OR REPLACE TEMP TABLE mot_timer_inst AS
 SELECT *,
     lag(end_s) OVER (PARTITION BY cid ORDER BY instance_pos) AS prev_end_s,
@@ -53,9 +56,11 @@ FROM (
     FROM mot_inst_base b
     JOIN mot_timer_cases c ON c.case_id = b.case_id
     JOIN mot_timer_names n ON n.name = b.activity
+    WHERE ($lo IS NULL OR b.case_id >= $lo) AND ($hi IS NULL OR b.case_id < $hi)
 )
 WINDOW earlier AS (PARTITION BY cid ORDER BY instance_pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING);
 
+-- @section gaps
 -- The gaps (instance iid of activity act, anchor, gap_s): from the previous instance of the case,
 -- from the customer's latest earlier action (instances after at least one), and from the latest
 -- instance of each activity among the $t_lookback instances before it.

@@ -29,18 +29,19 @@ TEMP_TABLES = (
     "waste_presence_counts", "waste_metrics",
     "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
     "waste_region", "waste_milestones", "waste_controls", "waste_control_counts", "waste_before_counts", "waste_anchor_before", "waste_bracket_start", "waste_anchor_candidates", "waste_leads",
-    "waste_anchor_after", "waste_brackets", "waste_delay", "waste_case_savings", "waste_whatif_result",
+    "waste_after_counts", "waste_lags", "waste_anchor_after", "waste_brackets", "waste_delay", "waste_n_controls",
+    "waste_case_savings", "waste_whatif_result",
 )  # fmt: skip
 # Views over them, which a run drops as it goes (a failed one may leave them behind).
 TEMP_VIEWS = (
-    "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps", "waste_lags",
+    "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps",
 )  # fmt: skip
 # Events per range of cases whose raw step log and step log (windows per case) raw_steps.sql and
 # steps.sql form in one go, whose step-level variants (an ordered aggregate, which cannot spill) the
 # `cases` section of steps.sql forms in one go, whose flagged steps the `flags` section of
 # metrics.sql writes in one go, whose case counts its `case_figures` section forms in one go, and
-# whose first instances, removed regions, comparison cases and what-if leads the `occ`, `controls`
-# and `leads` sections of whatif.sql form in one go.
+# whose what-if tables (first instances, removed regions, comparison cases, leads, brackets, lags,
+# savings) the ranged sections of whatif.sql form in one go.
 CASES_CHUNK_EVENTS = 2_000_000
 # The tables of per-activity case counts that `case_figures` (metrics.sql) appends to per range.
 CASE_FIGURES = ("waste_case_counts", "waste_outcome_counts", "waste_presence_counts")
@@ -250,7 +251,17 @@ def run_what_if(
     for_bounds(con, parts["controls"], params, ranges, appends=WHATIF_CONTROLS)
     run_sql(con, parts["candidates"], params)
     for_bounds(con, parts["leads"], params, ranges, appends=["waste_leads"])
-    run_sql(con, parts["after_leads"], params)
+    run_sql(con, parts["anchor_before"], params)
+    for_bounds(con, parts["bracket_start"], params, ranges, appends=["waste_bracket_start"])
+    run_sql(con, parts["after_steps"], params)
+    for_bounds(con, parts["after_counts"], params, ranges, appends=["waste_after_counts"])
+    run_sql(con, parts["after_candidates"], params)
+    for_bounds(con, parts["lags"], params, ranges, appends=["waste_lags"])
+    run_sql(con, parts["anchor_after"], params)
+    for_bounds(con, parts["brackets"], params, ranges, appends=["waste_brackets"])
+    run_sql(con, parts["delay"], params)
+    for_bounds(con, parts["savings"], params, ranges, appends=["waste_case_savings"])
+    run_sql(con, parts["result"], params)
     return _dicts(con, "SELECT * FROM waste_whatif_result ORDER BY activity, scope")
 
 

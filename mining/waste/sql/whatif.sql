@@ -18,8 +18,9 @@
 --
 -- Each intermediate table is dropped after the last statement that reads it: temp tables live in
 -- memory, and holding all of them to the end raised the step's peak memory (issue 20).
--- mining.waste.analysis runs the sections in order, `occ`, `controls` and `leads` once per range of
--- cases [$lo, $hi) (NULL = open end), the later ranges appending: what they build is per case (or a
+-- mining.waste.analysis runs the sections in order, `occ`, `controls`, `leads`, `bracket_start`,
+-- `after_counts`, `lags`, `brackets` and `savings` once per range of cases [$lo, $hi) (NULL = open
+-- end), the later ranges appending: what they build is per case (or a
 -- count over cases, added up after), and a range's joins and aggregates stay in memory where one
 -- pass over 100 M steps spilled or ran out of it (BPIC2012 x400; issue 20).
 
@@ -214,8 +215,7 @@ WHERE r.scope = 'all' AND o.activity <> r.scenario
   AND ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi)
   AND ($lo IS NULL OR o.case_id >= $lo) AND ($hi IS NULL OR o.case_id < $hi);
 
--- @section after_leads
-
+-- @section anchor_before
 CREATE OR REPLACE TEMP TABLE waste_anchor_before AS
 SELECT c.scenario, c.scope, c.activity AS anchor
 FROM waste_anchor_candidates c
@@ -224,19 +224,24 @@ QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY m.value, c.
 UNION ALL
 SELECT DISTINCT scenario, scope, scenario FROM waste_region WHERE scope = 'repeats';
 
+-- @section bracket_start
 -- Where the bracket starts in each affected and each comparison case, and after which step the
--- anchor after is looked for.
+-- anchor after is looked for (per range of cases, appending).
 CREATE OR REPLACE TEMP TABLE waste_bracket_start AS
 SELECT r.scenario, r.scope, r.case_id, TRUE AS affected, o.first_ts AS x_ts,
     r.r_end AS after_seq, r.r_end_ts AS after_ts
 FROM waste_region r
 JOIN waste_anchor_before b USING (scenario, scope)
 JOIN waste_occ o ON o.case_id = r.case_id AND o.activity = b.anchor AND o.first_seq < r.r_start
+WHERE ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi) AND ($lo IS NULL OR o.case_id >= $lo) AND ($hi IS NULL OR o.case_id < $hi)
 UNION ALL
 SELECT w.scenario, w.scope, w.case_id, FALSE, o.first_ts, o.first_seq, o.first_ts
 FROM waste_controls w
 JOIN waste_anchor_before b USING (scenario, scope)
-JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor;
+JOIN waste_occ o ON o.case_id = w.case_id AND o.activity = b.anchor
+WHERE ($lo IS NULL OR w.case_id >= $lo) AND ($hi IS NULL OR w.case_id < $hi) AND ($lo IS NULL OR o.case_id >= $lo) AND ($hi IS NULL OR o.case_id < $hi);
+
+-- @section after_steps
 DROP TABLE waste_occ;
 DROP TABLE waste_leads;
 DROP TABLE waste_anchor_candidates;
@@ -268,45 +273,62 @@ WHERE o.activity <> b.scenario;
 -- The anchor after: the milestone present after the removed region in at least anchor_share of the affected
 -- cases that have the anchor before, and after the anchor before in at least min_comparison_cases
 -- comparison cases; the nearest in time.
--- Counted first; only the candidates that pass the thresholds get their median lag, from
--- exact_quantile (quantiles.sql: median() cannot spill).
+-- Counted first (per range of cases, `after_counts`, added up in `after_candidates`); only the
+-- candidates that pass the thresholds get their median lag, from exact_quantile (quantiles.sql:
+-- median() cannot spill). The ranged readers of the view filter its cases, which the filter carries
+-- into its grouping of waste_steps.
+-- @section after_counts
+CREATE OR REPLACE TEMP TABLE waste_after_counts AS
+SELECT scenario, scope, activity,
+    count(*) FILTER (WHERE affected) AS n_affected,
+    count(*) FILTER (WHERE NOT affected) AS n_controls
+FROM waste_after_steps
+WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+GROUP BY ALL;
+
+-- @section after_candidates
 CREATE OR REPLACE TEMP TABLE waste_anchor_candidates AS
 WITH n_bracketed AS (
     SELECT scenario, scope, count(*) AS n FROM waste_bracket_start WHERE affected GROUP BY ALL
 ),
 counted AS (
-    SELECT scenario, scope, activity,
-        count(*) FILTER (WHERE affected) AS n_affected,
-        count(*) FILTER (WHERE NOT affected) AS n_controls
-    FROM waste_after_steps
+    SELECT scenario, scope, activity, sum(n_affected) AS n_affected, sum(n_controls) AS n_controls
+    FROM waste_after_counts
     GROUP BY ALL
 )
 SELECT c.scenario, c.scope, c.activity
 FROM counted c
 JOIN n_bracketed n USING (scenario, scope)
 WHERE c.n_affected >= $anchor_share * n.n AND c.n_controls >= $min_comparison_cases;
+DROP TABLE waste_after_counts;
 
-CREATE OR REPLACE TEMP VIEW waste_lags AS
+-- @section lags
+CREATE OR REPLACE TEMP TABLE waste_lags AS
 SELECT {'scenario': s.scenario, 'scope': s.scope, 'activity': s.activity} AS g, epoch(s.y_ts) - epoch(s.after_ts) AS v
 FROM waste_after_steps s
 SEMI JOIN waste_anchor_candidates c ON c.scenario = s.scenario AND c.scope = s.scope AND c.activity = s.activity
-WHERE s.affected;
+WHERE s.affected AND ($lo IS NULL OR s.case_id >= $lo) AND ($hi IS NULL OR s.case_id < $hi);
 
+-- @section anchor_after
 CREATE OR REPLACE TEMP TABLE waste_anchor_after AS
 SELECT c.scenario, c.scope, c.activity AS anchor
 FROM waste_anchor_candidates c
 LEFT JOIN exact_quantile('waste_lags', 0.5) m ON m.g = {'scenario': c.scenario, 'scope': c.scope, 'activity': c.activity}
 QUALIFY row_number() OVER (PARTITION BY c.scenario, c.scope ORDER BY m.value, c.activity) = 1;
-DROP VIEW waste_lags;
+DROP TABLE waste_lags;
 DROP TABLE waste_anchor_candidates;
 
--- Bracket times of the affected and the comparison cases, with the case outcome.
+-- @section brackets
+-- Bracket times of the affected and the comparison cases, with the case outcome (per range).
 CREATE OR REPLACE TEMP TABLE waste_brackets AS
 SELECT s.scenario, s.scope, s.case_id, s.affected, coalesce(c.outcome, '(none)') AS outcome,
     epoch(s.y_ts) - epoch(s.x_ts) AS span_s
 FROM waste_after_steps s
 JOIN waste_anchor_after a ON a.scenario = s.scenario AND a.scope = s.scope AND a.anchor = s.activity
-JOIN waste_cases c ON c.case_id = s.case_id;
+JOIN waste_cases c ON c.case_id = s.case_id
+WHERE ($lo IS NULL OR s.case_id >= $lo) AND ($hi IS NULL OR s.case_id < $hi) AND ($lo IS NULL OR c.case_id >= $lo) AND ($hi IS NULL OR c.case_id < $hi);
+
+-- @section delay
 DROP VIEW waste_after_steps;
 DROP TABLE waste_milestones;
 DROP TABLE waste_bracket_start;
@@ -357,9 +379,18 @@ JOIN waste_anchor_after a USING (scenario, scope);
 DROP TABLE waste_anchor_before;
 DROP TABLE waste_anchor_after;
 
--- Per affected case: the delay (at most the case's own bracket time) when the case has both
--- anchors and its outcome class was compared, else the measured processing time of its removed
--- steps.
+-- The comparison cases of each scenario.
+CREATE OR REPLACE TEMP TABLE waste_n_controls AS
+SELECT x.activity AS scenario, x.scope, count(w.case_id) AS n
+FROM waste_scenarios x
+LEFT JOIN waste_controls w ON w.scenario = x.activity AND w.scope = x.scope
+GROUP BY ALL;
+DROP TABLE waste_controls;
+
+-- @section savings
+-- Per affected case (per range of cases, appending): the delay (at most the case's own bracket
+-- time) when the case has both anchors and its outcome class was compared, else the measured
+-- processing time of its removed steps.
 CREATE OR REPLACE TEMP TABLE waste_case_savings AS
 WITH removed_time AS (
     SELECT r.scenario, r.scope, r.case_id,
@@ -372,7 +403,7 @@ WITH removed_time AS (
     -- scope 'all': every instance of the activity lies in [r_start, r_end] (its first to its
     -- last), so an equi-join on the activity finds them without pairing every step of the case
     JOIN waste_steps s ON s.case_id = r.case_id AND s.activity = r.scenario
-    WHERE r.scope = 'all'
+    WHERE r.scope = 'all' AND ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi) AND ($lo IS NULL OR s.case_id >= $lo) AND ($hi IS NULL OR s.case_id < $hi)
     GROUP BY ALL
     UNION ALL
     SELECT r.scenario, r.scope, r.case_id,
@@ -381,13 +412,7 @@ WITH removed_time AS (
                  THEN coalesce(s.wait_s, 0) + coalesce(s.proc_s, 0) ELSE 0 END)
     FROM waste_region r
     JOIN waste_steps s ON s.case_id = r.case_id AND s.seq BETWEEN r.r_start AND r.r_end
-    WHERE r.scope = 'repeats'
-    GROUP BY ALL
-),
-n_controls AS (
-    SELECT x.activity AS scenario, x.scope, count(w.case_id) AS n
-    FROM waste_scenarios x
-    LEFT JOIN waste_controls w ON w.scenario = x.activity AND w.scope = x.scope
+    WHERE r.scope = 'repeats' AND ($lo IS NULL OR r.case_id >= $lo) AND ($hi IS NULL OR r.case_id < $hi) AND ($lo IS NULL OR s.case_id >= $lo) AND ($hi IS NULL OR s.case_id < $hi)
     GROUP BY ALL
 )
 -- removed_time has one row per row of waste_region (each region holds at least one step), so it
@@ -404,12 +429,14 @@ SELECT r.scenario, r.scope, r.case_id, c.duration_s, r.proc_removed_s, r.n_timed
                WHEN n.n < $min_comparison_cases AND r.scope = 'all' THEN r.span_removed_s
                ELSE coalesce(r.proc_removed_s, 0) END) AS saved_s
 FROM removed_time r
-JOIN waste_cases c USING (case_id)
-JOIN n_controls n USING (scenario, scope)
+JOIN (SELECT * FROM waste_cases WHERE ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)) c USING (case_id)
+JOIN waste_n_controls n USING (scenario, scope)
 LEFT JOIN waste_delay d USING (scenario, scope)
-LEFT JOIN waste_brackets k ON k.scenario = r.scenario AND k.scope = r.scope AND k.case_id = r.case_id
-                          AND k.affected;
-DROP TABLE waste_controls;
+LEFT JOIN (SELECT * FROM waste_brackets WHERE affected AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)) k
+    ON k.scenario = r.scenario AND k.scope = r.scope AND k.case_id = r.case_id;
+
+-- @section result
+DROP TABLE waste_n_controls;
 DROP TABLE waste_region;
 DROP TABLE waste_brackets;
 

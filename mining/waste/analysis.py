@@ -23,19 +23,10 @@ from mining.warehouse.sqlfiles import sections
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
 
-TEMP_TABLES = (
-    "waste_raw", "waste_units", "waste_outcomes", "waste_steps", "waste_cases", "waste_mot", "waste_batch", "waste_step_flags", "waste_step_quantiles",
-    "waste_freq", "waste_reach_edges", "waste_partner", "waste_range_cases", "waste_case_counts", "waste_outcome_counts",
-    "waste_presence_counts", "waste_metrics",
-    "waste_scenarios", "waste_variants", "waste_repeat_bounds", "waste_variant_region", "waste_occ",
-    "waste_region", "waste_milestones", "waste_controls", "waste_control_counts", "waste_before_counts", "waste_anchor_before", "waste_bracket_start", "waste_anchor_candidates", "waste_leads",
-    "waste_after_counts", "waste_lags", "waste_anchor_after", "waste_brackets", "waste_delay", "waste_n_controls",
-    "waste_case_savings", "waste_whatif_result",
-)  # fmt: skip
-# Views over them, which a run drops as it goes (a failed one may leave them behind).
-TEMP_VIEWS = (
-    "waste_wait_values", "waste_proc_values", "waste_milestone_occ", "waste_after_steps",
-)  # fmt: skip
+TEMP_OBJECTS = {  # the analysis's temporary views and tables: every one is called waste_*
+    "VIEW": "SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, 'waste_')",
+    "TABLE": "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, 'waste_')",
+}
 # Events per range of cases whose raw step log and step log (windows per case) raw_steps.sql and
 # steps.sql form in one go, whose step-level variants (an ordered aggregate, which cannot spill) the
 # `cases` section of steps.sql forms in one go, whose flagged steps the `flags` section of
@@ -45,8 +36,17 @@ TEMP_VIEWS = (
 CASES_CHUNK_EVENTS = 2_000_000
 # The tables of per-activity case counts that `case_figures` (metrics.sql) appends to per range.
 CASE_FIGURES = ("waste_case_counts", "waste_outcome_counts", "waste_presence_counts")
-# The tables the `controls` section of whatif.sql appends to per range.
-WHATIF_CONTROLS = ("waste_controls", "waste_control_counts", "waste_before_counts")
+# The sections of whatif.sql that run once per range of cases, with the tables they append to.
+WHATIF_RANGED = {
+    "occ": ("waste_occ", "waste_region"),
+    "controls": ("waste_controls", "waste_control_counts", "waste_before_counts"),
+    "leads": ("waste_leads",),
+    "bracket_start": ("waste_bracket_start",),
+    "after_counts": ("waste_after_counts",),
+    "lags": ("waste_lags",),
+    "brackets": ("waste_brackets",),
+    "savings": ("waste_case_savings",),
+}
 # Assigned steps per slice of time whose batch flags (a window per activity and resource, which
 # holds a whole queue) batch.sql forms in one go.
 BATCH_CHUNK_STEPS = 4_000_000
@@ -243,25 +243,12 @@ def run_what_if(
         "months": per_month_divisor(con, settings),
         "z": score.z_value(settings.confidence),
     }
-    parts = sql_sections("whatif")
     ranges = ranges_of_cases(con, process, CASES_CHUNK_EVENTS)
-    run_sql(con, parts["variants"], params)
-    for_bounds(con, parts["occ"], params, ranges, appends=["waste_occ", "waste_region"])
-    run_sql(con, parts["milestones"], params)
-    for_bounds(con, parts["controls"], params, ranges, appends=WHATIF_CONTROLS)
-    run_sql(con, parts["candidates"], params)
-    for_bounds(con, parts["leads"], params, ranges, appends=["waste_leads"])
-    run_sql(con, parts["anchor_before"], params)
-    for_bounds(con, parts["bracket_start"], params, ranges, appends=["waste_bracket_start"])
-    run_sql(con, parts["after_steps"], params)
-    for_bounds(con, parts["after_counts"], params, ranges, appends=["waste_after_counts"])
-    run_sql(con, parts["after_candidates"], params)
-    for_bounds(con, parts["lags"], params, ranges, appends=["waste_lags"])
-    run_sql(con, parts["anchor_after"], params)
-    for_bounds(con, parts["brackets"], params, ranges, appends=["waste_brackets"])
-    run_sql(con, parts["delay"], params)
-    for_bounds(con, parts["savings"], params, ranges, appends=["waste_case_savings"])
-    run_sql(con, parts["result"], params)
+    for name, text in sql_sections("whatif").items():  # in the file's order
+        if name in WHATIF_RANGED:
+            for_bounds(con, text, params, ranges, appends=WHATIF_RANGED[name])
+        else:
+            run_sql(con, text, params)
     return _dicts(con, "SELECT * FROM waste_whatif_result ORDER BY activity, scope")
 
 
@@ -292,11 +279,11 @@ def _dicts(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = Non
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the analysis's temp tables (a long-lived connection should not keep them)."""
-    for view in TEMP_VIEWS:
-        con.execute(f"DROP VIEW IF EXISTS {view}").fetchall()
-    for table in TEMP_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
+    """Drop the analysis's temp views and tables (a failed run may leave them behind, and a
+    long-lived connection should not keep them)."""
+    for kind in ("VIEW", "TABLE"):
+        for (name,) in con.execute(TEMP_OBJECTS[kind]).fetchall():
+            con.execute(f"DROP {kind} IF EXISTS {name}").fetchall()
 
 
 # --- the analysis --------------------------------------------------------------------------------

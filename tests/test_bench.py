@@ -100,6 +100,13 @@ def test_issue_20_targets_are_judged_from_the_rows_and_a_missing_row_is_not_meas
     assert found["BPIC2012 ingest <= pm4py's read_xes"]["status"] == "not met"
     assert found["BPIC2012 scheduled run without changes <= 1/10 of a full run"]["value"] == round(0.5 / 7.0, 3)
     assert found["10.5 M events: model + MOT + waste + BPMN <= 0.5 of pm4py"]["status"] == "not measured"
+    hundred = "100 M events (BPIC2012 x400): model + MOT + waste + BPMN within 1 h and 4 GB"
+    assert found[hundred]["status"] == "not measured"
+    for seconds, mb, status in ((1921.0, 3358.1, "met"), (3700.0, 3000.0, "not met"), (1900.0, 4200.0, "not met")):
+        rows["bpic2012_x400"] = {"end_to_end_scope": {"ours": {"status": "ok", "median_s": seconds, "peak_rss_mb": mb}}}
+        assert {t["target"]: t for t in report.performance_targets(rows)}[hundred]["status"] == status
+    rows["bpic2012_x400"] = {"end_to_end_scope": {"ours": {"status": "memory cap", "lower_bound_s": 900}}}
+    assert {t["target"]: t for t in report.performance_targets(rows)}[hundred]["status"] == "not met"
 
 
 def test_an_older_results_file_without_the_delta_merge_renders_its_ways():

@@ -29,12 +29,6 @@ def for_case_ranges(
     for_bounds(con, sql_text, params, case_ranges(con, params["process"], chunk_events), appends)
 
 
-def ranges_of_cases(con: duckdb.DuckDBPyConnection, process: str, chunk_events: int) -> list[tuple[object, object]]:
-    """The ranges ``[lo, hi)`` of the cases of ``process`` of about ``chunk_events`` events each, for
-    several texts that run over the same ranges (``for_bounds``)."""
-    return case_ranges(con, process, chunk_events)
-
-
 def for_bounds(
     con: duckdb.DuckDBPyConnection,
     sql_text: str,

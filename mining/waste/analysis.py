@@ -16,9 +16,9 @@ from importlib import resources
 import duckdb
 
 from mining.config.waste import Waste
-from mining.warehouse import run_sql, scalar
+from mining.warehouse import prepare, run_sql, scalar
 from mining.warehouse.figures import stable_figure
-from mining.warehouse.ranges import for_bounds, for_case_ranges, open_bounds, ranges_of_cases
+from mining.warehouse.ranges import for_bounds, for_case_ranges, open_bounds
 from mining.warehouse.sqlfiles import sections
 from mining.waste import score, units
 from mining.waste.rows import _r, _row
@@ -185,14 +185,14 @@ def build_step_log(con: duckdb.DuckDBPyConnection, process: str, settings: Waste
     outcome_source, outcome_status = load_outcomes(con, process)
     mot_source = load_mot_marks(con, process)
     run_sql(con, sql("quantiles"))  # the macro exact_quantile, which metrics.sql and whatif.sql use
-    ranges = ranges_of_cases(con, process, CASES_CHUNK_EVENTS)
-    for_bounds(con, sql("raw_steps"), {"process": process}, ranges, appends=["waste_raw"])
+    bounds = prepare.case_ranges(con, process, CASES_CHUNK_EVENTS)  # one set for the step log's texts
+    for_bounds(con, sql("raw_steps"), {"process": process}, bounds, appends=["waste_raw"])
     unit_rows = units.load_units(con, settings)
     parts = sql_sections("steps")
     # without a hand-off pair every instance is a step: the plain form skips the grouping
     handoff = any(kind == "hand-off" for _a, _u, kind, _i in unit_rows)
-    for_bounds(con, parts["handoff" if handoff else "plain"], {"process": process}, ranges, appends=["waste_steps"])
-    for_bounds(con, parts["cases"], {"process": process}, ranges, appends=["waste_cases"])
+    for_bounds(con, parts["handoff" if handoff else "plain"], {"process": process}, bounds, appends=["waste_steps"])
+    for_bounds(con, parts["cases"], {"process": process}, bounds, appends=["waste_cases"])
     run_sql(con, parts["free"])
     return {
         "outcome_source": outcome_source,
@@ -243,10 +243,10 @@ def run_what_if(
         "months": per_month_divisor(con, settings),
         "z": score.z_value(settings.confidence),
     }
-    ranges = ranges_of_cases(con, process, CASES_CHUNK_EVENTS)
+    bounds = prepare.case_ranges(con, process, CASES_CHUNK_EVENTS)  # one set for every ranged section
     for name, text in sql_sections("whatif").items():  # in the file's order
         if name in WHATIF_RANGED:
-            for_bounds(con, text, params, ranges, appends=WHATIF_RANGED[name])
+            for_bounds(con, text, params, bounds, appends=WHATIF_RANGED[name])
         else:
             run_sql(con, text, params)
     return _dicts(con, "SELECT * FROM waste_whatif_result ORDER BY activity, scope")

@@ -167,17 +167,9 @@ WITH totals AS (
         count(*) FILTER (WHERE outcome = $reference) AS n_reference
     FROM waste_cases
 ),
--- the case counts of the ranges (`case_figures`), added up
+-- the case counts of the ranges (`case_figures`), added up column by column (names kept)
 case_counts AS (
-    SELECT activity,
-        CAST(sum(cases) AS BIGINT) AS cases,
-        CAST(sum(cases_repeated) AS BIGINT) AS cases_repeated,
-        CAST(sum(cases_redone) AS BIGINT) AS cases_redone,
-        CAST(sum(cases_pingpong) AS BIGINT) AS cases_pingpong,
-        CAST(sum(n_with_all) AS BIGINT) AS n_with_all,
-        CAST(sum(n_with_partner) AS BIGINT) AS n_with_partner
-    FROM waste_case_counts
-    GROUP BY activity
+    SELECT activity, CAST(sum(COLUMNS(* EXCLUDE (activity))) AS BIGINT) FROM waste_case_counts GROUP BY activity
 ),
 event_figures AS (
     SELECT activity,
@@ -251,14 +243,7 @@ branching AS (
     GROUP BY activity
 ),
 presence AS (
-    SELECT activity,
-        CAST(sum(n_with) AS BIGINT) AS n_with,
-        CAST(sum(k_with) AS BIGINT) AS k_with,
-        CAST(sum(n_without) AS BIGINT) AS n_without,
-        CAST(sum(k_without) AS BIGINT) AS k_without,
-        CAST(sum(n_reached_all) AS BIGINT) AS n_reached_all
-    FROM waste_presence_counts
-    GROUP BY activity
+    SELECT activity, CAST(sum(COLUMNS(* EXCLUDE (activity))) AS BIGINT) FROM waste_presence_counts GROUP BY activity
 ),
 -- what follows it other than itself: a step whose next step is (nearly) always the same decides nothing
 next_other AS (

@@ -4,8 +4,8 @@
 table with 1,000,000 rows (server-side ``generate_series``, so the fill is not what is measured),
 then times each way of getting the rows into a DuckDB table, best of ``repeats``:
 
-- ``pg_copy`` (ours): the extraction mapping through ``mining.sources.extract_item`` (a text-format
-  COPY received by psycopg2 and parsed by pyarrow's CSV reader in blocks while it arrives:
+- ``pg_copy`` (ours): the extraction mapping through ``mining.sources.extract_item`` (a binary COPY
+  received by psycopg2 and decoded with numpy, column by column, in blocks while it arrives:
   ``mining/sources/pg_copy.py``), then ``CREATE TABLE AS`` over the Arrow table in DuckDB;
 - ``connectorx``: the same with ``pg_copy`` turned off, as the extraction was before it
   (connectorx -> Arrow, binary COPY protocol, no Python objects per row);

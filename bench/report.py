@@ -43,7 +43,7 @@ LONG_TRACE_RSS_MB = 2 * 1024
 EXTRACTION_WAYS = (
     ("psycopg2_pandas", "psycopg2 connection + pandas.read_sql, then DuckDB (the baseline)"),
     ("sqlalchemy_pandas", "SQLAlchemy engine on psycopg2 + pandas.read_sql, then DuckDB"),
-    ("pg_copy", "ours: COPY text format parsed by pyarrow while it arrives, then DuckDB"),
+    ("pg_copy", "ours: binary COPY decoded with numpy while it arrives, then DuckDB"),
     ("connectorx", "connectorx -> Arrow, then DuckDB (ours before; still for MariaDB/MySQL, SQLite)"),
     ("adbc", "ADBC PostgreSQL driver -> Arrow, then DuckDB (reference)"),
     ("full_load", "ours end to end: extraction + load_batch into the warehouse"),

@@ -4,6 +4,7 @@ goes to connectorx; failures while the rows come are the same SourceError / Sour
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 from unittest import mock
 
@@ -307,20 +308,52 @@ def test_a_timeout_before_the_rows_is_the_same_error(typed):
     assert fast == slow == TIMEOUT_ERROR
 
 
-def test_the_rows_left_at_the_end_parse_the_same_on_all_cores(typed):
+def copied_rows(uri: str, sql: str) -> list[bytes]:
+    """The messages of a binary COPY of ``sql``, header and trailer taken off, one row each."""
     import psycopg2
 
-    sql = (
-        "SELECT CASE WHEN g % 7 = 0 THEN NULL ELSE E'x\\\\y\\n' || g END AS t, "
-        "CASE WHEN g = 5 THEN 'infinity' ELSE timestamp '2024-01-01' + g * interval '1 second' END AS ts, "
-        "g * 1.5 AS amount, CASE WHEN g % 3 = 0 THEN '' END AS e FROM generate_series(1, 200000) AS g"
-    )
     rows: list[bytes] = []
-    con = psycopg2.connect(typed)
+    con = psycopg2.connect(uri)
     try:
-        con.cursor().copy_expert(f"COPY ({sql}) TO STDOUT", SimpleNamespace(write=rows.append))
+        con.cursor().copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT binary)", SimpleNamespace(write=rows.append))
     finally:
         con.close()
-    block, oids = b"".join(rows), [25, 1114, 1700, 25]
-    assert len(block) > 4 * pg_copy.PARALLEL_BLOCK_BYTES
-    assert same(pg_copy.parse_block(block, oids, threads=True), pg_copy.parse_block(block, oids))
+    assert rows[-1] == pg_copy.TRAILER
+    return [pg_copy._without_header(rows[0]), *rows[1:-1]]
+
+
+# Text of every length around the 12 bytes a string view holds inline (multi-byte characters too),
+# numerics of every sign, weight and scale connectorx keeps exactly, NULLs between them.
+VARIED = (
+    "SELECT g, CASE WHEN g % 11 = 0 THEN NULL ELSE repeat(CASE WHEN g % 5 = 0 THEN 'é' ELSE 'x' END, g % 29) "
+    "|| g END AS t, CASE WHEN g % 13 = 0 THEN NULL ELSE round(((g * 7919) % 1000003 - 500000) "
+    "* power(10::numeric, g % 19 - 8), g % 11) END AS num, "
+    "CASE WHEN g % 17 = 0 THEN NULL ELSE date '2024-01-01' + (g % 4000 - 2000) END AS d, g % 2 = 0 AS ok "
+    "FROM generate_series(1, 100000) AS g ORDER BY g"
+)
+
+
+def test_varied_values_as_connectorx_gives_them(typed):
+    fast = pg_copy.read(typed, VARIED)
+    assert fast is not None and fast.num_rows == 100_000
+    assert fast.column("t").null_count == 100_000 // 11
+    assert same(fast, connectorx(typed, VARIED))
+
+
+def test_the_rows_parse_the_same_in_any_blocks(typed):
+    rows = copied_rows(typed, VARIED)
+    oids = [23, 25, 1700, 1082, 16]
+    whole = pg_copy.parse_rows(rows, oids)
+    parts = pa.concat_tables(pg_copy.parse_rows(rows[i : i + 997], oids) for i in range(0, len(rows), 997))
+    assert whole.num_rows == len(rows) == 100_000
+    assert same(whole, parts)
+
+
+def test_numerics_at_the_edges_of_what_connectorx_keeps(typed):
+    for value in ("999999999999999999.9999999999", "-0.0000000001", "123.45678901234"):
+        rows = copied_rows(typed, f"SELECT {value}::numeric")
+        if value.startswith("123"):  # 11 fraction digits: connectorx rounds them
+            with pytest.raises(pg_copy._Unmapped):
+                pg_copy.parse_rows(rows, [1700])
+        else:
+            assert pg_copy.parse_rows(rows, [1700]).column(0)[0].as_py() == Decimal(value)

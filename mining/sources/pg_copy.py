@@ -1,16 +1,17 @@
-"""PostgreSQL results into Arrow over a text ``COPY``, parsed while it arrives.
+"""PostgreSQL results into Arrow over a binary ``COPY``, parsed while it arrives.
 
-connectorx decodes PostgreSQL's binary ``COPY`` row by row on the client after the server has
+connectorx decodes PostgreSQL's binary ``COPY`` value by value on the client after the server has
 sent it, which made an extraction cost about 1.8 times what the server itself needs to run the
-query and send it (``bench/extraction.py``, ``server_copy_floor``). Here psycopg2 receives the
-result in COPY's text format (``COPY (query) TO STDOUT``: tab-separated, ``\\N`` for NULL, control
-characters and backslashes escaped with a backslash; the server needs no more time for it than for
-the binary format, and about 8% less than for CSV), each row into a list (the list's own
-``append`` is the sink: no Python frame per row), and a second thread hands every few thousand
-rows to pyarrow's CSV reader, which parses them with the GIL released while the next rows arrive.
-PostgreSQL sends one ``CopyData`` message per row, and a newline in a value comes escaped, so a
-block of messages always ends at the end of a row. The few text values holding a backslash are
-unescaped afterwards.
+query and send it (``bench/extraction.py``, ``server_copy_floor``). Here psycopg2 receives the same
+binary ``COPY (query) TO STDOUT (FORMAT binary)``, each row into a list (the list's own ``append``
+is the sink: no Python frame per row), and a second thread takes every few thousand rows and
+decodes them column by column with numpy: every row starts with its field count, every field with
+its length (-1 for NULL), so once the rows' starts are known the fields' positions follow one
+column at a time for all rows at once. Text becomes an Arrow string view over the received bytes,
+then a string array; fixed-size values are read big-endian where they lie; ``numeric`` (base-10000
+digits) is summed into the 128-bit integers of a decimal. The server sends the binary format for
+less than the text one (no text output of times and numbers), and its values do not depend on the
+session's time zone, date style or float digits.
 
 The result is the table connectorx gives for the same query, value for value and type for type,
 for the column types we map: ``bool``, ``smallint``, ``integer``, ``bigint``, ``real``, ``double
@@ -18,25 +19,23 @@ precision``, ``numeric`` (``decimal128(38, 10)``), ``text``, ``varchar``, ``char
 ``timestamp`` and ``timestamptz`` (``timestamp[us, tz=+00:00]``), NULLs in each, and the
 ``infinity`` / ``-infinity`` dates and times (connectorx gives them as its date library's first
 and last instants). ``read`` answers None, and the caller reads the query with connectorx, when
-the result holds anything else: another column type, a ``numeric`` of more than 18 integer or 10
-fraction digits (connectorx rounds or fails on those), ``NaN``, a year before 1 or after 9999, a
-server whose ``DateStyle`` is not ISO or whose ``extra_float_digits`` would round floats, and any
-failure before the rows come (a refused login, a bad query): connectorx then fails as it always
-did, with its own message. A failure while the rows come (a statement timeout, a server going
-away) is raised as ``CopyFailed`` with the server's message in connectorx's words.
+the result holds anything else: another column type, a ``numeric`` of 18 or more integer digits or
+more than 10 fraction digits (connectorx rounds or fails on those), ``NaN`` or an infinite
+``numeric``, a year before 1 or after 9999, and any failure before the rows come (a refused login,
+a bad query): connectorx then fails as it always did, with its own message. A failure while the
+rows come (a statement timeout, a server going away) is raised as ``CopyFailed`` with the server's
+message in connectorx's words.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 
 # PostgreSQL type OIDs -> the Arrow type connectorx gives for them.
 TYPES = {
@@ -54,21 +53,36 @@ TYPES = {
     1114: pa.timestamp("us"),
     1184: pa.timestamp("us", tz="+00:00"),
 }
-TIMESTAMPTZ = 1184
-PLAIN_TIME = pa.timestamp("us")
-# connectorx's values for infinity and -infinity (chrono's last and first date and instant).
-INFINITY = {
-    pa.date32(): (95026236, -96465292),
-    PLAIN_TIME: (8210266876799999999, -8334601228800000000),
-}
+# The big-endian layout of the fixed-size values in PostgreSQL's binary format.
+FIXED = {16: ">u1", 21: ">i2", 23: ">i4", 20: ">i8", 700: ">f4", 701: ">f8"}
+TEMPORAL = {1082: ">i4", 1114: ">i8", 1184: ">i8"}
+NUMERIC = 1700
+# Dates count days and times microseconds from 2000-01-01; Arrow counts from 1970-01-01.
+EPOCH_DAYS = 10957
+EPOCH_US = EPOCH_DAYS * 86_400_000_000
+# connectorx's values for infinity and -infinity (chrono's last and first date and instant), and
+# the range of years 1 to 9999 that both ways give as they are (in Arrow's units).
+INFINITY = {1082: (95026236, -96465292), 1114: (8210266876799999999, -8334601228800000000)}
+INFINITY[1184] = INFINITY[1114]
+YEARS_1_TO_9999 = {1082: (-719162, 2932897), 1114: (-62135596800000000, 253402300800000000)}
+YEARS_1_TO_9999[1184] = YEARS_1_TO_9999[1114]
+# numeric's sign word: positive and negative are mapped; NaN and the infinities go to connectorx.
+NUMERIC_POSITIVE, NUMERIC_NEGATIVE = 0x0000, 0x4000
 # connectorx converts numeric through a 96-bit decimal: up to 18 integer digits beside the 10
-# fraction digits of decimal128(38, 10) it keeps exactly.
+# fraction digits of decimal128(38, 10) it keeps exactly. In base-10000 digits: weights 4 (below
+# 100) to -3 (a multiple of 100).
 NUMERIC_LIMIT = 10**18
+# What a digit of weight -3 to 4 counts in the integer part, and in the fraction (in units of 1e-12).
+WHOLE_UNITS = np.array([0, 0, 0, 1, 10**4, 10**8, 10**12, 10**16], np.int64)
+FRACTION_UNITS = np.array([1, 10**4, 10**8, 0, 0, 0, 0, 0], np.int64)
+# A field's widest window read at once: its length, numeric's 8-byte head and its 8 digits at most.
+PADDING = 32
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+TRAILER = b"\xff\xff"
 BLOCK_ROWS = 32768
 # Parsed blocks are joined into chunks of at least this many rows (DuckDB's row group): DuckDB reads
 # a table of 32,768-row chunks with 1.7 times the CPU it needs for one of 131,072-row chunks.
 CHUNK_ROWS = 122880
-PARALLEL_BLOCK_BYTES = 1 << 20
 ALIAS = "mot_copy"
 CONNECT_TIMEOUT_S = 30
 # SQLSTATE classes of failures that are no fault of the query: connection exceptions, transaction
@@ -117,12 +131,8 @@ def _describe(con, sql: str) -> tuple[list[str], list[int]] | None:
     """The result's column names and type OIDs, or None when connectorx must read the query."""
     import psycopg2
 
-    if not (con.get_parameter_status("DateStyle") or "").upper().startswith("ISO"):
-        return None
     try:
         with con.cursor() as cur:
-            cur.execute("SELECT current_setting('extra_float_digits')::int")
-            float_digits = cur.fetchone()[0]
             cur.execute(f"SELECT * FROM (\n{sql}\n) AS {ALIAS} LIMIT 0")
             columns = [(column.name, column.type_code) for column in cur.description]
     except psycopg2.Error as exc:
@@ -132,26 +142,17 @@ def _describe(con, sql: str) -> tuple[list[str], list[int]] | None:
     oids = [oid for _, oid in columns]
     if not columns or any(oid not in TYPES for oid in oids):
         return None
-    # From PostgreSQL 12 any value above 0 gives floats exactly; before, only 3 did.
-    exact = float_digits >= 3 or (float_digits >= 1 and con.server_version >= 120000)
-    if not exact and any(TYPES[oid] in (pa.float32(), pa.float64()) for oid in oids):
-        return None
     return [name for name, _ in columns], oids
 
 
 def _copy(con, sql: str, names: list[str], oids: list[int]) -> pa.Table:
     """Run the COPY, parse its rows in blocks as they arrive; the table with connectorx's types."""
-    if TIMESTAMPTZ in oids:
-        # timestamptz as UTC wall-clock time: its text then does not depend on the session's zone.
-        columns = [f"c{i} AT TIME ZONE 'UTC'" if oid == TIMESTAMPTZ else f"c{i}" for i, oid in enumerate(oids)]
-        aliases = ", ".join(f"c{i}" for i in range(len(oids)))
-        sql = f"SELECT {', '.join(columns)} FROM (\n{sql}\n) AS {ALIAS}({aliases})"
     rows: list[bytes] = []
     parser = _Parser(rows, oids)
     parser.start()
     try:
         with con.cursor() as cur:
-            cur.copy_expert(f"COPY (\n{sql}\n) TO STDOUT", SimpleNamespace(write=rows.append))
+            cur.copy_expert(f"COPY (\n{sql}\n) TO STDOUT (FORMAT binary)", SimpleNamespace(write=rows.append))
     finally:
         parser.finish()
     tables = parser.result()
@@ -174,6 +175,7 @@ class _Parser(threading.Thread):
         self.tables: list[pa.Table] = []
         self.pending: list[pa.Table] = []
         self.error: BaseException | None = None
+        self.started = False  # the first row, which carries the format's header, seen
 
     def run(self) -> None:
         try:
@@ -181,14 +183,10 @@ class _Parser(threading.Thread):
                 finished = self.done.is_set()  # read before the rows: none can follow it
                 count = len(self.rows)
                 if count >= BLOCK_ROWS or (finished and count):
-                    # While the COPY runs, one thread parses (the server needs the other core); the
-                    # rows left when it is over (many, on a busy machine) are parsed on all cores.
-                    count = count if finished else min(count, 4 * BLOCK_ROWS)
-                    block = b"".join(self.rows[:count])
+                    count = min(count, 4 * BLOCK_ROWS)
+                    block = self.rows[:count]
                     del self.rows[:count]  # the COPY only appends: the rows taken are the first ones
-                    self.pending.append(parse_block(block, self.oids, threads=finished and count > BLOCK_ROWS))
-                    if sum(table.num_rows for table in self.pending) >= CHUNK_ROWS:
-                        self._chunk()
+                    self._parse(block, last=finished and not self.rows)
                 elif finished:
                     self._chunk()
                     return
@@ -199,6 +197,18 @@ class _Parser(threading.Thread):
             while not self.done.wait(0.01):
                 self.rows.clear()  # the rows still coming are not wanted (connectorx reads again)
             self.rows.clear()
+
+    def _parse(self, block: list[bytes], last: bool) -> None:
+        if not self.started:
+            block[0] = _without_header(block[0])
+            self.started = True
+        if last and block[-1] == TRAILER:
+            block.pop()
+        block = [row for row in block[:1] if row] + block[1:]  # a header with no row behind it
+        if block:
+            self.pending.append(parse_rows(block, self.oids))
+        if sum(table.num_rows for table in self.pending) >= CHUNK_ROWS:
+            self._chunk()
 
     def _chunk(self) -> None:
         if self.pending:
@@ -215,84 +225,157 @@ class _Parser(threading.Thread):
         return self.tables
 
 
-def parse_block(block: bytes, oids: list[int], threads: bool = False) -> pa.Table:
-    """Rows of PostgreSQL's text ``COPY`` output as a table of connectorx's types."""
-    names = [f"c{i}" for i in range(len(oids))]
-    # timestamptz comes as UTC wall-clock time (see _copy): parsed as such, then given the zone.
-    types = {name: TYPES[oid] if oid != TIMESTAMPTZ else PLAIN_TIME for name, oid in zip(names, oids, strict=True)}
-    try:
-        table = _csv(block, names, types, threads)
-    except pa.ArrowInvalid:
-        # A value the parsers refuse: dates and times that are infinity (or a year no calendar of
-        # ours holds), a numeric NaN or one of too many digits. Dates and times as text, then.
-        temporal = {name for name, kind in types.items() if kind in INFINITY}
-        try:
-            table = _csv(block, names, {n: pa.string() if n in temporal else t for n, t in types.items()}, threads)
-        except pa.ArrowInvalid:
-            raise _Unmapped from None
-        for i, name in enumerate(names):
-            if name in temporal:
-                table = table.set_column(i, name, _temporal(table.column(i), types[name]))
-    escaped = b"\\" in block  # most blocks have no escape at all
-    for i, oid in enumerate(oids):
-        if TYPES[oid] == pa.string() and escaped:
-            table = table.set_column(i, names[i], _unescaped(table.column(i)))
-        elif oid == TIMESTAMPTZ:
-            table = table.set_column(i, names[i], table.column(i).cast(TYPES[oid]))
-        elif pa.types.is_decimal(TYPES[oid]) and table.column(i).null_count < len(table):
-            low, high = pc.min_max(table.column(i)).values()
-            if abs(low.as_py()) >= NUMERIC_LIMIT or abs(high.as_py()) >= NUMERIC_LIMIT:
-                raise _Unmapped
-    return table
+def _without_header(first: bytes) -> bytes:
+    """The first row of a binary COPY without the format's header (signature, flags, extension)."""
+    if not first.startswith(SIGNATURE):
+        raise _Unmapped  # not the format this reader knows
+    extension = int.from_bytes(first[15:19], "big")
+    return first[19 + extension :]
 
 
-def _csv(block: bytes, names: list[str], types: dict[str, pa.DataType], threads: bool = False) -> pa.Table:
-    # In parallel: blocks of 1 MB (no value spans lines: newlines come escaped). Else one block.
-    size = PARALLEL_BLOCK_BYTES if threads else len(block) + 1
-    return pcsv.read_csv(
-        pa.py_buffer(block),
-        read_options=pcsv.ReadOptions(column_names=names, use_threads=threads, block_size=size),
-        # No quotes and no escapes for the parser (see _unescaped); a row of one '' is an empty line.
-        parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False, ignore_empty_lines=False),
-        convert_options=pcsv.ConvertOptions(
-            column_types=types,
-            null_values=["\\N"],  # a value \N comes as \\N
-            strings_can_be_null=True,
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
+def parse_rows(rows: list[bytes], oids: list[int]) -> pa.Table:
+    """Rows of PostgreSQL's binary ``COPY`` output (one message each) as a table of connectorx's types."""
+    count = len(rows)
+    sizes = np.fromiter(map(len, rows), np.int64, count)
+    # Padded, so that a window of up to PADDING bytes at any field's start stays inside the buffer.
+    data = np.frombuffer(b"".join(rows) + bytes(PADDING), np.uint8)
+    starts = np.zeros(count, np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    if (_integers(_windows(data, starts, 2), 0, ">i2") != len(oids)).any():
+        raise _Unmapped  # a row of another width: not the COPY this reader asked for
+    at = starts + 2  # each field: its length (4 bytes, -1 for NULL), then its value
+    arrays = []
+    for oid in oids:
+        array, length = _column(oid, data, at)
+        arrays.append(array)
+        at = at + 4 + np.maximum(length, 0)
+    if not np.array_equal(at, starts + sizes):
+        raise _Unmapped  # the fields do not fill the rows: not the COPY this reader asked for
+    return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(oids))])
 
 
-# The escapes of COPY's text format: a backslash, then a letter for a control character, or the
-# character itself (a backslash; the delimiter when it is no tab).
-ESCAPED = re.compile(r"\\(.)", re.DOTALL)
-ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+def _windows(data: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` bytes from each offset ``at`` of ``data``: one row of a (len(at), size) array each."""
+    # One gather of fixed-size items through an unaligned view: much cheaper than a 2-D fancy index.
+    items = np.ndarray((len(data) - size + 1,), dtype=f"V{size}", buffer=data, strides=(1,))
+    return items[at].view(np.uint8).reshape(len(at), size)
 
 
-def _unescaped(text: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Text values of COPY's text format with their escapes undone (only values with a backslash)."""
-    text = text.combine_chunks()
-    escaped = pc.match_substring(text, "\\")
-    if not pc.any(escaped).as_py():
-        return pa.chunked_array([text])
-    plain = [ESCAPED.sub(lambda m: ESCAPES.get(m.group(1), m.group(1)), v) for v in text.filter(escaped).to_pylist()]
-    return pa.chunked_array([pc.replace_with_mask(text, escaped, pa.array(plain, pa.string()))])
+def _integers(windows: np.ndarray, offset: int, layout: str) -> np.ndarray:
+    """The big-endian integers of ``layout`` at byte ``offset`` of every window, in native order."""
+    kind = np.dtype(layout)
+    column = np.ndarray((len(windows),), dtype=kind, buffer=windows, offset=offset, strides=(windows.shape[1],))
+    return column.astype(kind.newbyteorder("="))
 
 
-def _temporal(text: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
-    """Dates or times read as text: infinity and -infinity as connectorx gives them."""
-    last, first = INFINITY[kind]
-    infinite = pc.equal(text, "infinity")
-    minus = pc.equal(text, "-infinity")
-    rest = pc.if_else(pc.or_(infinite, minus), pa.scalar(None, pa.string()), text)
-    try:
-        values = rest.cast(kind)
-    except pa.ArrowInvalid:
-        raise _Unmapped from None  # BC, or a year after 9999
-    storage = pa.int32() if kind == pa.date32() else pa.int64()
-    numbers = pc.if_else(infinite, pa.scalar(last, storage), values.cast(storage))
-    return pc.if_else(minus, pa.scalar(first, storage), numbers).cast(kind)
+def _column(oid: int, data: np.ndarray, at: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """One column of fields starting at ``at``: connectorx's Arrow array, and each field's length."""
+    if oid in FIXED or oid in TEMPORAL:
+        layout = np.dtype(FIXED.get(oid) or TEMPORAL[oid])
+        windows = _windows(data, at, 4 + layout.itemsize)
+        length = _integers(windows, 0, ">i4")
+        values = _integers(windows, 4, layout.str)
+        nulls = length < 0
+        if oid in TEMPORAL:
+            return _temporal(oid, values, nulls), length
+        return pa.array(values != 0 if oid == 16 else values, TYPES[oid], mask=nulls), length
+    if oid == NUMERIC:
+        return _numeric(data, at)
+    return _text(data, at)
+
+
+def _temporal(oid: int, raw: np.ndarray, nulls: np.ndarray) -> pa.Array:
+    """Days or microseconds from 2000 as Arrow's dates or times, infinity as connectorx gives it."""
+    kind = np.int32 if oid == 1082 else np.int64
+    high, low = np.iinfo(kind).max, np.iinfo(kind).min  # PostgreSQL's infinity and -infinity
+    values = raw.astype(np.int64) + (EPOCH_DAYS if oid == 1082 else EPOCH_US)
+    first, last = YEARS_1_TO_9999[oid]
+    finite = ~nulls & (raw != high) & (raw != low)
+    if ((values < first) & finite).any() or ((values >= last) & finite).any():
+        raise _Unmapped  # BC, or a year after 9999
+    values = np.where(raw == high, INFINITY[oid][0], np.where(raw == low, INFINITY[oid][1], values))
+    storage = pa.array(values.astype(kind), mask=nulls)
+    return storage.view(TYPES[oid])
+
+
+def _text(data: np.ndarray, at: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Text fields as a string array: string views into the received bytes, then copied out."""
+    # A field's 4-byte length and its first 12 bytes are the 16 bytes of an Arrow string view once
+    # the length is little-endian; a longer value's view holds its first 4 bytes, then the buffer's
+    # number (0) and its offset. Bytes past a short value are left as they are: the views are only
+    # read by the cast to a string array, which copies each value's own bytes.
+    views = _windows(data, at, 16)
+    length = _integers(views, 0, ">i4")
+    nulls = length < 0
+    words = views.view("<i4")
+    words[:, 0] = np.where(nulls, 0, length)
+    long = length > 12
+    words[long, 2] = 0
+    words[long, 3] = at[long] + 4
+    validity, null_count = _validity(nulls)
+    buffers = [validity, pa.py_buffer(views), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string_view(), len(at), buffers, null_count).cast(pa.string()), length
+
+
+def _numeric(data: np.ndarray, at: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """numeric fields (base-10000 digits) as decimal128(38, 10), or _Unmapped past connectorx's range."""
+    head = _windows(data, at, 14)  # length, digit count, weight, sign, display scale, first digit
+    length = _integers(head, 0, ">i4")
+    nulls = length < 0
+    digits = np.where(nulls, 0, _integers(head, 4, ">i2"))
+    weight = _integers(head, 6, ">i2").astype(np.int64)
+    sign = np.where(nulls, NUMERIC_POSITIVE, _integers(head, 8, ">u2"))
+    if ((sign != NUMERIC_POSITIVE) & (sign != NUMERIC_NEGATIVE)).any():
+        raise _Unmapped  # NaN or an infinity
+    # Leading and trailing zero digits are never sent: the first and the last digit are not 0.
+    weight = np.where(digits > 0, weight, 0)
+    first = _integers(head, 12, ">i2")  # (of a field with no digit: whatever follows it)
+    if ((weight > 4) | ((weight == 4) & (first >= 100)) | ((weight - digits + 1 < -3) & (digits > 0))).any():
+        raise _Unmapped  # 19 or more integer digits, or more than 12 fraction digits
+    most = int(digits.max(initial=0))
+    body = _windows(data, at + 12, 2 * max(most, 1))
+    whole = np.zeros(len(at), np.int64)  # the integer part
+    fraction = np.zeros(len(at), np.int64)  # the fraction in units of 1e-12
+    for k in range(most):
+        digit = np.where(k < digits, _integers(body, 2 * k, ">i2"), 0).astype(np.int64)
+        place = np.clip(weight - k + 3, 0, 7)  # digit k counts 10000 ** (weight - k), weight - k >= -3
+        whole += digit * WHOLE_UNITS[place]
+        fraction += digit * FRACTION_UNITS[place]
+    if (fraction % 100 != 0).any():
+        raise _Unmapped  # 11 or 12 fraction digits: connectorx rounds them
+    return _decimal(whole, fraction // 100, sign == NUMERIC_NEGATIVE, nulls), length
+
+
+def _decimal(whole: np.ndarray, fraction: np.ndarray, negative: np.ndarray, nulls: np.ndarray) -> pa.Array:
+    """decimal128(38, 10) of whole + fraction * 1e-10 (both below 1e18 and 1e10), with the sign."""
+    # The unscaled value whole * 1e10 + fraction reaches 2^94: two 64-bit halves. whole is split
+    # at 2^30, so that each product with 1e10 stays below 2^64.
+    top, bottom = (whole >> 30).astype(np.uint64), (whole & ((1 << 30) - 1)).astype(np.uint64)
+    scale = np.uint64(10**10)
+    shifted = top * scale  # times 2^30 still to come
+    low = shifted << np.uint64(30)
+    high = shifted >> np.uint64(34)
+    rest = bottom * scale + fraction.astype(np.uint64)
+    total = low + rest
+    high = high + (total < low)  # the carry
+    low = total
+    # Two's complement of the 128 bits for the negative values.
+    negated_low = ~low + np.uint64(1)
+    negated_high = ~high + (low == 0)
+    low = np.where(negative, negated_low, low)
+    high = np.where(negative, negated_high, high)
+    values = np.empty((len(whole), 2), np.uint64)
+    values[:, 0], values[:, 1] = low, high
+    validity, null_count = _validity(nulls)
+    return pa.Array.from_buffers(TYPES[NUMERIC], len(whole), [validity, pa.py_buffer(values)], null_count)
+
+
+def _validity(nulls: np.ndarray) -> tuple[pa.Buffer | None, int]:
+    """Arrow's validity bitmap for ``nulls`` (None when there is no NULL) and the count of NULLs."""
+    null_count = int(nulls.sum())
+    if not null_count:
+        return None, 0
+    return pa.py_buffer(np.packbits(~nulls, bitorder="little")), null_count
 
 
 def _message(exc) -> str:

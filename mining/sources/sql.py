@@ -294,8 +294,8 @@ TEMPORAL = (pa.types.is_timestamp, pa.types.is_date, pa.types.is_time)
 def _read(cx, uri: str, sql: str, origin: str, fast: bool = False) -> pa.Table:
     """connectorx's Arrow result of ``sql``; its failures as SourceError / SourceUnavailable.
 
-    ``fast`` (PostgreSQL): the same table through ``pg_copy`` (a text-format COPY parsed while it
-    arrives, in about the time the server needs to send it), with connectorx for what it does not map.
+    ``fast`` (PostgreSQL): the same table through ``pg_copy`` (a binary COPY decoded with numpy while
+    it arrives, in little more than the time the server needs to send it), with connectorx for what it does not map.
     """
     if fast:
         try:

@@ -347,6 +347,8 @@ def test_the_rows_parse_the_same_in_any_blocks(typed):
     parts = pa.concat_tables(pg_copy.parse_rows(rows[i : i + 997], oids) for i in range(0, len(rows), 997))
     assert whole.num_rows == len(rows) == 100_000
     assert same(whole, parts)
+    with mock.patch.object(pg_copy, "MAX_BLOCK_BYTES", 50_000):  # blocks of long values are split
+        assert same(pg_copy.parse_rows(rows, oids), whole)
 
 
 def test_numerics_at_the_edges_of_what_connectorx_keeps(typed):

@@ -80,6 +80,9 @@ PADDING = 32
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 TRAILER = b"\xff\xff"
 BLOCK_ROWS = 32768
+# At most this many bytes are decoded at once (a block of long values is split): string views hold
+# 32-bit offsets into the block, and a string array's values must stay below 2 GB.
+MAX_BLOCK_BYTES = 1 << 30
 # Parsed blocks are joined into chunks of at least this many rows (DuckDB's row group): DuckDB reads
 # a table of 32,768-row chunks with 1.7 times the CPU it needs for one of 131,072-row chunks.
 CHUNK_ROWS = 122880
@@ -237,6 +240,8 @@ def parse_rows(rows: list[bytes], oids: list[int]) -> pa.Table:
     """Rows of PostgreSQL's binary ``COPY`` output (one message each) as a table of connectorx's types."""
     count = len(rows)
     sizes = np.fromiter(map(len, rows), np.int64, count)
+    if sizes.sum() > MAX_BLOCK_BYTES and count > 1:  # string views and arrays address it with int32
+        return pa.concat_tables([parse_rows(rows[: count // 2], oids), parse_rows(rows[count // 2 :], oids)])
     # Padded, so that a window of up to PADDING bytes at any field's start stays inside the buffer.
     data = np.frombuffer(b"".join(rows) + bytes(PADDING), np.uint8)
     starts = np.zeros(count, np.int64)

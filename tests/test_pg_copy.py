@@ -4,6 +4,7 @@ goes to connectorx; failures while the rows come are the same SourceError / Sour
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from types import SimpleNamespace
 from unittest import mock
@@ -308,18 +309,36 @@ def test_a_timeout_before_the_rows_is_the_same_error(typed):
     assert fast == slow == TIMEOUT_ERROR
 
 
-def copied_rows(uri: str, sql: str) -> list[bytes]:
-    """The messages of a binary COPY of ``sql``, header and trailer taken off, one row each."""
+def copied_messages(uri: str, sql: str) -> list[bytes]:
+    """The messages of a binary COPY of ``sql`` as they come: the header, a row each, the trailer."""
     import psycopg2
 
-    rows: list[bytes] = []
+    messages: list[bytes] = []
     con = psycopg2.connect(uri)
     try:
-        con.cursor().copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT binary)", SimpleNamespace(write=rows.append))
+        con.cursor().copy_expert(f"COPY ({sql}) TO STDOUT (FORMAT binary)", SimpleNamespace(write=messages.append))
     finally:
         con.close()
-    assert rows[-1] == pg_copy.TRAILER
-    return [pg_copy._without_header(rows[0]), *rows[1:-1]]
+    return messages
+
+
+def copied_rows(uri: str, sql: str) -> list[bytes]:
+    """The rows of a binary COPY of ``sql``, the header and the trailer taken off."""
+    messages = copied_messages(uri, sql)
+    assert messages[-1] == pg_copy.TRAILER
+    return [pg_copy._without_header(messages[0]), *messages[1:-1]]
+
+
+def test_the_trailer_in_a_block_taken_while_rows_come(typed):
+    # The parser takes a full block before it hears that the COPY is over: the trailer is in it.
+    messages = copied_messages(typed, "SELECT g FROM generate_series(1, 999) AS g")
+    parser = pg_copy._Parser(messages, [23])
+    with mock.patch.object(pg_copy, "BLOCK_ROWS", len(messages)):
+        parser.start()
+        while messages:
+            time.sleep(0.001)
+        parser.finish()
+    assert pa.concat_tables(parser.result()).column(0).to_pylist() == list(range(1, 1000))
 
 
 # Text of every length around the 12 bytes a string view holds inline (multi-byte characters too),

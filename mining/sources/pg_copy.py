@@ -189,7 +189,7 @@ class _Parser(threading.Thread):
                     count = min(count, 4 * BLOCK_ROWS)
                     block = self.rows[:count]
                     del self.rows[:count]  # the COPY only appends: the rows taken are the first ones
-                    self._parse(block, last=finished and not self.rows)
+                    self._parse(block)
                 elif finished:
                     self._chunk()
                     return
@@ -201,11 +201,11 @@ class _Parser(threading.Thread):
                 self.rows.clear()  # the rows still coming are not wanted (connectorx reads again)
             self.rows.clear()
 
-    def _parse(self, block: list[bytes], last: bool) -> None:
+    def _parse(self, block: list[bytes]) -> None:
         if not self.started:
             block[0] = _without_header(block[0])
             self.started = True
-        if last and block[-1] == TRAILER:
+        if block[-1] == TRAILER:  # the last message (a row is longer: its field count, then fields)
             block.pop()
         block = [row for row in block[:1] if row] + block[1:]  # a header with no row behind it
         if block:

@@ -71,7 +71,6 @@ NUMERIC_POSITIVE, NUMERIC_NEGATIVE = 0x0000, 0x4000
 # connectorx converts numeric through a 96-bit decimal: up to 18 integer digits beside the 10
 # fraction digits of decimal128(38, 10) it keeps exactly. In base-10000 digits: weights 4 (below
 # 100) to -3 (a multiple of 100).
-NUMERIC_LIMIT = 10**18
 # What a digit of weight -3 to 4 counts in the integer part, and in the fraction (in units of 1e-12).
 WHOLE_UNITS = np.array([0, 0, 0, 1, 10**4, 10**8, 10**12, 10**16], np.int64)
 FRACTION_UNITS = np.array([1, 10**4, 10**8, 0, 0, 0, 0, 0], np.int64)

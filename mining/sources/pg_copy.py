@@ -19,7 +19,7 @@ precision``, ``numeric`` (``decimal128(38, 10)``), ``text``, ``varchar``, ``char
 ``timestamp`` and ``timestamptz`` (``timestamp[us, tz=+00:00]``), NULLs in each, and the
 ``infinity`` / ``-infinity`` dates and times (connectorx gives them as its date library's first
 and last instants). ``read`` answers None, and the caller reads the query with connectorx, when
-the result holds anything else: another column type, a ``numeric`` of 18 or more integer digits or
+the result holds anything else: another column type, a ``numeric`` of 19 or more integer digits or
 more than 10 fraction digits (connectorx rounds or fails on those), ``NaN`` or an infinite
 ``numeric``, a year before 1 or after 9999, and any failure before the rows come (a refused login,
 a bad query): connectorx then fails as it always did, with its own message. A failure while the

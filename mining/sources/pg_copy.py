@@ -202,11 +202,10 @@ class _Parser(threading.Thread):
 
     def _parse(self, block: list[bytes]) -> None:
         if not self.started:
-            block[0] = _without_header(block[0])
             self.started = True
+            block[0] = _without_header(block[0])  # the server sends it with the first row, or the trailer
         if block[-1] == TRAILER:  # the last message (a row is longer: its field count, then fields)
             block.pop()
-        block = [row for row in block[:1] if row] + block[1:]  # a header with no row behind it
         if block:
             self.pending.append(parse_rows(block, self.oids))
         if sum(table.num_rows for table in self.pending) >= CHUNK_ROWS:

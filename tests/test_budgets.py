@@ -140,7 +140,7 @@ def test_precision_past_its_memory_budget_is_cut_short_and_recorded(tmp_path):
         rows = con.execute("SELECT step, work, reason, estimate, budget FROM budget_skips").fetchall()
         stored = con.execute("SELECT algorithm, fitness, precision FROM model_runs").fetchall()
     assert rows == [("discover", "imf precision", "memory budget exceeded", None, "300 MB")]
-    assert [m.algorithm for m in models] == ["imf"]
+    assert [model.algorithm for model, _quality in models] == ["imf"]
     assert stored[0][0] == "imf" and stored[0][1] is not None and stored[0][2] is None
 
 

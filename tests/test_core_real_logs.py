@@ -142,6 +142,36 @@ def test_models_are_stored_and_written(mined):
     assert (out / "models" / process / "dfg.csv").read_text().startswith("source_activity,target_activity,frequency")
 
 
+def test_stored_models_are_the_ones_their_children_mined(mined):
+    """discover's children hand back PNML text, and fitness is replayed on the net read back from it:
+    the net read back writes the same PNML, and replays to the stored figures, as the model mined here."""
+    from mining import discovery
+    from mining.discovery.nets import mined_model, model_from_pnml
+
+    _path, out, process, _summary, _ = mined
+    con = connect(out / "warehouse.duckdb", read_only=True)
+    try:
+        log_variants = discovery.variants(con, process)
+        rows = con.execute(
+            "SELECT algorithm, pnml, fitness, avg_trace_fitness, fit_cases_share, n_places, n_transitions, n_arcs,"
+            " process_tree, tree FROM model_runs WHERE process = $p AND algorithm = 'imf'",
+            {"p": process},
+        ).fetchall()
+    finally:
+        con.close()
+    _algorithm, text, *figures, n_places, n_transitions, n_arcs, tree_text, tree = rows[0]
+    model = discovery.discover_imf(log_variants, 0.2)
+    mined_here = mined_model(model)
+    assert (mined_here.pnml, mined_here.process_tree, mined_here.tree) == (text, tree_text, tree)
+    assert (mined_here.n_places, mined_here.n_transitions, mined_here.n_arcs) == (n_places, n_transitions, n_arcs)
+    read_back = model_from_pnml(mined_here)
+    assert discovery.pnml(read_back) == text
+    here = discovery.evaluate(model, log_variants, with_precision=False)
+    back = discovery.evaluate(read_back, log_variants, with_precision=False)
+    assert back == here
+    assert [back["fitness"], back["avg_trace_fitness"], back["fit_cases_share"]] == figures
+
+
 def test_loading_the_same_xes_again_in_another_process_adds_nothing(tmp_path):
     """rustxes hands the columns over in a different order on every read; the event keys must not
     depend on that order, or a re-run would load every event a second time."""

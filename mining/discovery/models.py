@@ -28,6 +28,25 @@ class Model:
     quality: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MinedModel:
+    """A discovered model as plain data: what the child process that mined it hands back.
+
+    Receiving pm4py's objects would import pm4py (seconds of CPU) in the run itself, beside the steps
+    that run while ``discover`` waits for its children; the net travels as PNML text instead, and the
+    children that replay it build it again from that text (``nets.model_from_pnml``).
+    """
+
+    algorithm: str
+    parameters: dict
+    pnml: str
+    n_places: int
+    n_transitions: int
+    n_arcs: int
+    process_tree: str | None = None  # pm4py's text of the tree (IMf only)
+    tree: str | None = None  # ``tree_json`` of the tree (IMf only)
+
+
 def model_id(algorithm: str, parameters: dict, log_variants: Variants) -> str:
     """A stable id: hash of the algorithm, its parameters and the variants it was mined from."""
     digest = hashlib.sha256()

@@ -6,7 +6,7 @@ import hashlib
 import json
 from xml.etree import ElementTree as ET
 
-from mining.discovery.models import Model
+from mining.discovery.models import MinedModel, Model, tree_json
 
 # pm4py is imported inside the functions that use it: importing it takes seconds, and the CLI,
 # the DAGs and every other step import this package without mining anything.
@@ -76,6 +76,52 @@ def canonical_names(net, initial_marking, final_marking) -> dict:
     names = {p: f"p{i}" for i, p in enumerate(ordered_places, 1)}
     names.update({t: f"t{i}" for i, t in enumerate(ordered_transitions, 1)})
     return names
+
+
+def mined_model(model: Model) -> MinedModel:
+    """``model`` as plain data: its PNML text, its size and (IMf) its tree as text and as data."""
+    tree = model.process_tree
+    return MinedModel(
+        algorithm=model.algorithm,
+        parameters=model.parameters,
+        pnml=pnml(model),
+        n_places=len(model.net.places),
+        n_transitions=len(model.net.transitions),
+        n_arcs=len(model.net.arcs),
+        process_tree=str(tree) if tree is not None else None,
+        tree=tree_json(tree) if tree is not None else None,
+    )
+
+
+def model_from_pnml(mined: MinedModel) -> Model:
+    """The Petri net of ``mined`` built again from its PNML text (``pnml`` writes it).
+
+    The same places, transitions, labels, arcs and markings as the net it was written from, so
+    ``stable_net`` gives both the same canonical net, and replay the same figures.
+    """
+    from pm4py.objects.petri_net.obj import Marking, PetriNet
+    from pm4py.objects.petri_net.utils import petri_utils
+
+    root = ET.fromstring(mined.pnml)
+    page = root.find("net/page")
+    net = PetriNet(mined.algorithm)
+    nodes, im, fm = {}, Marking(), Marking()
+    for el in page.findall("place"):
+        place = nodes[el.get("id")] = PetriNet.Place(el.get("id"))
+        net.places.add(place)
+        tokens = el.findtext("initialMarking/text")
+        if tokens:
+            im[place] = int(tokens)
+    for el in page.findall("transition"):
+        silent = el.find("toolspecific[@activity='$invisible$']") is not None
+        label = None if silent else el.findtext("name/text")
+        transition = nodes[el.get("id")] = PetriNet.Transition(el.get("id"), label)
+        net.transitions.add(transition)
+    for el in page.findall("arc"):
+        petri_utils.add_arc_from_to(nodes[el.get("source")], nodes[el.get("target")], net)
+    for el in root.findall("net/finalmarkings/marking/place"):
+        fm[nodes[el.get("idref")]] = int(el.findtext("text"))
+    return Model(mined.algorithm, mined.parameters, net, im, fm)
 
 
 def pnml(model: Model) -> str:

@@ -22,7 +22,7 @@ def discover_process(warehouse: str | Path, config: ProjectConfig, process: str)
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    return [{"algorithm": m.algorithm, **m.quality} for m in models], skipped
+    return [{"algorithm": model.algorithm, **quality} for model, quality in models], skipped
 
 
 def discover_step(warehouse: Path, config: ProjectConfig, process: str, out_dir: Path) -> dict:

@@ -17,10 +17,10 @@ from mining.config.budgets import Budgets
 from mining.discovery.bounded import BudgetExceeded, prefix_events, run_bounded
 from mining.discovery.conformance import evaluate, precision
 from mining.discovery.heuristics import discover_heuristics
-from mining.discovery.imf import discover_imf, imf_model
+from mining.discovery.imf import discover_imf
 from mining.discovery.inputs import Variants, activity_counts, dfg, variants, window_two
-from mining.discovery.models import Model, model_id, tree_json
-from mining.discovery.nets import pnml
+from mining.discovery.models import MinedModel, model_id
+from mining.discovery.nets import mined_model, model_from_pnml
 
 COLUMNS = (
     "process",
@@ -49,10 +49,10 @@ class StoredTree:
     fitness: float | None
 
 
-def store_model(con: duckdb.DuckDBPyConnection, process: str, model: Model, log_variants: Variants) -> None:
-    """Write the model and its quality figures to ``model_runs`` (one row per process and algorithm)."""
-    q = model.quality
-    tree = model.process_tree
+def store_model(
+    con: duckdb.DuckDBPyConnection, process: str, model: MinedModel, quality: dict, log_variants: Variants
+) -> None:
+    """Write the model and its ``quality`` figures to ``model_runs`` (one row per process and algorithm)."""
     con.execute("DELETE FROM model_runs WHERE process = ? AND algorithm = ?", [process, model.algorithm]).fetchall()
     con.execute(
         f"INSERT INTO model_runs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -61,16 +61,16 @@ def store_model(con: duckdb.DuckDBPyConnection, process: str, model: Model, log_
             model_id(model.algorithm, model.parameters, log_variants),
             model.algorithm,
             json.dumps(model.parameters, sort_keys=True),
-            len(model.net.places),
-            len(model.net.transitions),
-            len(model.net.arcs),
-            q.get("fitness"),
-            q.get("avg_trace_fitness"),
-            q.get("fit_cases_share"),
-            q.get("precision"),
-            str(tree) if tree is not None else None,
-            pnml(model),
-            tree_json(tree) if tree is not None else None,
+            model.n_places,
+            model.n_transitions,
+            model.n_arcs,
+            quality.get("fitness"),
+            quality.get("avg_trace_fitness"),
+            quality.get("fit_cases_share"),
+            quality.get("precision"),
+            model.process_tree,
+            model.pnml,
+            model.tree,
         ],
     ).fetchall()
 
@@ -93,13 +93,15 @@ def stored_tree(con: duckdb.DuckDBPyConnection, process: str, algorithm: str) ->
 
 def discover(
     con: duckdb.DuckDBPyConnection, process: str, settings: Discovery, budgets: Budgets | None = None
-) -> list[Model]:
+) -> list[tuple[MinedModel, dict]]:
     """Discover, evaluate and store every configured model of ``process`` within ``budgets``.
 
     Each discovery, its replay fitness and its precision runs under the memory and time budget
-    (``bounded.run_bounded``); precision is skipped up front when its size estimate is over budget.
+    (``bounded.run_bounded``: in a child process, which hands back plain data, so that pm4py is
+    not imported here); precision is skipped up front when its size estimate is over budget.
     What was skipped, and why, is written to ``budget_skips`` (step ``discover``); the models that
-    were mined are stored as before. A model whose discovery was cut short is not stored.
+    were mined are stored as before. A model whose discovery was cut short is not stored. Returns
+    each stored model with its quality figures.
     """
     budgets = budgets or Budgets()
     log_variants = variants(con, process)
@@ -118,25 +120,23 @@ def discover(
     models = []
     for algorithm in settings.algorithms:
         if algorithm == "imf":
-            noise = settings.imf_noise_threshold
-            tree = bounded("imf discovery", _imf_tree, log_variants, noise)
-            model = None if tree is None else imf_model(tree, noise)
+            model = bounded("imf discovery", _mine_imf, log_variants, settings.imf_noise_threshold)
         else:
             # Heuristics works on counts (the DFG and its window-2 statistics): its size is set by
-            # the number of activities, not by the length of the log, so it runs here.
+            # the number of activities, not by the length of the log.
             occurrences, starts, ends = activity_counts(con, process)
             pairs, triples = window_two(con, process)
-            follows = dfg(con, process)
-            model = discover_heuristics(follows, occurrences, starts, ends, pairs, triples, settings)
+            counts = (dfg(con, process), occurrences, starts, ends, pairs, triples)
+            model = bounded("heuristics discovery", _mine_heuristics, counts, settings)
         if model is None:
             # No stale model of an earlier run stands in for the one that was not mined.
             con.execute("DELETE FROM model_runs WHERE process = ? AND algorithm = ?", [process, algorithm]).fetchall()
             continue
-        quality = bounded(f"{algorithm} fitness", evaluate, model, log_variants, False)
-        model.quality = quality or {"fitness": None, "avg_trace_fitness": None, "fit_cases_share": None}
-        model.quality["precision"] = _bounded_precision(model, log_variants, settings, budgets, bounded, skips)
-        store_model(con, process, model, log_variants)
-        models.append(model)
+        quality = bounded(f"{algorithm} fitness", _fitness, model, log_variants)
+        quality = quality or {"fitness": None, "avg_trace_fitness": None, "fit_cases_share": None}
+        quality["precision"] = _bounded_precision(model, log_variants, settings, budgets, bounded, skips)
+        store_model(con, process, model, quality, log_variants)
+        models.append((model, quality))
     for what, exc in skips:
         con.execute(
             "INSERT INTO budget_skips VALUES (?, 'discover', ?, ?, ?, ?)",
@@ -145,11 +145,28 @@ def discover(
     return models
 
 
-def _imf_tree(log_variants: Variants, noise_threshold: float):
-    return discover_imf(log_variants, noise_threshold).process_tree
+# The work of the child processes: module-level functions, as ``run_bounded`` pickles them.
 
 
-def _bounded_precision(model: Model, log_variants: Variants, settings: Discovery, budgets: Budgets, bounded, skips):
+def _mine_imf(log_variants: Variants, noise_threshold: float) -> MinedModel:
+    return mined_model(discover_imf(log_variants, noise_threshold))
+
+
+def _mine_heuristics(counts: tuple, settings: Discovery) -> MinedModel:
+    return mined_model(discover_heuristics(*counts, settings))
+
+
+def _fitness(model: MinedModel, log_variants: Variants) -> dict:
+    return evaluate(model_from_pnml(model), log_variants, with_precision=False)
+
+
+def _precision(model: MinedModel, log_variants: Variants) -> float:
+    return precision(model_from_pnml(model), log_variants)
+
+
+def _bounded_precision(
+    model: MinedModel, log_variants: Variants, settings: Discovery, budgets: Budgets, bounded, skips
+):
     """The model's precision, or None when its estimate is over a budget or it ran out of one."""
     what = f"{model.algorithm} precision"
     if len(log_variants) > settings.precision_max_variants:
@@ -161,4 +178,4 @@ def _bounded_precision(model: Model, log_variants: Variants, settings: Discovery
         budget = f"{budgets.precision_max_prefix_events:,} prefix events (budgets.precision_max_prefix_events)"
         skips.append((what, BudgetExceeded("estimate over budget", budget, f"{estimate:,} prefix events")))
         return None
-    return bounded(what, precision, model, log_variants)
+    return bounded(what, _precision, model, log_variants)

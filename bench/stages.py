@@ -257,6 +257,11 @@ def _query(con, statement: str, process: str) -> list:
     return con.execute(statement, params).fetchall()
 
 
+# Our stages that run pm4py's code in the stage's own process (our IMf and replay build on it); the
+# pipeline's steps run it in children only.
+PM4PY_IN_PROCESS = frozenset({"imf", "fitness"})
+
+
 def ours_imf(ctx: Context) -> dict:
     """IMf (noise 0.2) on the variants read from the warehouse."""
     from mining import discovery

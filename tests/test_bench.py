@@ -168,3 +168,23 @@ def test_explorer_redraw_is_measured_on_a_demo_run(tmp_path):
     written = json.loads((tmp_path / "explore.json").read_text("utf-8"))
     assert [f["query"] for f in written["filters"]] == ["", "min_duration=1h"]
     assert "explorer redraw" in done.stdout.lower()
+
+
+def test_a_stage_process_holds_only_its_own_side_s_libraries():
+    """Peak RSS is compared per stage process: our pipeline's process must not carry pm4py, which
+    `mot run` never imports (its children do)."""
+    code = (
+        "import sys\n"
+        "from bench.child import import_for\n"
+        "import_for(sys.argv[1], sys.argv[2])\n"
+        "print('pm4py' in sys.modules, 'mining.pipeline' in sys.modules)\n"
+    )
+
+    def loaded(side: str, stage: str) -> str:
+        run = subprocess.run([sys.executable, "-c", code, side, stage], capture_output=True, text=True, cwd=REPO)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    assert loaded("ours", "end_to_end_scope") == "False True"
+    assert loaded("ours", "imf") == "True True"  # our IMf builds on pm4py's miner, in this process
+    assert loaded("pm4py", "end_to_end").startswith("True")

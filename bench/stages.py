@@ -426,7 +426,6 @@ def _mine(ctx: Context, out: Path, names) -> list[str]:
     the 10 M-event log starts in DuckDB), then run the pipeline steps ``names`` of every process as
     ``mining.pipeline.run`` does (timed). Returns the names of the steps run."""
     from mining import pipeline
-    from mining.discovery.bounded import start_server, stop_server
 
     config = ctx.workload.config()
     warehouse = pipeline.warehouse_path(out)
@@ -436,16 +435,11 @@ def _mine(ctx: Context, out: Path, names) -> list[str]:
         copy_warehouse(ctx.workload.warehouse, warehouse)
     else:
         with ctx.clock("ingest"):
-            if pipeline.mines_in_children(config, steps):
-                start_server()  # as `mot run` does: pm4py loads in the server beside the ingest
             for source in config.sources:
                 pipeline.ingest_source(warehouse, config, source)
-    try:
-        with ctx.clock("steps"):
-            for process in config.processes:
-                pipeline.run_process_steps(warehouse, config, process, out, steps)
-    finally:
-        stop_server()
+    with ctx.clock("steps"):
+        for process in config.processes:
+            pipeline.run_process_steps(warehouse, config, process, out, steps)
     return steps
 
 

@@ -143,12 +143,6 @@ def ingest_source(
     return results
 
 
-def mines_in_children(config: ProjectConfig, names: Collection[str]) -> bool:
-    """Whether the steps ``names`` run pm4py's work in children of the forkserver (``discover``,
-    with a memory or time budget: mining.discovery.bounded)."""
-    return "discover" in names and bool(config.budgets.memory_mb or config.budgets.seconds)
-
-
 def run_process_steps(
     warehouse: Path,
     config: ProjectConfig,
@@ -165,7 +159,7 @@ def run_process_steps(
     """
     say = progress or (lambda _msg: None)
     wanted = [(name, step) for name, step in PROCESS_STEPS if names is None or name in names]
-    if mines_in_children(config, dict(wanted)):
+    if "discover" in dict(wanted) and (config.budgets.memory_mb or config.budgets.seconds):
         start_server()  # pm4py's children come from it; it loads pm4py beside the steps before discover
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
@@ -259,30 +253,6 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
 def _run_steps(
     config: ProjectConfig, out_dir: Path, warehouse: Path, summary: RunSummary, say: Progress, full: bool
 ) -> None:
-    if mines_in_children(config, dict(PROCESS_STEPS)):
-        # The server imports pm4py (seconds of one core) beside the ingest, which leaves a core
-        # mostly free, rather than beside prepare and moments; discover stops it when it is done.
-        start_server()
-    try:
-        _ingest_and_mine(config, out_dir, warehouse, summary, say, full)
-    finally:
-        stop_server()  # when nothing was mined (or a step failed), the server is still up
-    if not summary.processes and not summary.loads and (kept := _outputs_in_place(out_dir, warehouse)):
-        summary.files = kept  # nothing was read or mined: the last run's files are this run's
-        return
-    if not summary.processes and summary.loads:
-        # No process was mined, so no queries step published the read snapshot: what the loads
-        # wrote (their audit rows, quarantined rows) reaches `mot sql` readers this way.
-        publish_snapshot(warehouse)
-    say(f"export {', '.join(config.processes)}")
-    started = time.monotonic()
-    summary.files = exports.write_outputs(warehouse, config, out_dir)
-    summary.timings["export"] = time.monotonic() - started
-
-
-def _ingest_and_mine(
-    config: ProjectConfig, out_dir: Path, warehouse: Path, summary: RunSummary, say: Progress, full: bool
-) -> None:
     for source in config.sources:
         say(f"ingest {source.name}")
         started = time.monotonic()
@@ -295,6 +265,17 @@ def _ingest_and_mine(
             raise ValueError(why)
     for process in config.processes:
         _mine_if_changed(config, out_dir, warehouse, process, summary, say, full)
+    if not summary.processes and not summary.loads and (kept := _outputs_in_place(out_dir, warehouse)):
+        summary.files = kept  # nothing was read or mined: the last run's files are this run's
+        return
+    if not summary.processes and summary.loads:
+        # No process was mined, so no queries step published the read snapshot: what the loads
+        # wrote (their audit rows, quarantined rows) reaches `mot sql` readers this way.
+        publish_snapshot(warehouse)
+    say(f"export {', '.join(config.processes)}")
+    started = time.monotonic()
+    summary.files = exports.write_outputs(warehouse, config, out_dir)
+    summary.timings["export"] = time.monotonic() - started
 
 
 def _mine_if_changed(

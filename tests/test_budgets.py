@@ -127,45 +127,6 @@ def test_the_forkserver_stops_once_discover_is_done(tmp_path, monkeypatch):
     assert run_bounded(os.getppid, memory_mb=200, seconds=60) not in (os.getpid(), servers[0])
 
 
-def test_the_forkserver_loads_pm4py_beside_the_ingest_and_a_run_with_nothing_to_mine_stops_it(tmp_path, monkeypatch):
-    """`mot run` starts the server before it ingests (its pm4py import then runs beside the load), and
-    a rerun that mines nothing stops it at once, without waiting for that import to finish (here an
-    import that takes two minutes)."""
-    import multiprocessing
-    import multiprocessing.forkserver as forkserver
-
-    from mining.discovery import bounded
-
-    config = pipeline.config_for_log(small_log_csv(tmp_path / "small.csv"))
-    pipeline.run(config, tmp_path / "out")
-    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(120)\n", encoding="utf-8")
-    # The server is a new interpreter: it finds the module through the environment it inherits.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setattr(bounded, "PRELOAD", [*bounded.PRELOAD, "slow_import"])
-    monkeypatch.setattr(bounded, "_context", None)
-    at_ingest = []
-    ingest = pipeline.ingest_source
-
-    def recording(*args, **kwargs):
-        at_ingest.append(forkserver._forkserver._forkserver_pid)
-        return ingest(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "ingest_source", recording)
-    started = time.monotonic()
-    try:
-        summary = pipeline.run(config, tmp_path / "out")
-    finally:
-        # The preload list is multiprocessing's, for the whole test process: the usual one again.
-        multiprocessing.get_context("forkserver").set_forkserver_preload(bounded.PRELOAD[:-1])
-    seconds = time.monotonic() - started
-
-    assert summary.unchanged == ["small"] and at_ingest and at_ingest[0] is not None
-    assert forkserver._forkserver._forkserver_pid is None
-    with pytest.raises(ProcessLookupError):
-        os.kill(at_ingest[0], 0)  # killed and reaped
-    assert seconds < 60, "the rerun waited for the server's preload to finish"
-
-
 def test_precision_past_its_memory_budget_is_cut_short_and_recorded(tmp_path):
     # With the up-front estimate off, the memory budget stops precision on a 12,000-event trace.
     log = long_trace_csv(tmp_path / "long.csv", 12000)

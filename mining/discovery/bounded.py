@@ -21,7 +21,7 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import TypeVar
 
 from mining.discovery.inputs import Variants
@@ -103,20 +103,11 @@ def start_server() -> None:
 
 def stop_server() -> None:
     """Stop the forkserver, if it runs: it holds pm4py (130-190 MB) for nothing once ``discover`` is
-    done, while the steps beside and after it peak. A later child starts it again.
-
-    The server is killed rather than asked: one still importing pm4py (a run that found nothing to
-    mine) would only read the request once the import is done. No child of it runs by then:
-    ``run_bounded`` waits for, or kills, each one before it returns.
-    """
+    done, while the steps beside and after it peak. A later child starts it again."""
     if hasattr(os, "fork"):
         import multiprocessing.forkserver as forkserver
 
-        server = forkserver._forkserver
-        if server._forkserver_pid is not None:
-            with suppress(ProcessLookupError):
-                os.kill(server._forkserver_pid, signal.SIGKILL)
-        server._stop()
+        forkserver._forkserver._stop()
 
 
 def _forget_the_parent_s_server() -> None:

@@ -153,13 +153,13 @@ def test_stored_models_are_the_ones_their_children_mined(mined):
     try:
         log_variants = discovery.variants(con, process)
         rows = con.execute(
-            "SELECT algorithm, pnml, fitness, avg_trace_fitness, fit_cases_share, n_places, n_transitions, n_arcs,"
+            "SELECT pnml, fitness, avg_trace_fitness, fit_cases_share, n_places, n_transitions, n_arcs,"
             " process_tree, tree FROM model_runs WHERE process = $p AND algorithm = 'imf'",
             {"p": process},
         ).fetchall()
     finally:
         con.close()
-    _algorithm, text, *figures, n_places, n_transitions, n_arcs, tree_text, tree = rows[0]
+    text, *figures, n_places, n_transitions, n_arcs, tree_text, tree = rows[0]
     model = discovery.discover_imf(log_variants, 0.2)
     mined_here = mined_model(model)
     assert (mined_here.pnml, mined_here.process_tree, mined_here.tree) == (text, tree_text, tree)

@@ -182,7 +182,6 @@ def evaluate(model: Model, log_variants: Variants, with_precision: bool = True) 
     }
     if with_precision:
         quality["precision"] = precision(model, log_variants)
-    model.quality = quality
     return quality
 
 

@@ -36,6 +36,7 @@ def discover_imf(log_variants: Variants, noise_threshold: float = 0.2) -> Model:
     from pm4py.algo.discovery.inductive.dtypes.im_ds import IMDataStructureUVCL
     from pm4py.algo.discovery.inductive.variants.im import IMUVCL
     from pm4py.algo.discovery.inductive.variants.imf import IMFUVCL
+    from pm4py.objects.conversion.process_tree import converter as tree_to_net
     from pm4py.objects.process_tree.utils.generic import fold, tree_sort
 
     names = sorted({activity for trace in log_variants for activity in trace})
@@ -49,19 +50,8 @@ def discover_imf(log_variants: Variants, noise_threshold: float = 0.2) -> Model:
     _name_leaves(tree, names)
     tree = fold(tree)
     tree_sort(tree)
-    return imf_model(tree, noise_threshold)
-
-
-def imf_model(tree, noise_threshold: float = 0.2) -> Model:
-    """The IMf ``Model`` of a mined process tree: the tree and its Petri net.
-
-    ``mining.discovery.store`` mines the tree in a child process (under the budgets) and builds the
-    net here: a tree pickles in a few levels, a Petri net (arcs to nodes to arcs) in hundreds.
-    """
-    from pm4py.objects.conversion.process_tree import converter as tree_to_net
-
     net, im, fm = tree_to_net.apply(tree)
-    return Model("imf", imf_parameters(noise_threshold), net, im, fm, process_tree=tree)
+    return Model("imf", params, net, im, fm, process_tree=tree)
 
 
 def _name_leaves(tree, names: list[str]) -> None:

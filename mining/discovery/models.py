@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mining.discovery.inputs import Variants
 
 
 @dataclass
 class Model:
-    """A discovered Petri net with its markings, quality figures and (for IMf) process tree."""
+    """A discovered Petri net with its markings and (for IMf) process tree."""
 
     algorithm: str
     parameters: dict
@@ -25,7 +25,6 @@ class Model:
     initial_marking: object
     final_marking: object
     process_tree: object | None = None
-    quality: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -94,33 +94,14 @@ def mined_model(model: Model) -> MinedModel:
 
 
 def model_from_pnml(mined: MinedModel) -> Model:
-    """The Petri net of ``mined`` built again from its PNML text (``pnml`` writes it).
+    """The Petri net of ``mined`` read back from its PNML text (``pnml`` writes it) by pm4py's importer.
 
     The same places, transitions, labels, arcs and markings as the net it was written from, so
     ``stable_net`` gives both the same canonical net, and replay the same figures.
     """
-    from pm4py.objects.petri_net.obj import Marking, PetriNet
-    from pm4py.objects.petri_net.utils import petri_utils
+    from pm4py.objects.petri_net.importer.variants.pnml import import_net_from_string
 
-    root = ET.fromstring(mined.pnml)
-    page = root.find("net/page")
-    net = PetriNet(mined.algorithm)
-    nodes, im, fm = {}, Marking(), Marking()
-    for el in page.findall("place"):
-        place = nodes[el.get("id")] = PetriNet.Place(el.get("id"))
-        net.places.add(place)
-        tokens = el.findtext("initialMarking/text")
-        if tokens:
-            im[place] = int(tokens)
-    for el in page.findall("transition"):
-        silent = el.find("toolspecific[@activity='$invisible$']") is not None
-        label = None if silent else el.findtext("name/text")
-        transition = nodes[el.get("id")] = PetriNet.Transition(el.get("id"), label)
-        net.transitions.add(transition)
-    for el in page.findall("arc"):
-        petri_utils.add_arc_from_to(nodes[el.get("source")], nodes[el.get("target")], net)
-    for el in root.findall("net/finalmarkings/marking/place"):
-        fm[nodes[el.get("idref")]] = int(el.findtext("text"))
+    net, im, fm = import_net_from_string(mined.pnml)
     return Model(mined.algorithm, mined.parameters, net, im, fm)
 
 

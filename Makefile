@@ -47,7 +47,7 @@ demo: setup
 	$(VENV)/bin/mot demo --out out/demo
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 bench: setup
 	$(PY) -m bench.run

@@ -19,12 +19,39 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pytest
+import shared_run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = "mysql://root@127.0.0.1:3306/mysql"
 _NAMES = itertools.count(1)
+# The longest test files (measured with --durations on a two-core machine), longest first. `make test`
+# runs `--dist loadfile --no-loadscope-reorder`: xdist then hands files to its workers in collection
+# order, and these go first, so that no long file starts last while the other worker sits idle
+# (longest-processing-time-first scheduling). Update the list when a file's cost changes a lot.
+LONGEST_FIRST = (
+    "test_celery.py",
+    "test_airflow_ops.py",
+    "test_bpmn_clients.py",
+    "test_alerts.py",
+    "test_incremental.py",
+    "test_core_real_logs.py",
+    "test_outputs_atomic.py",
+    "test_docs_airflow.py",
+    "test_extraction_dags.py",
+    "test_faults.py",
+    "test_chunked.py",
+    "test_delta_airflow.py",
+    "test_budgets.py",
+    "test_determinism.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of ``LONGEST_FIRST`` first, in its order; the others after them, as collected."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's tests keep their order
 
 
 class Server:
@@ -180,3 +207,13 @@ def airflow_home(tmp_path_factory) -> Path:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=300)
     return home
+
+
+@pytest.fixture(scope="session")
+def bpic2012_run(tmp_path_factory, worker_id) -> Path:
+    """The output folder of one whole run on BPIC2012 with the default config (``mot run LOG``),
+    made once per test session and shared by the xdist workers (``shared_run.make``). Read-only:
+    ``shared_run.copy`` gives a test a folder of its own, ``shared_run.summary`` the RunSummary."""
+    root = tmp_path_factory.getbasetemp()
+    root = root if worker_id == "master" else root.parent  # the folder every worker's basetemp is in
+    return shared_run.make(root, SHARED_DATA / "logs" / "bpic2012.xes.gz")

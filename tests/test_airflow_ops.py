@@ -4,6 +4,8 @@ the provider connection types.
 A MariaDB source with one good mapping and one that reads a missing table, and a PostgreSQL source
 that is run again unchanged and then changed, each as a real extraction DAG run (``dag.test()``);
 ``airflow connections test`` against both servers with the connections given as AIRFLOW_CONN_* URIs.
+Then Airflow for real (``scripts/airflow-local``): triggered extractions, the Asset-triggered mining
+of the changed processes only, and the warehouse, models and pool it leaves behind.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ def test_provider_connection_types_are_registered_and_connections_test_succeeds(
 
 
 def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api_server(tmp_path):
-    from mining.sample_system.generator import generate
+    from mining.sample_system.generator import expected_event_count, generate
 
     out, home, log = tmp_path / "out", tmp_path / "airflow-home", tmp_path / "airflow.log"
     database = out / "sample_system.sqlite"
@@ -201,6 +203,7 @@ def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api
         deadline = time.monotonic() + 600
         dags = "SELECT count(*) FROM dag WHERE dag_id LIKE 'mot_%' AND NOT is_paused"
         wait_for("the DAG processor to register the DAGs", lambda: metadata(home, dags) == [(3,)], deadline, log)
+        assert metadata(home, "SELECT slots FROM slot_pool WHERE pool = 'mot_duckdb'") == [(1,)]
         text = log.read_text()
         assert text.index("the API server answers") < text.index("starting the scheduler")
         trigger_and_finish("mot_extract_branch_b", deadline)
@@ -214,6 +217,8 @@ def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api
         assert metadata(home, skipped, (b_again,)) == [("skipped",)]
         time.sleep(15)  # long enough for the scheduler to create an Asset-triggered run
         assert len(metadata(home, runs, ("mot_mining",))) == 2
+        kinds = "SELECT DISTINCT run_type FROM dag_run WHERE dag_id = 'mot_mining'"
+        assert metadata(home, kinds) == [("asset_triggered",)]
         # Nothing waited for the API server: every task ran once.
         assert metadata(home, "SELECT max(try_number) FROM task_instance") == [(1,)]
     finally:
@@ -221,6 +226,10 @@ def test_live_mining_runs_only_for_changed_sources_and_no_task_waits_for_the_api
     con = connect(out / "warehouse.duckdb", read_only=True)
     try:
         cases = con.execute("SELECT process, count(*) FROM cases GROUP BY ALL ORDER BY ALL").fetchall()
+        events = con.execute("SELECT process, count(*) FROM events GROUP BY ALL ORDER BY ALL").fetchall()
     finally:
         con.close()
     assert cases == [("a", 60), ("b", 60)]
+    assert events == [("a", expected_event_count(database)), ("b", expected_event_count(database))]
+    for process in ("a", "b"):
+        assert (out / "models" / process / "imf.pnml").is_file()

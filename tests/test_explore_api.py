@@ -22,6 +22,7 @@ from urllib.request import urlopen
 
 import duckdb
 import pytest
+import shared_run
 from starlette.testclient import TestClient
 
 from mining import pipeline
@@ -62,9 +63,8 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bpic(tmp_path_factory):
-    out = tmp_path_factory.mktemp("explore-bpic")
-    pipeline.run(pipeline.config_for_log(BPIC), out)
+def bpic(tmp_path_factory, bpic2012_run):
+    out = shared_run.copy(bpic2012_run, tmp_path_factory.mktemp("explore-bpic") / "run")
     return Run(out, "bpic2012")
 
 

@@ -24,6 +24,7 @@ from urllib.request import urlopen
 
 import duckdb
 import pytest
+import shared_run
 from airflow_run import free_port
 
 from mining import pipeline
@@ -79,9 +80,8 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bpic(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browse-bpic")
-    pipeline.run(pipeline.config_for_log(BPIC), out)
+def bpic(tmp_path_factory, bpic2012_run):
+    out = shared_run.copy(bpic2012_run, tmp_path_factory.mktemp("browse-bpic") / "run")
     served = Served(out, "bpic2012")
     yield served
     served.stop()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import shared_run
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
@@ -253,11 +254,10 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bpic(tmp_path_factory):
-    """BPIC2012 through the whole pipeline (as `mot run`), and its report in Chromium."""
-    out = tmp_path_factory.mktemp("report-bpic")
+def bpic(tmp_path_factory, bpic2012_run):
+    """BPIC2012 through the whole pipeline (as `mot run`: the session's shared run), and its report in Chromium."""
+    out = shared_run.copy(bpic2012_run, tmp_path_factory.mktemp("report-bpic") / "run")
     config = pipeline.config_for_log(BPIC)
-    pipeline.run(config, out)
     return out, config, open_report(out / "report.html", tmp_path_factory.mktemp("browser-bpic"))
 
 

@@ -225,25 +225,24 @@ def p_dropout(chain: Chain, matrix: Matrix | sparse.spmatrix) -> float:
 
 
 def _i_minus_q(m: Entries, live: np.ndarray, keep: np.ndarray) -> sparse.csc_matrix:
-    """I - Q over the states ``keep`` (in CSC form), built from the entries in one constructor.
+    """I - Q over the states ``keep`` (in CSC form), from the entries and the identity's diagonal.
 
-    Duplicates are summed first and then taken from 1 or 0, as ``identity - matrix`` does.
+    The entries go in as they are, duplicates included, ordered by column only: ``spsolve`` sums
+    duplicates (and sorts each column) before it factors. Cheaper than making them unique here
+    with ``np.unique``, or scipy's COO constructor; the bootstrap builds thousands of these.
     """
     n, k = len(live), len(keep)
     at = np.full(n, -1, dtype=np.int64)
     at[keep] = np.arange(k)
     inside = m.cols < n
     both = inside & live[m.rows] & live[np.where(inside, m.cols, 0)]
-    key = at[m.cols[both]] * k + at[m.rows[both]]  # column-major: the CSC order
-    stored, where = np.unique(key, return_inverse=True)
-    q = np.bincount(where, weights=m.vals[both], minlength=len(stored))
-    diagonal = np.arange(k) * (k + 1)
-    keys = np.union1d(stored, diagonal)
-    data = np.zeros(len(keys))
-    data[np.searchsorted(keys, diagonal)] = 1.0
-    data[np.searchsorted(keys, stored)] -= q
-    indptr = np.searchsorted(keys // k, np.arange(k + 1))
-    return sparse.csc_matrix((data, keys % k, indptr), shape=(k, k))
+    diagonal = np.arange(k)
+    rows = np.concatenate([diagonal, at[m.rows[both]]])
+    cols = np.concatenate([diagonal, at[m.cols[both]]])
+    data = np.concatenate([np.ones(k), -m.vals[both]])
+    order = np.argsort(cols, kind="stable")  # column by column: CSC
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=k))])
+    return sparse.csc_matrix((data[order], rows[order], indptr), shape=(k, k))
 
 
 def _p_dropout_dense(chain: Chain, matrix: np.ndarray) -> float:

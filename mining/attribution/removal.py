@@ -76,16 +76,19 @@ def without_moment(chain: Chain, matrix: Matrix | sparse.spmatrix, activity: str
     block = np.zeros((len(xs), len(xs)))
     inner = from_x & into_x
     np.add.at(block, (at[m.rows[inner]], at[m.cols[inner]]), m.vals[inner])
-    out = np.zeros((len(xs), size))
     leaving = from_x & ~into_x
-    np.add.at(out, (at[m.rows[leaving]], m.cols[leaving]), m.vals[leaving])
-    # H[t, u]: from X state t, the probability of leaving the X states into u (u not an X state).
+    # Only the states the X states lead into (ascending) are columns: the others' would be zero.
+    exits, exit_at = np.unique(m.cols[leaving], return_inverse=True)
+    out = np.zeros((len(xs), len(exits)))
+    np.add.at(out, (at[m.rows[leaving]], exit_at), m.vals[leaving])
+    # H[t, j]: from X state t, the probability of leaving the X states into exits[j].
     h = np.linalg.solve(np.eye(len(xs)) - block, out)
     keep = ~from_x & ~into_x
     entering = ~from_x & into_x
     s, t, q = m.rows[entering], m.cols[entering], m.vals[entering]
     ht = h[at[t]]
-    e, u = np.nonzero(ht > 0)  # per entering entry in storage order, u ascending
+    e, j = np.nonzero(ht > 0)  # per entering entry in storage order, exits ascending
+    u = exits[j]
     memo = chain.skip_candidates
     first, second = (
         np.array(
@@ -107,7 +110,7 @@ def without_moment(chain: Chain, matrix: Matrix | sparse.spmatrix, activity: str
     changed = Entries(
         np.concatenate([m.rows[keep], s[e]]),
         np.concatenate([m.cols[keep], to]),
-        np.concatenate([m.vals[keep], q[e] * ht[e, u]]),
+        np.concatenate([m.vals[keep], q[e] * ht[e, j]]),
         m.shape,
     )
     return changed.toarray() if dense else changed

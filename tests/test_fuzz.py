@@ -172,6 +172,11 @@ SEED = xes(
         max_size=4,
     )
 )
+# Found by this test on 2026-12-07: every trace's concept:name damaged, so the case ids came back as
+# Arrow's null type and the duplicate-trace check crashed instead of the clear error.
+@example(
+    edits=[("delete", 0, b"\x00"), ("delete", 357, b"\x00"), ("delete", 70, b"\x00"), ("delete", 357, b"\x00" * 8)]
+)
 def test_damaged_xes_is_a_table_or_a_clear_error(edits):
     data = bytearray(SEED.encode())
     for operation, at, chunk in edits:

@@ -290,7 +290,8 @@ def duplicate_trace_note(case_ids: pa.ChunkedArray) -> str | None:
     """
     if len(case_ids) == 0:
         return None
-    ids = pc.fill_null(case_ids.combine_chunks(), "\x00")
+    # As text: a damaged file can leave the column all null (Arrow's null type) or numeric.
+    ids = pc.fill_null(case_ids.combine_chunks().cast(pa.string()), "\x00")
     starts = 1 + pc.sum(pc.not_equal(ids[1:], ids[:-1])).as_py() if len(ids) > 1 else 1
     extra = starts - pc.count_distinct(ids).as_py()
     if extra <= 0:

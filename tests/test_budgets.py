@@ -28,6 +28,7 @@ from mining.discovery import variants
 from mining.discovery.bounded import BudgetExceeded, prefix_events, run_bounded
 from mining.discovery.store import discover
 from mining.warehouse import connect
+from mining.warehouse.prepare import prepare_step
 
 ACTIVITIES = [f"Step {c}" for c in "ABCDEFGHIJKLMNOPQR"]
 
@@ -64,6 +65,15 @@ def skips(out: Path) -> list[tuple]:
         return con.execute("SELECT step, work, reason, estimate, budget FROM budget_skips ORDER BY ALL").fetchall()
     finally:
         con.close()
+
+
+def prepared(log: Path, warehouse: Path):
+    """``log`` ingested and prepared into ``warehouse`` (no mining step yet); returns its config."""
+    config = pipeline.config_for_log(log)
+    for source in config.sources:
+        pipeline.ingest_source(warehouse, config, source)
+    prepare_step(warehouse, config, config.processes[0], warehouse.parent)
+    return config
 
 
 def test_a_long_trace_completes_with_precision_skipped_and_said(tmp_path):
@@ -130,10 +140,7 @@ def test_the_forkserver_stops_once_discover_is_done(tmp_path, monkeypatch):
 def test_precision_past_its_memory_budget_is_cut_short_and_recorded(tmp_path):
     # With the up-front estimate off, the memory budget stops precision on a 12,000-event trace.
     log = long_trace_csv(tmp_path / "long.csv", 12000)
-    config = pipeline.config_for_log(log)
-    for source in config.sources:
-        pipeline.ingest_source(tmp_path / "w.duckdb", config, source)
-    pipeline.PROCESS_STEPS[0][1](tmp_path / "w.duckdb", config, "long", tmp_path)  # prepare
+    config = prepared(log, tmp_path / "w.duckdb")
     budgets = Budgets(memory_mb=300, precision_max_prefix_events=0)
     with connect(tmp_path / "w.duckdb") as con:
         models = discover(con, "long", config.discovery.model_copy(update={"algorithms": ["imf"]}), budgets)
@@ -154,10 +161,7 @@ def test_heuristics_discovery_past_its_memory_budget_is_skipped_and_recorded(tmp
         lines += [f"c{case},a{rng.randrange(300)},2024-01-01T{i // 60:02d}:{i % 60:02d}:00" for i in range(30)]
     log = tmp_path / "wide.csv"
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = pipeline.config_for_log(log)
-    for source in config.sources:
-        pipeline.ingest_source(tmp_path / "w.duckdb", config, source)
-    pipeline.PROCESS_STEPS[0][1](tmp_path / "w.duckdb", config, "wide", tmp_path)  # prepare
+    config = prepared(log, tmp_path / "w.duckdb")
     with connect(tmp_path / "w.duckdb") as con:
         settings = config.discovery.model_copy(update={"algorithms": ["heuristics"]})
         models = discover(con, "wide", settings, Budgets(memory_mb=1))
@@ -256,11 +260,7 @@ def test_run_bounded_tries_a_crashed_child_once_more_and_a_second_crash_is_the_b
 
 
 def test_the_precision_estimate_counts_every_prefix_of_every_variant(tmp_path):
-    log = long_trace_csv(tmp_path / "long.csv", 300)
-    config = pipeline.config_for_log(log)
-    for source in config.sources:
-        pipeline.ingest_source(tmp_path / "w.duckdb", config, source)
-    pipeline.PROCESS_STEPS[0][1](tmp_path / "w.duckdb", config, "long", tmp_path)
+    prepared(long_trace_csv(tmp_path / "long.csv", 300), tmp_path / "w.duckdb")
     with connect(tmp_path / "w.duckdb") as con:
         assert prefix_events(variants(con, "long")) == 300 * 301 // 2
 

@@ -176,15 +176,18 @@ def test_a_stage_process_holds_only_its_own_side_s_libraries():
     code = (
         "import sys\n"
         "from bench.child import import_for\n"
-        "import_for(sys.argv[1], sys.argv[2])\n"
-        "print('pm4py' in sys.modules, 'mining.pipeline' in sys.modules)\n"
+        "import_for(sys.argv[1], sys.argv[2], reads_xes=sys.argv[3] == 'xes')\n"
+        "print('pm4py' in sys.modules, 'mining.pipeline' in sys.modules, 'polars' in sys.modules)\n"
     )
 
-    def loaded(side: str, stage: str) -> str:
-        run = subprocess.run([sys.executable, "-c", code, side, stage], capture_output=True, text=True, cwd=REPO)
+    def loaded(side: str, stage: str, kind: str = "warehouse") -> str:
+        run = subprocess.run([sys.executable, "-c", code, side, stage, kind], capture_output=True, text=True, cwd=REPO)
         assert run.returncode == 0, run.stderr
         return run.stdout.strip()
 
-    assert loaded("ours", "end_to_end_scope") == "False True"
-    assert loaded("ours", "imf") == "True True"  # our IMf builds on pm4py's miner, in this process
+    assert loaded("ours", "end_to_end_scope") == "False True False"
+    assert loaded("ours", "imf") == "True True True"  # our IMf builds on pm4py's miner, in this process
     assert loaded("pm4py", "end_to_end").startswith("True")
+    # polars (rustxes reads through it) is loaded before the clock on both sides of an XES workload.
+    assert loaded("ours", "ingest", "xes") == "False True True"
+    assert loaded("pm4py", "read", "xes").endswith("True")

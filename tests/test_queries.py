@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from mining import pipeline, shell, sqllib
 from mining.cli import app
-from mining.warehouse import connect
+from mining.warehouse import connect, storage_version
 from mining.warehouse.prepare import prepare
 from mining.warehouse.snapshot import open_for_reading, publish_snapshot
 
@@ -494,6 +494,61 @@ def test_the_duckdb_cli_from_pypi_opens_the_snapshot(demo_out, demo_con):
         timeout=60,
     )
     assert "coverage must be a share of cases above 0 and at most 1, got 2" in refused.stdout + refused.stderr
+
+
+def _cli_rows(path: Path, sql: str) -> list[tuple[str, ...]]:
+    """``sql`` run by the duckdb CLI from PyPI (DuckDB 1.5) on ``path``, as CSV rows after the header."""
+    cli = Path(sys.executable).with_name("duckdb")
+    done = subprocess.run(
+        [str(cli), "-readonly", "-csv", str(path), "-c", sql], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return [tuple(line.split(",")) for line in done.stdout.strip().splitlines()[1:]]
+
+
+def test_a_new_warehouse_is_in_the_cli_s_format_and_its_snapshot_is_a_byte_copy(demo_out, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(demo_out, out)
+    warehouse = out / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert storage_version(con) == "v1.5.0+"
+    con.close()
+    # The live file itself opens in DuckDB 1.5 (the CLI), not only its snapshot.
+    assert _cli_rows(warehouse, "SELECT count(*) FROM cases") == [(str(DEMO_CASES),)]
+    snapshot, storage = publish_snapshot(warehouse)
+    assert storage == "v1.5.0"
+    assert snapshot.read_bytes() == warehouse.read_bytes()
+
+
+def test_a_warehouse_in_duckdb_2_s_format_gets_a_snapshot_the_cli_opens(tmp_path):
+    """Warehouses made before the format was chosen (DuckDB 2's own) are copied table by table."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))  # DuckDB's default format, as `connect` made them before
+    con.execute("CREATE TABLE marker AS SELECT range AS x FROM range(5)").fetchall()
+    assert storage_version(con) == "v2.0.0+"
+    con.close()
+    con = connect(warehouse)  # the migrations, in the file's own format
+    assert storage_version(con) == "v2.0.0+"
+    con.close()
+    snapshot, storage = publish_snapshot(warehouse)
+    assert storage == "v1.5.0"
+    assert snapshot.read_bytes() != warehouse.read_bytes()
+    assert _cli_rows(snapshot, "SELECT sum(x) FROM marker") == [("10",)]
+
+
+def test_a_snapshot_holds_what_is_still_in_the_write_ahead_log(tmp_path):
+    """A byte copy would miss changes not yet checkpointed into the file: those are copied by table."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = connect(warehouse)
+    con.execute("PRAGMA disable_checkpoint_on_shutdown").fetchall()
+    con.execute("SET wal_autocheckpoint = '1GB'").fetchall()
+    con.execute("CREATE TABLE late AS SELECT 42 AS answer").fetchall()
+    con.close()
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    assert wal.is_file() and wal.stat().st_size > 0
+    snapshot, storage = publish_snapshot(warehouse)
+    assert storage == "v1.5.0"
+    assert _cli_rows(snapshot, "SELECT answer FROM late") == [("42",)]
 
 
 # --- mot sql ---------------------------------------------------------------------------------------

@@ -19,6 +19,10 @@ from mining.warehouse.sqlfiles import statements
 
 MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
+# The storage format of a new warehouse file: DuckDB 1.5's, which DuckDB 2 reads and writes and the
+# duckdb CLI from PyPI (1.5) opens. Its read snapshot is then a copy of the file (mining.warehouse.snapshot).
+STORAGE_VERSION = "v1.5.0"
+
 
 def migrations() -> list[tuple[int, str, str]]:
     """All migrations as (version, name, sql), in version order."""
@@ -163,6 +167,8 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     """
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not read_only and not Path(path).exists():
+            create_file(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -176,6 +182,25 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     if not read_only:
         migrate(con)
     return con
+
+
+def create_file(path: str | Path) -> None:
+    """Create an empty warehouse file in ``STORAGE_VERSION``'s format (the format is chosen when the
+    file is made; DuckDB 2 would otherwise write its own, which DuckDB 1.5 cannot read)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {sql_literal(path)} AS created (STORAGE_VERSION '{STORAGE_VERSION}')").fetchall()
+        con.execute("DETACH created").fetchall()
+    finally:
+        con.close()
+
+
+def storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The storage format of ``con``'s database file as DuckDB tags it (``v1.5.0+``, ``v2.0.0+``)."""
+    row = con.execute(
+        "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return row[0] if row else None
 
 
 # The connections each thread opened with ``connect`` (weakly held: closed and dropped connections

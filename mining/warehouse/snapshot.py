@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 
 from mining.outputs import SNAPSHOT_SUFFIX, WAREHOUSE_FILE, snapshot_path
-from mining.warehouse import apply_engine_settings, lock_holder, sql_literal
+from mining.warehouse import STORAGE_VERSION, apply_engine_settings, lock_holder, sql_literal
 
-SNAPSHOT_STORAGE_VERSION = "v1.5.0"
+SNAPSHOT_STORAGE_VERSION = STORAGE_VERSION
 
 
 class SqlError(Exception):
@@ -31,16 +31,18 @@ class SqlError(Exception):
 def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:
     """Copy a closed warehouse to its snapshot path, replacing the old snapshot atomically.
 
-    The copy is written in DuckDB's v1.5 storage format when the data allows it, so that the duckdb
-    CLI from PyPI (``duckdb-cli``, 1.5 at the time of writing) opens it as well as DuckDB 2 does;
-    otherwise in the current format. Readers that have the old snapshot open keep reading the old
-    file; new readers get the new one; nobody sees a half-written snapshot, because the copy is
-    built under a temporary name first. Returns the path and the storage version written.
+    The snapshot is in DuckDB's v1.5 storage format whenever the data allows it, so that the duckdb
+    CLI from PyPI (``duckdb-cli``, 1.5 at the time of writing) opens it as well as DuckDB 2 does. A
+    warehouse made in that format (every one since ``STORAGE_VERSION``) is copied as a file; an older
+    one is copied table by table into the v1.5 format (``COPY FROM DATABASE``), or as a file in its
+    own format when something in it needs the newer one (the step's figures say so:
+    ``snapshot_storage``). Readers that have the old snapshot open keep reading the old file; new
+    readers get the new one; nobody sees a half-written snapshot, because the copy is built under a
+    temporary name first. Returns the path and the storage version written.
     """
     warehouse = Path(warehouse)
     target = snapshot_path(warehouse)
     partial = target.with_name(target.name + ".partial")
-    storage = SNAPSHOT_STORAGE_VERSION
     for leftover in (partial, partial.with_name(partial.name + ".wal")):
         leftover.unlink(missing_ok=True)
     con = duckdb.connect()
@@ -48,22 +50,38 @@ def publish_snapshot(warehouse: str | Path) -> tuple[Path, str]:
         apply_engine_settings(con)
         con.execute(f"SET temp_directory = {sql_literal(partial.with_name(partial.name + '.tmp'))}").fetchall()
         con.execute(f"ATTACH {sql_literal(warehouse)} AS live (READ_ONLY)").fetchall()
-        try:
-            con.execute(f"ATTACH {sql_literal(partial)} AS snap (STORAGE_VERSION '{storage}')").fetchall()
-            con.execute("COPY FROM DATABASE live TO snap").fetchall()
-            con.execute("DETACH snap").fetchall()
-        except duckdb.Error:
-            # Something in the warehouse needs the newer format: the snapshot then opens in DuckDB 2
-            # only, and the step's figures say so (snapshot_storage).
-            con.execute("DETACH DATABASE IF EXISTS snap").fetchall()
-            partial.unlink(missing_ok=True)
-            con.execute("DETACH live").fetchall()
-            shutil.copyfile(warehouse, partial)
-            storage = "current"
+        storage = _file_copy_storage(con, warehouse) or _copy_tables(con, partial)
     finally:
         con.close()
+    if not partial.exists():
+        shutil.copyfile(warehouse, partial)
     os.replace(partial, target)
     return target, storage
+
+
+def _file_copy_storage(con: duckdb.DuckDBPyConnection, warehouse: Path) -> str | None:
+    """``SNAPSHOT_STORAGE_VERSION`` when a byte copy of ``warehouse`` is the snapshot: the file is in
+    that format and holds everything (no write-ahead log beside it, as after a checkpoint)."""
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None
+    row = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'live'").fetchone()
+    version = (row[0] if row else None) or ""
+    return SNAPSHOT_STORAGE_VERSION if version.rstrip("+") == SNAPSHOT_STORAGE_VERSION else None
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, partial: Path) -> str:
+    """Write the attached ``live`` warehouse into ``partial`` in the v1.5 format; when its data needs
+    the newer format, leave ``partial`` absent (the caller copies the file) and say ``current``."""
+    try:
+        con.execute(f"ATTACH {sql_literal(partial)} AS snap (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')").fetchall()
+        con.execute("COPY FROM DATABASE live TO snap").fetchall()
+        con.execute("DETACH snap").fetchall()
+        return SNAPSHOT_STORAGE_VERSION
+    except duckdb.Error:
+        con.execute("DETACH DATABASE IF EXISTS snap").fetchall()
+        partial.unlink(missing_ok=True)
+        return "current"
 
 
 def resolve_warehouse(path: str | Path) -> Path:

@@ -195,10 +195,13 @@ def create_file(path: str | Path) -> None:
         con.close()
 
 
-def storage_version(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The storage format of ``con``'s database file as DuckDB tags it (``v1.5.0+``, ``v2.0.0+``)."""
+def storage_version(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str | None:
+    """The storage format of a database file attached to ``con`` (default: its own) as DuckDB tags
+    it (``v1.5.0+``, ``v2.0.0+``)."""
     row = con.execute(
-        "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()"
+        "SELECT tags['storage_version'] FROM duckdb_databases() "
+        "WHERE database_name = coalesce($database, current_database())",
+        {"database": database},
     ).fetchone()
     return row[0] if row else None
 

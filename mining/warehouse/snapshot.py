@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from mining.outputs import SNAPSHOT_SUFFIX, WAREHOUSE_FILE, snapshot_path
-from mining.warehouse import STORAGE_VERSION, apply_engine_settings, lock_holder, sql_literal
+from mining.warehouse import STORAGE_VERSION, apply_engine_settings, lock_holder, sql_literal, storage_version
 
 SNAPSHOT_STORAGE_VERSION = STORAGE_VERSION
 
@@ -65,8 +65,7 @@ def _file_copy_storage(con: duckdb.DuckDBPyConnection, warehouse: Path) -> str |
     wal = warehouse.with_name(warehouse.name + ".wal")
     if wal.exists() and wal.stat().st_size > 0:
         return None
-    row = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'live'").fetchone()
-    version = (row[0] if row else None) or ""
+    version = storage_version(con, "live") or ""
     return SNAPSHOT_STORAGE_VERSION if version.rstrip("+") == SNAPSHOT_STORAGE_VERSION else None
 
 

@@ -21,8 +21,9 @@ from mining.config import parse_config
 # What legitimately differs between an incremental run and a full run on the same data: the loads
 # (a second run reads the file again), the runs, the wall-clock time a digest was stored.
 NOT_MINED = {"load_audit", "run_audit", "quarantine", "watermarks", "schema_migrations", "mined_inputs"}
-# Per load, not per content: events loaded by the second run carry its load id and source order.
-LOAD_COLUMNS = {"events": ("load_id", "seq")}
+# Per load, not per content: events loaded by the second run carry its load id and source order,
+# and a case's prepare digest covers its events' source order.
+LOAD_COLUMNS = {"events": ("load_id", "seq"), "prepared_cases": ("digest_xor", "digest_sum")}
 ACTIVITIES = ["apply", "check", "call customer", "approve", "reject", "pay out", "remind", "close"]
 
 
@@ -132,6 +133,8 @@ def test_a_delta_re_mines_only_its_process_and_equals_a_full_run(logs, tmp_path)
     write_log(folder / "loans.csv", 300, 3, seed=3)
     delta = pipeline.run(config, tmp_path / "out")
     assert list(delta.processes) == ["loans"] and delta.unchanged == ["claims"]
+    # prepare rebuilt the six open cases and the three new ones, and kept the other 294 cases' rows
+    assert delta.processes["loans"]["cases_rebuilt"] == 9
     assert [r.source for r in delta.loads] == ["loans"]
     assert delta.loads[0].rows_new > len(open_rest) and delta.loads[0].rows_updated == 0
 
@@ -153,6 +156,8 @@ def test_a_changed_configuration_mines_every_process_again(logs, tmp_path):
     changed = config_for(folder, discovery={"imf_noise_threshold": 0.3})
     again = pipeline.run(changed, tmp_path / "out")
     assert sorted(again.processes) == ["claims", "loans"] and again.unchanged == []
+    # Nothing prepare reads changed: no case is rebuilt.
+    assert again.processes["loans"]["cases_rebuilt"] == again.processes["claims"]["cases_rebuilt"] == 0
     # Read again too: a changed setting (a column mapping, the time zone) can change the events.
     assert sorted(r.source for r in again.loads) == ["claims", "loans"]
     assert all(r.rows_new == 0 and r.rows_updated == 0 for r in again.loads)
@@ -188,3 +193,57 @@ def test_a_run_that_failed_half_way_leaves_no_digest_behind(logs, tmp_path, monk
     assert stored == {"claims"}  # loans' tables are half rewritten: its digest is gone
     monkeypatch.undo()
     assert list(pipeline.run(config, tmp_path / "out").processes) == ["loans"]
+
+
+def rewrite(path: Path, edit) -> None:
+    """Replace the data rows of the CSV file at ``path`` by ``edit(rows)``."""
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([header, *edit(rows)]) + "\n", encoding="utf-8")
+
+
+def test_corrected_and_deleted_cases_are_rebuilt_alone_and_equal_a_full_run(logs, tmp_path, monkeypatch):
+    """A source that corrects an event (a new time, which reorders its case), drops a case and adds
+    an event to a closed case: prepare rebuilds those three cases alone, also when it works through
+    the cases in ranges of a few events, and every table equals a full run's."""
+    from mining.warehouse import prepare
+
+    monkeypatch.setattr(prepare, "PREPARE_CHUNK_EVENTS", 120)  # about 20 ranges of cases
+    folder, _ = logs
+    config = config_for(folder)
+    first = pipeline.run(config, tmp_path / "out")
+    assert first.processes["loans"]["cases_rebuilt"] == 300
+
+    def edit(rows: list[str]) -> list[str]:
+        kept = [r for r in rows if not r.startswith("c7,")]  # case c7 is gone
+        moved = next(i for i, r in enumerate(kept) if r.startswith("c12,"))
+        case, activity, _ts, *rest = kept[moved].split(",")
+        kept[moved] = ",".join([case, activity, "2023-12-31T00:00:00", *rest])  # c12's first event moves
+        return [*kept, "c40,remind,2025-06-01T09:00:00,r2,500"]  # c40 gets a late event
+
+    rewrite(folder / "loans.csv", edit)
+    delta = pipeline.run(config, tmp_path / "out")
+    assert list(delta.processes) == ["loans"]
+    assert delta.processes["loans"]["cases_rebuilt"] == 3
+    fresh = pipeline.run(config, tmp_path / "fresh")
+    assert fresh.processes["loans"]["cases_rebuilt"] == 299
+    assert tables(tmp_path / "out" / "warehouse.duckdb") == tables(tmp_path / "fresh" / "warehouse.duckdb")
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")
+    with duckdb.connect(str(tmp_path / "out" / "warehouse.duckdb"), read_only=True) as con:
+        assert (
+            con.execute("SELECT count(*) FROM event_log WHERE process = 'loans' AND case_id = 'c7'").fetchone()[0] == 0
+        )
+        assert con.execute("SELECT count(*) FROM prepared_cases WHERE process = 'loans'").fetchone()[0] == 299
+
+
+def test_changed_instance_settings_rebuild_every_case(logs, tmp_path):
+    """The kept rows were built under other instance settings: every case is rebuilt, and the tables
+    equal a full run's under the new settings."""
+    folder, _ = logs
+    pipeline.run(config_for(folder), tmp_path / "out")
+    changed = config_for(folder, instances={"classifier": ["activity", "resource"]})
+    again = pipeline.run(changed, tmp_path / "out")
+    assert again.processes["loans"]["cases_rebuilt"] == 300
+    assert again.processes["claims"]["cases_rebuilt"] == 200
+    pipeline.run(changed, tmp_path / "fresh")
+    assert tables(tmp_path / "out" / "warehouse.duckdb") == tables(tmp_path / "fresh" / "warehouse.duckdb")
+    assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")

@@ -7,12 +7,15 @@ log stays the size of one range; other steps that write per-event tables chunk w
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import duckdb
 
 from mining.config.instances import Instances
 from mining.warehouse import connect, run_sql
+from mining.warehouse.fingerprints import code_digest
 from mining.warehouse.sqlfiles import sections, sql_file
 
 # Events per range of cases that prepare orders in one go: bounds the memory of its window sort.
@@ -53,24 +56,60 @@ def instance_parameters(process: str, settings: Instances) -> dict:
     }
 
 
-def prepare(con: duckdb.DuckDBPyConnection, process: str, instances: Instances | None = None) -> None:
-    """Rebuild the prepared tables (event_log, cases, variants, dfg_edges, activity_stats) and the
-    activity instances (activity_instances, event_instances) under ``instances`` (default settings)."""
+def prepare(con: duckdb.DuckDBPyConnection, process: str, instances: Instances | None = None) -> int:
+    """Bring the prepared tables (event_log, cases, variants, dfg_edges, activity_stats) and the
+    activity instances (activity_instances, event_instances) up to date under ``instances``
+    (default settings).
+
+    A case's rows depend on its own events alone, so only the cases whose events changed since the
+    last prepare (their digest in ``prepared_cases``) are rebuilt, when the code and the instance
+    settings are the ones the kept rows were built under and at most ``REBUILD_SHARE`` of the cases
+    changed; otherwise every case is. The process-wide tables are rebuilt from the cases either way.
+    The tables hold the same rows as a full rebuild would write (tests/test_incremental.py).
+    Returns the number of cases rebuilt (gone cases among them).
+    """
     parts = prepare_sections()
     merge = sections(sql_file(__package__, "instances"))
     params = instance_parameters(process, instances or Instances())
+    settings = prepare_settings(params)
     con.execute("BEGIN TRANSACTION")
     try:
-        run_sql(con, parts["clear"], {"process": process})
-        run_sql(con, merge["clear"], params)
+        run_sql(con, parts["digests"], {"process": process})
+        run_sql(con, parts["changed"], {"process": process})
+        changed, cases = con.execute(parts["counts"]).fetchall()[0]
+        rebuild_all = not _only_changed(con, process, settings, changed, cases)
+        clear = "clear" if rebuild_all else "clear_changed"
+        run_sql(con, parts[clear], {"process": process})
+        run_sql(con, merge[clear], params)
+        only = "" if rebuild_all else "AND case_id IN (SELECT case_id FROM prepare_changed)"
+        chunk, instance_chunk = (text.replace("/*CHANGED*/", only) for text in (parts["chunk"], merge["chunk"]))
         for lo, hi in case_ranges(con, process):
-            run_sql(con, parts["chunk"], {"process": process, "lo": lo, "hi": hi})
-            run_sql(con, merge["chunk"], params | {"lo": lo, "hi": hi})
+            run_sql(con, chunk, {"process": process, "lo": lo, "hi": hi})
+            run_sql(con, instance_chunk, params | {"lo": lo, "hi": hi})
         run_sql(con, parts["finish"], {"process": process})
+        run_sql(con, parts["record"], {"process": process, "all": rebuild_all, "settings": settings})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+    return cases if rebuild_all else changed
+
+
+# Above this share of changed cases, rebuilding every case costs less than deleting and appending.
+REBUILD_SHARE = 0.5
+
+
+def prepare_settings(params: dict) -> str:
+    """What the prepared rows of a process depend on besides its events: the mining code (its SQL
+    among it) and the instance settings."""
+    return hashlib.sha256(f"{code_digest()}\x1f{json.dumps(params, sort_keys=True)}".encode()).hexdigest()
+
+
+def _only_changed(con: duckdb.DuckDBPyConnection, process: str, settings: str, changed: int, cases: int) -> bool:
+    """Whether to rebuild the ``changed`` of ``cases`` cases alone: the kept rows were built under
+    ``settings``, and few enough changed that deleting and appending them costs less."""
+    stored = con.execute("SELECT settings FROM prepared_settings WHERE process = $p", {"p": process}).fetchall()
+    return bool(stored) and stored[0][0] == settings and changed <= REBUILD_SHARE * cases
 
 
 def process_counts(con: duckdb.DuckDBPyConnection, process: str) -> dict:
@@ -86,10 +125,11 @@ def process_counts(con: duckdb.DuckDBPyConnection, process: str) -> dict:
 
 
 def prepare_process(warehouse: str | Path, process: str, instances: Instances | None = None) -> dict:
-    """Rebuild the prepared tables of ``process``; return its case, event and variant counts."""
+    """Bring the prepared tables of ``process`` up to date; return its case, event and variant
+    counts and how many cases were rebuilt."""
     with connect(warehouse) as con:
-        prepare(con, process, instances)
-        return process_counts(con, process)
+        rebuilt = prepare(con, process, instances)
+        return process_counts(con, process) | {"cases_rebuilt": rebuilt}
 
 
 def prepare_step(warehouse: Path, config, process: str, out_dir: Path) -> dict:

@@ -9,6 +9,11 @@
 DELETE FROM activity_instances WHERE process = $process;
 DELETE FROM event_instances WHERE process = $process;
 
+-- @section clear_changed
+-- Only the cases prepare rebuilds (prepare.sql, `changed`).
+DELETE FROM activity_instances WHERE process = $process AND case_id IN (SELECT case_id FROM prepare_changed);
+DELETE FROM event_instances WHERE process = $process AND case_id IN (SELECT case_id FROM prepare_changed);
+
 -- @section chunk
 CREATE OR REPLACE TEMP TABLE mot_inst_events AS
 WITH named AS (
@@ -30,7 +35,7 @@ WITH named AS (
         END AS interval_start
     FROM event_log
     WHERE process = $process
-      AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+      AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi) /*CHANGED*/
 ),
 -- One sort for both marks: the closes before the event (each close ends an instance) and the phase
 -- of the last start or close before it (a start after a start begins a new instance: the first one

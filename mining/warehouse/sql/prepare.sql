@@ -1,9 +1,43 @@
 -- Rebuild the prepared mining tables of one process ($process) from `events`.
 -- Event order inside a case: timestamp, then source order (seq), as pm4py orders a log.
--- mining.warehouse.prepare runs the sections in order: `clear` and `chunks` once, `chunk` once per
--- range of case ids [$lo, $hi) (NULL = open end), then `finish`. Working through the cases in
--- ranges keeps the window sort of a 10-million-event log to one range's size; the ranges ascend,
--- so the tables are written in case_id order exactly as one pass would write them.
+-- mining.warehouse.prepare runs the sections in order: `digests` and `changed` once, then either
+-- `clear` (every case) or `clear_changed` (the cases whose events changed since the last prepare),
+-- `chunks` once, `chunk` once per range of case ids [$lo, $hi) (NULL = open end), then `finish`
+-- and `record`. Working through the cases in ranges keeps the window sort of a 10-million-event log
+-- to one range's size; the ranges ascend, so a full rebuild writes the tables in case_id order
+-- exactly as one pass would. When only the changed cases are rebuilt, the CHANGED marker in `chunk` (and in
+-- instances.sql) becomes a filter to them, and their rows are appended after the kept ones.
+
+-- @section digests
+-- Every case's digest now: bit_xor and sum of its events' hashes over every column prepare reads
+-- (and seq, which orders equal timestamps); load_id is not read.
+CREATE OR REPLACE TEMP TABLE prepare_digests AS
+SELECT case_id, count(*) AS n_events, bit_xor(h) AS digest_xor, sum(h::HUGEINT) AS digest_sum
+FROM (
+    SELECT case_id, hash(event_key, source, case_id, activity, ts, resource, lifecycle, seq, attrs) AS h
+    FROM events WHERE process = $process
+)
+GROUP BY case_id;
+
+-- @section changed
+-- The cases whose digest differs from the one their rows were built from: new, changed and gone.
+CREATE OR REPLACE TEMP TABLE prepare_changed AS
+SELECT case_id
+FROM prepare_digests d
+FULL JOIN (SELECT * FROM prepared_cases WHERE process = $process) p USING (case_id)
+WHERE d.n_events IS DISTINCT FROM p.n_events
+   OR d.digest_xor IS DISTINCT FROM p.digest_xor
+   OR d.digest_sum IS DISTINCT FROM p.digest_sum;
+
+-- @section counts
+SELECT (SELECT count(*) FROM prepare_changed), (SELECT count(*) FROM prepare_digests);
+
+-- @section clear_changed
+DELETE FROM event_log WHERE process = $process AND case_id IN (SELECT case_id FROM prepare_changed);
+DELETE FROM cases WHERE process = $process AND case_id IN (SELECT case_id FROM prepare_changed);
+DELETE FROM variants WHERE process = $process;
+DELETE FROM dfg_edges WHERE process = $process;
+DELETE FROM activity_stats WHERE process = $process;
 
 -- @section clear
 DELETE FROM event_log WHERE process = $process;
@@ -35,7 +69,7 @@ SELECT process, case_id,
     attrs
 FROM events
 WHERE process = $process
-  AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+  AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi) /*CHANGED*/
 WINDOW w AS (PARTITION BY case_id ORDER BY ts, seq)
 ORDER BY case_id, pos;
 
@@ -54,7 +88,7 @@ SELECT process, case_id,
     )) AS variant_id
 FROM event_log
 WHERE process = $process
-  AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi)
+  AND ($lo IS NULL OR case_id >= $lo) AND ($hi IS NULL OR case_id < $hi) /*CHANGED*/
 GROUP BY process, case_id
 ORDER BY case_id;
 
@@ -140,3 +174,15 @@ SELECT $process, activity,
 FROM per_variant
 GROUP BY activity
 ORDER BY activity;
+
+-- @section record
+-- The digests the rows now stand on, and the settings they were built under.
+DELETE FROM prepared_cases WHERE process = $process AND ($all OR case_id IN (SELECT case_id FROM prepare_changed));
+INSERT INTO prepared_cases
+SELECT $process, case_id, n_events, digest_xor, digest_sum
+FROM prepare_digests
+WHERE $all OR case_id IN (SELECT case_id FROM prepare_changed)
+ORDER BY case_id;
+INSERT OR REPLACE INTO prepared_settings VALUES ($process, $settings);
+DROP TABLE prepare_digests;
+DROP TABLE prepare_changed;

@@ -39,8 +39,10 @@ WORKERS = ("worker-a", "worker-b")
 DEADLINE_S = 900
 # Columns that differ between two correct runs: load ids and times of a load, the watermarks that
 # only the scheduled loads keep, ``seq`` (load id << 32 + row: `mot run` loads the mappings in
-# config order, the load task by item name). Event keys are compared: they depend on the content only.
+# config order, the load task by item name), and the prepare digests of cases (prepared_cases), which
+# cover seq. Event keys are compared: they depend on the content only.
 VOLATILE = {"load_id", "started_at", "finished_at", "duration_s", "watermark_before", "watermark_after", "seq"}
+VOLATILE |= {"digest_xor", "digest_sum"}
 # `mot run` keeps no watermarks for files, the DAGs do; runs differ by kind; only `mot run` records what
 # it mined from (the DAGs mine what an Asset event names, and a merge drops the process's digest).
 NOT_COMPARED = {"watermarks", "run_audit", "mined_inputs"}

@@ -31,6 +31,7 @@ from mining.sources import DATABASES, extract, extract_item, work_items
 from mining.sources.files import kind_from_path
 from mining.warehouse import Watchdog, connect, fingerprints, memory_limit_default, memory_limit_source, runs, scalar
 from mining.warehouse.load import LoadResult, load_batch, stored_watermarks
+from mining.warehouse.prepare import forget_prepared
 from mining.warehouse.snapshot import publish_snapshot
 
 Progress = Callable[[str], None]
@@ -216,7 +217,8 @@ def run(config: ProjectConfig, out_dir: str | Path, progress: Progress | None = 
     """Ingest every source, then run every process step for every process; results in ``out_dir``.
 
     A process whose events, the configuration and the mining code are all as when it was last mined
-    to the end is not mined again (``mining.warehouse.fingerprints``; ``full`` mines it anyway):
+    to the end is not mined again (``mining.warehouse.fingerprints``; ``full`` mines it anyway, and
+    rebuilds every case's prepared rows rather than the changed ones):
     its tables are already what mining it would write. The run is recorded in ``run_audit``
     (mining.warehouse.runs): failed, with its error, when any step fails. A first run that fails before it loaded anything leaves no warehouse behind.
     """
@@ -289,6 +291,8 @@ def _mine_if_changed(
             summary.unchanged.append(process)
             return
         fingerprints.forget(con, process)  # no digest beside half-written tables if a step fails
+        if full:
+            forget_prepared(con, process)  # --full rebuilds every case's prepared rows too
     figures, seconds = run_process_steps(warehouse, config, process, out_dir, progress=say)
     with connect(warehouse) as con:
         fingerprints.record(con, inputs)

@@ -233,6 +233,9 @@ def test_corrected_and_deleted_cases_are_rebuilt_alone_and_equal_a_full_run(logs
             con.execute("SELECT count(*) FROM event_log WHERE process = 'loans' AND case_id = 'c7'").fetchone()[0] == 0
         )
         assert con.execute("SELECT count(*) FROM prepared_cases WHERE process = 'loans'").fetchone()[0] == 299
+    # --full rebuilds every case, to the same tables
+    assert pipeline.run(config, tmp_path / "out", full=True).processes["loans"]["cases_rebuilt"] == 299
+    assert tables(tmp_path / "out" / "warehouse.duckdb") == tables(tmp_path / "fresh" / "warehouse.duckdb")
 
 
 def test_changed_instance_settings_rebuild_every_case(logs, tmp_path):

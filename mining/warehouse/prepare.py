@@ -112,6 +112,12 @@ def _only_changed(con: duckdb.DuckDBPyConnection, process: str, settings: str, c
     return bool(stored) and stored[0][0] == settings and changed <= REBUILD_SHARE * cases
 
 
+def forget_prepared(con: duckdb.DuckDBPyConnection, process: str) -> None:
+    """Drop what the prepared rows of ``process`` were built under: its next ``prepare`` rebuilds
+    every case (``mot run --full``)."""
+    con.execute("DELETE FROM prepared_settings WHERE process = $p", {"p": process}).fetchall()
+
+
 def process_counts(con: duckdb.DuckDBPyConnection, process: str) -> dict:
     """Cases, events, activities and variants of a prepared process."""
     row = con.execute(

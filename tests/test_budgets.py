@@ -177,6 +177,14 @@ def test_run_bounded_returns_results_and_raises_the_work_s_errors():
         run_bounded(partial(int, "bad input"), memory_mb=200, seconds=60)
 
 
+def test_a_child_leaves_what_the_forkserver_imported_to_the_permanent_generation():
+    """The child's collections must not write to the objects it shares with the forkserver (pm4py's
+    modules), which would copy their pages into the child."""
+    import gc
+
+    assert run_bounded(gc.get_freeze_count, memory_mb=200, seconds=60) > 50_000
+
+
 def test_run_bounded_stops_work_over_its_memory_budget():
     with pytest.raises(BudgetExceeded) as caught:
         run_bounded(partial(bytearray, 800 * 1024 * 1024), memory_mb=100, seconds=60)

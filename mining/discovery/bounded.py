@@ -15,6 +15,7 @@ and its inputs travel pickled, so ``work`` must be a module-level function or a 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -198,6 +199,10 @@ def _children_allowed() -> Iterator[None]:
 
 
 def _child(work: Callable, memory_mb: int, send) -> None:  # pragma: no cover - runs in the child
+    # The objects the forkserver imported (pm4py: about 190,000) go to the collector's permanent
+    # generation: its collections in the child would otherwise write to every one of them and copy
+    # the pages it shares with the server (Python's gc.freeze docs; 51 MB PSS less at BPIC2012).
+    gc.freeze()
     code = 0
     try:
         if memory_mb:

@@ -20,6 +20,8 @@ from mining.warehouse.sqlfiles import sections, sql_file
 
 # Events per range of cases that prepare orders in one go: bounds the memory of its window sort.
 PREPARE_CHUNK_EVENTS = 2_000_000
+# Above this share of changed cases, rebuilding every case costs less than deleting and appending.
+REBUILD_SHARE = 0.5
 
 
 def prepare_sections() -> dict[str, str]:
@@ -93,10 +95,6 @@ def prepare(con: duckdb.DuckDBPyConnection, process: str, instances: Instances |
         con.execute("ROLLBACK")
         raise
     return cases if rebuild_all else changed
-
-
-# Above this share of changed cases, rebuilding every case costs less than deleting and appending.
-REBUILD_SHARE = 0.5
 
 
 def prepare_settings(params: dict) -> str:

@@ -5,8 +5,9 @@
 -- `chunks` once, `chunk` once per range of case ids [$lo, $hi) (NULL = open end), then `finish`
 -- and `record`. Working through the cases in ranges keeps the window sort of a 10-million-event log
 -- to one range's size; the ranges ascend, so a full rebuild writes the tables in case_id order
--- exactly as one pass would. When only the changed cases are rebuilt, the CHANGED marker in `chunk` (and in
--- instances.sql) becomes a filter to them, and their rows are appended after the kept ones.
+-- exactly as one pass would. When only the changed cases are rebuilt, the CHANGED marker in
+-- `chunk` (and in instances.sql) becomes a filter to them, and their rows are appended after the
+-- kept ones.
 
 -- @section digests
 -- Every case's digest now: bit_xor and sum of its events' hashes over every column prepare reads

@@ -20,7 +20,8 @@ from mining.warehouse.sqlfiles import sections, sql_file
 
 # Events per range of cases that prepare orders in one go: bounds the memory of its window sort.
 PREPARE_CHUNK_EVENTS = 2_000_000
-# Above this share of changed cases, rebuilding every case costs less than deleting and appending.
+# Up to this share of changed cases, rebuilding them alone costs less than rebuilding every case
+# (BPIC2012: 0.49 s at 5 %, 1.24 s at 30 %, 1.54 s at 50 %, against 1.47-1.57 s for all).
 REBUILD_SHARE = 0.5
 
 

@@ -377,6 +377,8 @@ def ours_rerun_delta(ctx: Context) -> dict:
     return {
         "delta_events": delta_events,
         "mined": len(summary.processes),
+        # prepare rebuilds only the cases whose events changed (mining/warehouse/prepare.py)
+        "cases_rebuilt": sum(figures.get("cases_rebuilt", 0) for figures in summary.processes.values()),
         "full_run_s": round(full_s, 3),
         "delta_over_full": round(ctx.seconds / full_s, 3),
         "files_equal_full_run": equal,

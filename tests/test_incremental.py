@@ -2,8 +2,9 @@
 mining code are as when it was last mined is not mined again, and what the run leaves equals what a
 full run writes.
 
-Every log is generated here: two processes in two CSV files; the second run appends new cases and
-new events of open cases to one of them.
+The pipeline tests generate their logs here: two processes in two CSV files; the second run appends
+new cases and new events of open cases to one of them. The prepare tests at the end read two real
+logs in place (../shared/data/logs): one with lifecycle pairs, one with start-time attributes.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ import pytest
 
 from mining import pipeline
 from mining.config import parse_config
+from mining.sources.xes import read_xes
+from mining.warehouse import connect
+from mining.warehouse.load import load_batch
+from mining.warehouse.prepare import prepare_process
 
 # What legitimately differs between an incremental run and a full run on the same data: the loads
 # (a second run reads the file again), the runs, the wall-clock time a digest was stored.
+LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
+PREPARED = ("event_log", "cases", "variants", "dfg_edges", "activity_stats", "activity_instances", "event_instances")
 NOT_MINED = {"load_audit", "run_audit", "quarantine", "watermarks", "schema_migrations", "mined_inputs"}
 # Per load, not per content: events loaded by the second run carry its load id and source order,
 # and a case's prepare digest covers its events' source order.
@@ -250,3 +257,35 @@ def test_changed_instance_settings_rebuild_every_case(logs, tmp_path):
     pipeline.run(changed, tmp_path / "fresh")
     assert tables(tmp_path / "out" / "warehouse.duckdb") == tables(tmp_path / "fresh" / "warehouse.duckdb")
     assert outputs(tmp_path / "out") == outputs(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize(
+    ("log", "rebuilt"),
+    [("reviewing.xes.gz", 8), ("interval_event_log.xes.gz", 78)],  # lifecycle pairs; start-time attributes
+)
+def test_a_real_log_prepared_after_its_latest_events_equals_a_full_prepare(tmp_path, log, rebuilt):
+    """A real log loaded whole and prepared in full, against a copy prepared without its latest 3 % of
+    events, which then come back: the changed cases alone are rebuilt, to the same rows."""
+    full, delta = tmp_path / "full.duckdb", tmp_path / "delta.duckdb"
+    for path in (full, delta):
+        with connect(path) as con:
+            load_batch(con, read_xes(LOGS / log), process="p", source="s", location=log)
+    prepare_process(full, "p")
+    with connect(delta) as con:
+        cutoff = con.execute("SELECT quantile_disc(ts, 0.97) FROM events").fetchone()[0]
+        con.execute("CREATE TABLE held AS SELECT * FROM events WHERE ts > ?", [cutoff])
+        con.execute("DELETE FROM events WHERE ts > ?", [cutoff])
+    prepare_process(delta, "p")
+    with connect(delta) as con:
+        con.execute("INSERT INTO events SELECT * FROM held")
+        con.execute("DROP TABLE held")
+    assert prepare_process(delta, "p")["cases_rebuilt"] == rebuilt
+    with duckdb.connect(str(delta), read_only=True) as con:
+        con.execute(f"ATTACH '{full}' AS f (READ_ONLY)")
+        for table in PREPARED:
+            differing = con.execute(
+                f"SELECT (SELECT count(*) FROM (SELECT * FROM {table} EXCEPT ALL SELECT * FROM f.{table})) + "
+                f"(SELECT count(*) FROM (SELECT * FROM f.{table} EXCEPT ALL SELECT * FROM {table}))"
+            ).fetchone()[0]
+            assert differing == 0, table
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
